@@ -1,0 +1,56 @@
+# citydata — every target sets up what it needs; a second run reuses what exists.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+VENV        := .venv
+PY          := $(abspath $(VENV)/bin/python)
+STAMP       := $(VENV)/.installed
+# Spark's Python workers and `airflow standalone` child processes must find this environment.
+export PATH            := $(abspath $(VENV)/bin):$(PATH)
+export PYSPARK_PYTHON  := $(PY)
+export PYSPARK_DRIVER_PYTHON := $(PY)
+export AIRFLOW_HOME    ?= $(abspath .airflow)
+export CITYDATA_HOME   ?= $(abspath .)
+
+.PHONY: help demo test test-fast setup java venv bench-lakehouse bench-simulate clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+demo: setup ## set everything up and run the skeleton chain on the embedded default
+	$(PY) -m citydata.cli demo
+
+test: setup ## set everything up and run every test (unit, integration, e2e)
+	$(PY) -m pytest -q tests
+
+test-fast: setup ## unit tests only (no Spark): seconds
+	$(PY) -m pytest -q -m "unit" tests
+
+setup: java venv ## Java 17 + virtual environment with the locked packages
+
+java: ## install Java 17 with apt if no java is on PATH
+	@if ! command -v java >/dev/null 2>&1; then \
+	  echo "java not found: installing openjdk-17-jre-headless with apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+	@java -version 2>&1 | head -1
+
+venv: $(STAMP) ## create .venv from requirements.lock (only when the lock or pyproject changed)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip check
+	@touch $@
+
+bench-lakehouse: setup ## Delta layer vs plain Parquet: write, read, pruned read (rows/s, ratios)
+	$(PY) benchmarks/bench_lakehouse.py
+
+bench-simulate: setup ## generate a 1,000,000-resident city: time and size
+	$(PY) benchmarks/bench_simulate.py
+
+clean: ## remove generated data (keeps .venv)
+	rm -rf lakehouse data exports .airflow/*.db spark-warehouse metastore_db

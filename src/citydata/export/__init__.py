@@ -1,0 +1,4 @@
+"""Open-data export: masked, aggregated files and their metadata for the open-data portal.
+
+Must not: let an unmasked sensitive field leave the platform.
+"""
