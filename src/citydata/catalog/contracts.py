@@ -1,0 +1,272 @@
+"""Source contracts: one YAML per source dataset in `schemas/`, loaded into frozen dataclasses.
+
+A contract says what arrives (columns, encoding, format), what each field means (type, standard,
+check, PII classification, mask) and where it lands (bronze, rejects and silver table names).
+Adding a source is adding a contract; the ingest code reads everything else from here.
+Must not: read or write table data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class Classification(str, Enum):
+    """PII / data classification of a field; decides what may leave the platform."""
+
+    PUBLIC = "public"  # may be published as is
+    INTERNAL = "internal"  # stays inside the platform (government sharing only)
+    SENSITIVE = "sensitive"  # personal information: leaves only masked
+    CORE = "core"  # core data: never leaves, never quoted
+
+
+# Field checks the ingest layer implements (citydata.ingest.validate.FIELD_CHECKS must match).
+CHECKS: frozenset[str] = frozenset(
+    {"id_number", "text", "gender", "date", "district_code", "street_code", "mobile", "uscc"}
+)
+# Checks across fields of one row (citydata.ingest.validate.ROW_CHECKS must match).
+ROW_CHECKS: frozenset[str] = frozenset({"id_birth_date", "id_gender", "street_in_district"})
+# Masks for sensitive values (citydata.standards.masking, plus `redact`: replace every character).
+MASKS: frozenset[str] = frozenset({"id_number", "name", "mobile", "address", "redact"})
+TYPES: frozenset[str] = frozenset({"string", "date", "integer", "decimal", "timestamp", "boolean"})
+FORMATS: frozenset[str] = frozenset({"csv"})
+
+_REQUIRED_TOP = ("source", "title", "department", "update_cycle", "delivery", "key", "tables", "fields")
+_REQUIRED_FIELD = ("name", "column", "type", "classification", "standard", "check")
+
+
+class ContractError(ValueError):
+    """A contract file is missing something or says something the platform cannot honour."""
+
+    def __init__(self, file: Path | str, message: str, fix: str, field: str | None = None) -> None:
+        self.file = str(file)
+        self.field = field
+        self.fix = fix
+        where = f"{self.file}: field '{field}'" if field else self.file
+        super().__init__(f"{where}: {message}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a source: its delivered column and everything the platform knows about it."""
+
+    name: str
+    column: str
+    type: str
+    classification: Classification
+    standard: str
+    check: str
+    required: bool = True
+    title: str = ""
+    format: str | None = None
+    mask: str | None = None
+
+    @property
+    def personal(self) -> bool:
+        return self.classification in (Classification.SENSITIVE, Classification.CORE)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    format: str
+    encoding: str
+    delimiter: str = ","
+    header: bool = True
+
+
+@dataclass(frozen=True)
+class Tables:
+    bronze: str
+    rejects: str
+    silver: str
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    """A source dataset's contract, as loaded from `schemas/<source>.yml`."""
+
+    source: str
+    title: str
+    department: str
+    update_cycle: str
+    delivery: Delivery
+    key: tuple[str, ...]
+    tables: Tables
+    fields: tuple[FieldSpec, ...]
+    row_checks: tuple[str, ...] = ()
+    description: str = ""
+    department_code: str = ""
+    theme: str = ""
+    file: Path | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Delivered column names, in contract order."""
+        return tuple(f.column for f in self.fields)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"contract {self.source}: no field named {name!r}")
+
+
+def schemas_dir() -> Path:
+    """Where contracts live: $CITYDATA_SCHEMAS, else $CITYDATA_HOME/schemas, else the repository's."""
+    if os.environ.get("CITYDATA_SCHEMAS"):
+        return Path(os.environ["CITYDATA_SCHEMAS"])
+    if os.environ.get("CITYDATA_HOME") and (Path(os.environ["CITYDATA_HOME"]) / "schemas").is_dir():
+        return Path(os.environ["CITYDATA_HOME"]) / "schemas"
+    return Path(__file__).resolve().parents[3] / "schemas"
+
+
+def load_contract(source_or_path: str | Path) -> SourceContract:
+    """Load and check one contract, by source name (`household_register`) or by file path."""
+    path = Path(source_or_path)
+    if path.suffix not in (".yml", ".yaml"):
+        path = schemas_dir() / f"{source_or_path}.yml"
+    if not path.is_file():
+        raise ContractError(path, "no such contract file", "create it (one YAML per source) or check the name")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(path, f"not valid YAML ({exc})", "fix the YAML syntax at the reported line") from exc
+    return parse_contract(raw, path)
+
+
+def load_contracts(directory: Path | None = None) -> dict[str, SourceContract]:
+    """Every contract in a folder, by source name."""
+    folder = directory or schemas_dir()
+    contracts = [load_contract(p) for p in sorted(folder.glob("*.yml"))]
+    return {c.source: c for c in contracts}
+
+
+def parse_contract(raw: Any, file: Path | str = "<contract>") -> SourceContract:
+    """Build a contract from parsed YAML, raising ContractError naming file, field and fix."""
+    if not isinstance(raw, dict):
+        raise ContractError(file, "the file must be a mapping of contract keys", "start with `source: <name>`")
+    for key in _REQUIRED_TOP:
+        if key not in raw or raw[key] in (None, "", [], {}):
+            raise ContractError(file, f"missing required key '{key}'", f"add `{key}:` at the top level")
+    delivery = _parse_delivery(raw["delivery"], file)
+    tables = _parse_tables(raw["tables"], file)
+    if not isinstance(raw["fields"], list):
+        raise ContractError(file, "'fields' must be a list", "write each field as `- name: ...`")
+    fields = tuple(_parse_field(item, i, file) for i, item in enumerate(raw["fields"]))
+    _check_unique(fields, file)
+    key = tuple(raw["key"]) if isinstance(raw["key"], list) else (raw["key"],)
+    names = {f.name for f in fields}
+    for k in key:
+        if k not in names:
+            raise ContractError(file, f"key field '{k}' is not declared in fields", "declare it or fix `key:`", k)
+    row_checks = tuple(raw.get("row_checks") or ())
+    for check in row_checks:
+        if check not in ROW_CHECKS:
+            raise ContractError(
+                file, f"unknown row check '{check}'", f"use one of {', '.join(sorted(ROW_CHECKS))}"
+            )
+    return SourceContract(
+        source=str(raw["source"]),
+        title=str(raw["title"]),
+        department=str(raw["department"]),
+        update_cycle=str(raw["update_cycle"]),
+        delivery=delivery,
+        key=key,
+        tables=tables,
+        fields=fields,
+        row_checks=row_checks,
+        description=str(raw.get("description") or "").strip(),
+        department_code=str(raw.get("department_code") or ""),
+        theme=str(raw.get("theme") or ""),
+        file=Path(file) if not isinstance(file, Path) else file,
+    )
+
+
+def _parse_delivery(raw: Any, file: Path | str) -> Delivery:
+    if not isinstance(raw, dict):
+        raise ContractError(file, "'delivery' must be a mapping", "give `format:` and `encoding:` under it")
+    fmt = str(raw.get("format", "")).lower()
+    if fmt not in FORMATS:
+        raise ContractError(file, f"delivery format '{fmt}' is not supported", f"use one of {sorted(FORMATS)}")
+    encoding = str(raw.get("encoding", "")).strip()
+    if not encoding:
+        raise ContractError(file, "delivery encoding is missing", "say `encoding: GBK` or `encoding: UTF-8`")
+    try:
+        "测".encode(encoding)
+    except LookupError as exc:
+        raise ContractError(file, f"unknown encoding '{encoding}'", "use GBK, GB18030 or UTF-8") from exc
+    return Delivery(
+        format=fmt,
+        encoding=encoding,
+        delimiter=str(raw.get("delimiter", ",")),
+        header=bool(raw.get("header", True)),
+    )
+
+
+def _parse_tables(raw: Any, file: Path | str) -> Tables:
+    if not isinstance(raw, dict) or not all(raw.get(k) for k in ("bronze", "rejects", "silver")):
+        raise ContractError(file, "'tables' must name bronze, rejects and silver", "add the three table names")
+    return Tables(bronze=str(raw["bronze"]), rejects=str(raw["rejects"]), silver=str(raw["silver"]))
+
+
+def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
+    if not isinstance(raw, dict):
+        raise ContractError(file, f"fields[{index}] is not a mapping", "write it as `- name: ...` with keys")
+    name = raw.get("name") or f"fields[{index}]"
+    for key in _REQUIRED_FIELD:
+        if raw.get(key) in (None, ""):
+            raise ContractError(file, f"missing '{key}'", f"add `{key}:` to this field", str(name))
+    cls_raw = str(raw["classification"]).lower()
+    try:
+        classification = Classification(cls_raw)
+    except ValueError as exc:
+        allowed = ", ".join(c.value for c in Classification)
+        raise ContractError(
+            file, f"classification '{cls_raw}' is not one of {allowed}", "pick one of those", str(name)
+        ) from exc
+    if raw["type"] not in TYPES:
+        raise ContractError(file, f"type '{raw['type']}' is unknown", f"use one of {sorted(TYPES)}", str(name))
+    if raw["check"] not in CHECKS:
+        raise ContractError(file, f"check '{raw['check']}' is unknown", f"use one of {sorted(CHECKS)}", str(name))
+    mask = raw.get("mask")
+    if mask is not None and mask not in MASKS:
+        raise ContractError(file, f"mask '{mask}' is unknown", f"use one of {sorted(MASKS)}", str(name))
+    if classification is Classification.SENSITIVE and mask is None:
+        raise ContractError(
+            file,
+            "a sensitive field needs a mask (it is quoted masked in rejects and exports)",
+            f"add `mask:` with one of {sorted(MASKS)}",
+            str(name),
+        )
+    return FieldSpec(
+        name=str(raw["name"]),
+        column=str(raw["column"]),
+        type=str(raw["type"]),
+        classification=classification,
+        standard=str(raw["standard"]),
+        check=str(raw["check"]),
+        required=bool(raw.get("required", True)),
+        title=str(raw.get("title") or raw["column"]),
+        format=raw.get("format"),
+        mask=mask,
+    )
+
+
+def _check_unique(fields: tuple[FieldSpec, ...], file: Path | str) -> None:
+    for attr in ("name", "column"):
+        seen: set[str] = set()
+        for spec in fields:
+            value = getattr(spec, attr)
+            if value in seen:
+                raise ContractError(file, f"duplicate {attr} '{value}'", f"give each field its own {attr}", spec.name)
+            seen.add(value)
