@@ -1,0 +1,1 @@
+"""The embedded household-register delivery (GBK CSV), its builder and the reasons of its rows."""
