@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
 from citydata.standards.result import ValidationResult, failed, passed
 
@@ -18,6 +19,7 @@ _A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
 _EE = 0.00669342162296594323  # its eccentricity squared
 _X_PI = math.pi * 3000.0 / 180.0
 EARTH_RADIUS_M = 6371008.8  # mean Earth radius (IUGG)
+_MICRO = Decimal("0.000001")
 
 Point = tuple[float, float]
 
@@ -130,8 +132,9 @@ def convert(lon: float, lat: float, source: str, target: str) -> Point:
 
 
 def round6(value: float) -> float:
-    """Six decimal places (~0.1 m), the stored precision."""
-    return round(float(value), 6)
+    """Six decimal places (~0.1 m), the stored precision; half-up on the decimal written form, so
+    30.1234565 -> 30.123457 (plain round() works on the binary value and may go down)."""
+    return float(Decimal(repr(float(value))).quantize(_MICRO, rounding=ROUND_HALF_UP))
 
 
 def round_point(lon: float, lat: float) -> Point:
