@@ -1,0 +1,64 @@
+{#- Where gold tables live, and the views that make lakehouse tables queryable by name. -#}
+
+{% macro gold_table_path(model_name) -%}
+  {%- set root = var('lakehouse_root') | string -%}
+  {{- return(root.rstrip('/') ~ '/gold/' ~ model_name) -}}
+{%- endmacro %}
+
+{% macro register_delta_view(view_name, table_path) -%}
+  {% call statement('register_' ~ view_name) -%}
+    create or replace temporary view {{ view_name }} using delta options (path '{{ table_path }}')
+  {%- endcall %}
+{%- endmacro %}
+
+{#-
+  on-run-start: registers the temporary views that the selected nodes read and this run does not
+  build itself: sources (silver_person, ...) and delta_table models built by an earlier run. So
+  `dbt test` alone, or `dbt build -s population_by_district`, works in a fresh session, and a full
+  `dbt build` needs only its sources (each model registers its own view once written).
+  The division table is the CSV shipped with citydata.standards, read as strings.
+-#}
+{% macro register_lakehouse_views() %}
+  {%- if not execute -%}{{ return('') }}{%- endif -%}
+  {%- set root = var('lakehouse_root') | string -%}
+  {%- set needed = {} -%}
+  {%- set todo = [] -%}
+  {%- for uid in selected_resources -%}
+    {%- set node = graph.nodes.get(uid) -%}
+    {%- if node is not none -%}{%- do todo.extend(node.depends_on.nodes) -%}{%- endif -%}
+  {%- endfor -%}
+  {#- Jinja has no while loop: walk the upstream graph breadth-first over a growing list. -#}
+  {%- for uid in todo if uid not in needed -%}
+    {%- do needed.update({uid: true}) -%}
+    {%- if uid in graph.nodes -%}
+      {%- set node = graph.nodes[uid] -%}
+      {%- if node.config.materialized != 'delta_table' -%}
+        {%- do todo.extend(node.depends_on.nodes) -%}
+      {%- endif -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- set registered = [] -%}
+  {%- for uid in needed -%}
+    {%- if uid in graph.sources -%}
+      {%- set src = graph.sources[uid] -%}
+      {%- set view_name = lakehouse_view_name(src.schema, src.identifier) -%}
+      {%- if src.schema == 'standards' -%}
+        {%- set csv = var('divisions_csv', env_var('CITYDATA_HOME', '..') ~ '/src/citydata/standards/data/' ~ src.identifier ~ '.csv') -%}
+        {% call statement('register_' ~ view_name) -%}
+          create or replace temporary view {{ view_name }}
+          using csv options (path '{{ csv }}', header 'true', inferSchema 'false', encoding 'UTF-8')
+        {%- endcall %}
+      {%- else -%}
+        {{ register_delta_view(view_name, root.rstrip('/') ~ '/' ~ src.schema ~ '/' ~ src.identifier) }}
+      {%- endif -%}
+      {%- do registered.append(view_name) -%}
+    {%- elif uid in graph.nodes and uid not in selected_resources
+             and graph.nodes[uid].config.materialized == 'delta_table' -%}
+      {%- set name = graph.nodes[uid].name -%}
+      {{ register_delta_view(lakehouse_view_name('gold', name), gold_table_path(name)) }}
+      {%- do registered.append(lakehouse_view_name('gold', name)) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ log("citydata: registered views " ~ (registered | sort | join(', ')), info=true) }}
+  {{ return('') }}
+{% endmacro %}

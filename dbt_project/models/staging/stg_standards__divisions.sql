@@ -1,0 +1,21 @@
+with source as (
+
+    select * from {{ source('standards', 'divisions') }}
+
+),
+
+renamed as (
+
+    select
+        cast(source.code as string) as division_code,
+        cast(source.name as string) as division_name,
+        cast(source.level as string) as division_level,
+        cast(nullif(source.parent, '') as string) as parent_code,
+        cast(source.valid_from as date) as valid_from,
+        cast(nullif(source.valid_to, '') as date) as valid_to,
+        cast(nullif(source.successor, '') as string) as successor_code
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,224 @@
+"""Run a dbt command in-process on the platform's SparkSession and report what each node did."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+# dbt statuses that mean the node did not do its job ("warn" is reported, not raised).
+_FAILED = {"error", "fail", "runtime error"}
+# dbt events worth a line in the platform's log while a run progresses.
+_PROGRESS_EVENTS = {
+    "LogModelResult",
+    "LogTestResult",
+    "LogSeedResult",
+    "LogHookEndLine",
+    "LogStartLine",
+    "RunResultError",
+    "EndOfRunSummary",
+}
+
+
+class DbtRunError(RuntimeError):
+    """dbt ran, and at least one model, test or hook failed; `failed` names each one."""
+
+    def __init__(self, command: str, failed: list["DbtNodeResult"], result: "DbtResult") -> None:
+        self.command = command
+        self.failed = failed
+        self.result = result
+        lines = [f"dbt {command}: {len(failed)} node(s) failed"]
+        for node in failed:
+            lines.append(
+                f"  - {node.resource_type} {node.name} [{node.status}]"
+                + (f" ({node.failures} failing rows)" if node.failures else "")
+                + (f": {_summary(node.message)}" if node.message else "")
+            )
+        lines.append(f"compiled SQL and full logs: {result.target_dir}, {result.log_dir}")
+        super().__init__("\n".join(lines))
+
+
+class DbtInvocationError(RuntimeError):
+    """dbt could not run at all (bad project, parse or compile error, missing var, ...)."""
+
+
+@dataclass(frozen=True)
+class DbtNodeResult:
+    """What one dbt node (model, test, seed, hook) did."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str | None
+    failures: int | None
+    execution_time: float
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """Outcome of one `run_dbt` call."""
+
+    command: str
+    success: bool
+    nodes: list[DbtNodeResult]
+    elapsed_seconds: float
+    target_dir: Path
+    log_dir: Path
+    vars: dict[str, Any] = field(default_factory=dict)
+
+    def by_name(self, name: str) -> DbtNodeResult:
+        """The node called `name` (a model name or a test's name)."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"no dbt node named {name!r} in this {self.command} (have: {self.names()})")
+
+    def names(self, resource_type: str | None = None) -> list[str]:
+        return sorted(n.name for n in self.nodes if resource_type in (None, n.resource_type))
+
+    @property
+    def failed(self) -> list[DbtNodeResult]:
+        return [n for n in self.nodes if n.status in _FAILED]
+
+
+def default_project_dir() -> Path:
+    """`dbt_project/` of this checkout: $CITYDATA_HOME/dbt_project, else beside `src/`."""
+    home = os.environ.get("CITYDATA_HOME")
+    if home and (Path(home) / "dbt_project" / "dbt_project.yml").is_file():
+        return (Path(home) / "dbt_project").resolve()
+    return (Path(__file__).resolve().parents[3] / "dbt_project").resolve()
+
+
+def default_divisions_csv() -> str:
+    """The GB/T 2260 division table shipped with citydata.standards (read by dbt as a source)."""
+    return str(resources.files("citydata.standards").joinpath("data/divisions.csv"))
+
+
+def run_dbt(
+    spark: SparkSession,
+    lakehouse_root: str | os.PathLike[str],
+    command: str = "build",
+    select: str | Iterable[str] | None = None,
+    vars: dict[str, Any] | None = None,
+    *,
+    project_dir: Path | None = None,
+    target_dir: Path | None = None,
+    raise_on_failure: bool = True,
+) -> DbtResult:
+    """Run `dbt <command>` on `spark` (in this process) against the lakehouse at `lakehouse_root`.
+
+    Raises DbtRunError naming every failed model/test with its message (unless
+    `raise_on_failure=False`), DbtInvocationError when dbt cannot run at all.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
+
+    _require_same_session(spark)
+    project = Path(project_dir or default_project_dir()).resolve()
+    target = Path(target_dir or project / "target").resolve()
+    logs = target.parent / "logs" if target_dir else project / "logs"
+    root = str(lakehouse_root)
+    if "://" not in root:
+        root = str(Path(root).resolve())
+    run_vars: dict[str, Any] = {"lakehouse_root": root, "divisions_csv": default_divisions_csv()}
+    run_vars.update(vars or {})
+
+    args = [
+        command,
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
+        "--target-path", str(target),
+        "--log-path", str(logs),
+        "--vars", json.dumps(run_vars, default=str),
+        "--no-send-anonymous-usage-stats",  # closed network: no tracking calls to time out
+        "--no-version-check",
+        "--no-use-colors",
+        "--quiet",  # dbt's own stdout; progress goes through `logging` via the callback
+    ]
+    if select:
+        args += ["--select", *([select] if isinstance(select, str) else list(select))]
+
+    log.info("dbt %s in %s (lakehouse %s%s)", command, project, root,
+             f", select {select}" if select else "")
+    started = time.monotonic()
+    runner = dbtRunner(callbacks=[_log_progress])
+    outcome = runner.invoke(args)
+    elapsed = time.monotonic() - started
+
+    if outcome.exception is not None and outcome.result is None:
+        raise DbtInvocationError(
+            f"dbt {command} could not run in {project}: {outcome.exception}"
+        ) from outcome.exception
+
+    nodes = [_node_result(r) for r in getattr(outcome.result, "results", None) or []]
+    result = DbtResult(
+        command=command,
+        success=bool(outcome.success),
+        nodes=nodes,
+        elapsed_seconds=elapsed,
+        target_dir=target,
+        log_dir=logs,
+        vars=run_vars,
+    )
+    log.info("dbt %s %s in %.1fs: %d node(s), %d failed", command,
+             "succeeded" if result.success else "FAILED", elapsed, len(nodes), len(result.failed))
+    if raise_on_failure and not result.success:
+        if result.failed:
+            raise DbtRunError(command, result.failed, result)
+        raise DbtInvocationError(
+            f"dbt {command} failed without a failing node"
+            + (f": {outcome.exception}" if outcome.exception else "")
+            + f"; see {logs}/dbt.log"
+        )
+    return result
+
+
+def _require_same_session(spark: SparkSession) -> None:
+    """dbt-spark's session method calls SparkSession.builder.getOrCreate(): it must find `spark`."""
+    found = SparkSession.builder.getOrCreate()
+    if found is not spark:
+        raise DbtInvocationError(
+            "dbt-spark would run on a different SparkSession than the one passed to run_dbt; "
+            "create the platform session with citydata.lakehouse.get_spark() in this process "
+            "and stop any other session first"
+        )
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def _summary(message: str) -> str:
+    """First line of a dbt message, plus its last line when Spark buried the cause at the end."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else ""
+    return f"{lines[0]} ... {lines[-1]}"
+
+
+def _node_result(result: Any) -> DbtNodeResult:
+    node = result.node
+    status = getattr(result.status, "value", str(result.status))
+    return DbtNodeResult(
+        unique_id=node.unique_id,
+        name=node.name,
+        resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+        status=str(status),
+        message=result.message,
+        failures=result.failures,
+        execution_time=float(result.execution_time or 0.0),
+    )
+
+
+def _log_progress(event: Any) -> None:
+    info = event.info
+    if info.name in _PROGRESS_EVENTS and info.msg:
+        level = logging.WARNING if info.level in ("warn", "error") else logging.INFO
+        log.log(level, "dbt: %s", info.msg.strip())
