@@ -32,8 +32,8 @@ CHECKS: frozenset[str] = frozenset(
 )
 # Checks across fields of one row (citydata.ingest.validate.ROW_CHECKS must match).
 ROW_CHECKS: frozenset[str] = frozenset({"id_birth_date", "id_gender", "street_in_district"})
-# Masks for sensitive values (citydata.standards.masking, plus `redact`: replace every character).
-MASKS: frozenset[str] = frozenset({"id_number", "name", "mobile", "address", "redact"})
+# Masks for sensitive values: the kinds of citydata.standards.masking.mask_value.
+MASKS: frozenset[str] = frozenset({"id_number", "name", "mobile", "address", "birth_date", "full"})
 TYPES: frozenset[str] = frozenset({"string", "date", "integer", "decimal", "timestamp", "boolean"})
 FORMATS: frozenset[str] = frozenset({"csv"})
 
@@ -66,6 +66,7 @@ class FieldSpec:
     title: str = ""
     format: str | None = None
     mask: str | None = None
+    valid_at: str | None = None  # a date field the value must be valid at (division codes change)
 
     @property
     def personal(self) -> bool:
@@ -100,6 +101,7 @@ class SourceContract:
     tables: Tables
     fields: tuple[FieldSpec, ...]
     row_checks: tuple[str, ...] = ()
+    latest_by: str | None = None  # when rows share the key, the one with the latest value wins in silver
     description: str = ""
     department_code: str = ""
     theme: str = ""
@@ -169,12 +171,20 @@ def parse_contract(raw: Any, file: Path | str = "<contract>") -> SourceContract:
     for k in key:
         if k not in names:
             raise ContractError(file, f"key field '{k}' is not declared in fields", "declare it or fix `key:`", k)
+    for spec in fields:
+        if spec.valid_at and (spec.valid_at not in names or next(
+                f for f in fields if f.name == spec.valid_at).type != "date"):
+            raise ContractError(file, f"valid_at '{spec.valid_at}' is not a date field of this contract",
+                                "name a declared field of type date", spec.name)
     row_checks = tuple(raw.get("row_checks") or ())
     for check in row_checks:
         if check not in ROW_CHECKS:
             raise ContractError(
                 file, f"unknown row check '{check}'", f"use one of {', '.join(sorted(ROW_CHECKS))}"
             )
+    latest_by = raw.get("latest_by")
+    if latest_by is not None and latest_by not in names:
+        raise ContractError(file, f"latest_by '{latest_by}' is not a declared field", "name a field or drop it")
     return SourceContract(
         source=str(raw["source"]),
         title=str(raw["title"]),
@@ -185,6 +195,7 @@ def parse_contract(raw: Any, file: Path | str = "<contract>") -> SourceContract:
         tables=tables,
         fields=fields,
         row_checks=row_checks,
+        latest_by=latest_by,
         description=str(raw.get("description") or "").strip(),
         department_code=str(raw.get("department_code") or ""),
         theme=str(raw.get("theme") or ""),
@@ -259,6 +270,7 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
         title=str(raw.get("title") or raw["column"]),
         format=raw.get("format"),
         mask=mask,
+        valid_at=raw.get("valid_at"),
     )
 
 

@@ -1,0 +1,251 @@
+"""Row validation driven by a source contract: each field's check, then the row checks.
+
+Pure functions (no Spark): the bronze landing runs them inside Spark tasks, silver runs them again
+to get standardized values, and the unit tests call them directly. Every check is a standards
+validator or a thin rule over one; a failure is a reason code plus a detail that quotes only masked
+values (sensitive/core fields are never quoted raw).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
+from citydata.standards import idcard, text, uscc
+from citydata.standards.divisions import load_divisions
+from citydata.standards.result import REASON_CODES, ValidationResult, failed, passed
+
+# Reason codes the ingest layer adds to the standards' (citydata.standards.result.REASON_CODES).
+INGEST_REASON_CODES: dict[str, str] = {
+    "COLUMN_COUNT": "the delivered line does not have the contract's number of columns",
+    "REQUIRED_MISSING": "a required field is empty",
+    "GENDER_CODE": "gender is not one of 男/女, 1/2, M/F",
+    "MOBILE_FORMAT": "phone is not an 11-digit mainland mobile number (1[3-9] + 9 digits)",
+    "DIVISION_LEVEL": "a district field holds no 6-digit code or a street field no 9-digit code",
+    "STREET_DISTRICT_MISMATCH": "the street code does not lie in the declared district",
+    "DUPLICATE_ROW": "the line repeats an earlier line of the same delivery exactly",
+}
+ALL_REASON_CODES: dict[str, str] = {**REASON_CODES, **INGEST_REASON_CODES}
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_SPACES = re.compile(r"[\s\-]+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check of one row: the field (or the row check), its reason code and a safe detail."""
+
+    field: str
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """A validated row: normalized values (None where a check failed) and the problems found."""
+
+    values: dict[str, Any]
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def reason_code(self) -> str | None:
+        return self.problems[0].reason if self.problems else None
+
+    @property
+    def reason_detail(self) -> str:
+        return "; ".join(f"{p.field}: {p.reason} ({p.detail})" for p in self.problems)
+
+
+# --- masking: what may be quoted --------------------------------------------------------------------
+
+def redact(value: str) -> str:
+    return "*" * len(value)
+
+
+def mask_value(mask: str | None, value: str) -> str:
+    """Mask a sensitive value with the standards' rule of that kind (malformed values fully masked)."""
+    from citydata.standards import masking  # imported here: masking is only needed on the reject path
+
+    return masking.mask_value(mask or "full", value) or ""
+
+
+def quote(spec: FieldSpec, raw: str | None) -> str:
+    """The value of a field as it may appear in logs, rejects and errors."""
+    value = "" if raw is None else str(raw)
+    if spec.classification in (Classification.PUBLIC, Classification.INTERNAL):
+        return value
+    if spec.classification is Classification.CORE:
+        return redact(value)
+    return mask_value(spec.mask, value)
+
+
+def masked_record(contract: SourceContract, raw: Mapping[str, str | None]) -> str:
+    """The row as JSON with every sensitive value masked (the rejects' raw_masked column)."""
+    return json.dumps({spec.name: quote(spec, raw.get(spec.name)) for spec in contract.fields}, ensure_ascii=False)
+
+
+# --- field checks -----------------------------------------------------------------------------------
+
+def _clean(raw: str) -> str:
+    return text.normalize_fullwidth(raw).strip()
+
+
+def _check_id_number(raw: str, at: date | None) -> ValidationResult | IngestResult:
+    return idcard.validate(raw)
+
+
+def _check_text(raw: str, at: date | None) -> ValidationResult | IngestResult:
+    return passed(" ".join(_clean(raw).split()))
+
+
+def _check_gender(raw: str, at: date | None) -> ValidationResult | IngestResult:
+    value = idcard.normalize_gender(raw)
+    return passed(value) if value else failed_ingest("GENDER_CODE", _clean(raw), "expected 男/女, 1/2 or M/F")
+
+
+def _check_date(raw: str, at: date | None) -> ValidationResult | IngestResult:
+    return text.parse_date(raw)
+
+
+def _check_division(level: str, digits: int) -> Callable[[str, date | None], ValidationResult | IngestResult]:
+    def check(raw: str, at: date | None) -> ValidationResult | IngestResult:
+        code = _SPACES.sub("", _clean(raw))
+        if len(code) != digits or not code.isdigit():
+            return failed_ingest("DIVISION_LEVEL", code, f"a {level} code has {digits} digits")
+        return load_divisions().validate(code, at)
+
+    return check
+
+
+def _check_mobile(raw: str, at: date | None) -> ValidationResult | IngestResult:
+    number = _SPACES.sub("", _clean(raw))
+    if number.startswith("+86"):
+        number = number[3:]
+    if not _MOBILE.fullmatch(number):
+        return failed_ingest("MOBILE_FORMAT", number, f"{len(number)} characters, expected 11 digits 1[3-9]…")
+    return passed(number)
+
+
+def _check_uscc(raw: str, at: date | None) -> ValidationResult | IngestResult:
+    return uscc.validate(raw)
+
+
+FIELD_CHECKS: dict[str, Callable[[str, date | None], ValidationResult | IngestResult]] = {
+    "id_number": _check_id_number,
+    "text": _check_text,
+    "gender": _check_gender,
+    "date": _check_date,
+    "district_code": _check_division("district", 6),
+    "street_code": _check_division("street", 9),
+    "mobile": _check_mobile,
+    "uscc": _check_uscc,
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Same shape as the standards' ValidationResult, for the ingest-level reason codes."""
+
+    ok: bool
+    value: Any
+    reason: str | None = None
+    detail: str | None = None
+
+
+def failed_ingest(reason: str, value: Any, detail: str) -> IngestResult:
+    if reason not in INGEST_REASON_CODES:
+        raise KeyError(f"unknown ingest reason code {reason!r}: add it to INGEST_REASON_CODES")
+    return IngestResult(False, value, reason, detail)
+
+
+# --- row checks -------------------------------------------------------------------------------------
+
+def _row_id_birth_date(values: dict[str, Any], raw: Mapping[str, str | None]) -> list[Problem]:
+    if not values.get("id_number") or values.get("birth_date") is None:
+        return []
+    findings = idcard.compare_declared(values["id_number"], declared_birth=values["birth_date"])
+    return [Problem("birth_date", f.reason, f"declared date differs from the identity number's") for f in findings]
+
+
+def _row_id_gender(values: dict[str, Any], raw: Mapping[str, str | None]) -> list[Problem]:
+    if not values.get("id_number") or values.get("gender") is None:
+        return []
+    findings = idcard.compare_declared(values["id_number"], declared_gender=values["gender"])
+    return [Problem("gender", f.reason, f"declared {f.declared}, identity number says {f.derived}")
+            for f in findings]
+
+
+def _row_street_in_district(values: dict[str, Any], raw: Mapping[str, str | None]) -> list[Problem]:
+    street, district = values.get("street_code"), values.get("district_code")
+    if not street or not district:
+        return []
+    parent = load_divisions().district_of(street)
+    if parent != district:
+        return [Problem("street_code", "STREET_DISTRICT_MISMATCH", f"street {street} lies in {parent}, "
+                                                                   f"not in {district}")]
+    return []
+
+
+ROW_CHECKS: dict[str, Callable[[dict[str, Any], Mapping[str, str | None]], list[Problem]]] = {
+    "id_birth_date": _row_id_birth_date,
+    "id_gender": _row_id_gender,
+    "street_in_district": _row_street_in_district,
+}
+
+
+# --- one row ----------------------------------------------------------------------------------------
+
+def _reference_date(contract: SourceContract, raw: Mapping[str, str | None], spec: FieldSpec) -> date | None:
+    """The date a division field must be valid at (the field named by `valid_at`), when readable."""
+    if not spec.valid_at:
+        return None
+    parsed = text.parse_date(raw.get(spec.valid_at) or "")
+    return parsed.value if parsed.ok else None
+
+
+def validate_record(contract: SourceContract, raw: Mapping[str, str | None]) -> RecordResult:
+    """Check every field of a row by its contract check, then the contract's row checks."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for spec in contract.fields:
+        value = raw.get(spec.name)
+        if value is None or _clean(value) == "":
+            values[spec.name] = None
+            if spec.required:
+                problems.append(Problem(spec.name, "REQUIRED_MISSING", "empty"))
+            continue
+        result = FIELD_CHECKS[spec.check](value, _reference_date(contract, raw, spec))
+        if result.ok:
+            values[spec.name] = result.value
+        else:
+            values[spec.name] = None
+            detail = f"{quote(spec, value)}: {result.detail}" if result.detail else quote(spec, value)
+            problems.append(Problem(spec.name, str(result.reason), detail))
+    for check in contract.row_checks:
+        problems.extend(ROW_CHECKS[check](values, raw))
+    return RecordResult(values, tuple(problems))
+
+
+def split_line(contract: SourceContract, cells: Sequence[str]) -> dict[str, str] | None:
+    """Map a delivered line's cells to field names; None if the column count is wrong."""
+    if len(cells) != len(contract.fields):
+        return None
+    return {spec.name: cell for spec, cell in zip(contract.fields, cells)}
+
+
+def column_count_problem(contract: SourceContract, cells: Sequence[str]) -> Problem:
+    return Problem("_line", "COLUMN_COUNT", f"{len(cells)} columns, expected {len(contract.fields)}")
+
+
+def masked_cells(cells: Sequence[str]) -> str:
+    """A line that cannot be mapped to fields is quoted fully redacted (any cell could be personal)."""
+    return json.dumps([redact(c) for c in cells], ensure_ascii=False)
