@@ -1,0 +1,464 @@
+"""`Lakehouse`: the platform's Delta tables, one folder per table at `{root}/{layer}/{table}`.
+
+Writes go through the `delta` Spark data source (tasks write Parquet, the driver commits once);
+reads resolve the snapshot's files with delta-rs and hand them to Spark's native Parquet reader.
+Partition overwrite, MERGE and compaction are computed in Spark and committed as one transaction
+that removes the old files and adds the new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow.fs as pafs
+from deltalake import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from citydata.lakehouse.errors import (
+    DeltaTableNotFoundError,
+    InvalidTableNameError,
+    InvalidWriteModeError,
+    LakehouseError,
+    MergeKeyError,
+    SchemaMismatchError,
+)
+from pyspark_delta.files import filesystem_for
+from pyspark_delta.log import (
+    ActiveFile,
+    active_files,
+    check_partition_columns,
+    normalize_path,
+    open_table,
+    schema_problems,
+    spark_schema,
+    table_exists,
+)
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
+_FILE_COL = "__citydata_file"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """Outcome of `Lakehouse.merge`: row counts and the table version after it."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    version: int
+    files_rewritten: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+@dataclass(frozen=True)
+class CompactResult:
+    """Outcome of `Lakehouse.compact`: files replaced and the version (unchanged if nothing to do)."""
+
+    files_removed: int
+    files_added: int
+    version: int
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'"
+    if hasattr(value, "isoformat"):
+        return f"'{value.isoformat()}'"
+    raise TypeError(f"no SQL literal for {value!r}")
+
+
+def _location_of(file_uri: str) -> str:
+    """Local path or URI of a Spark `_metadata.file_path`, comparable with ActiveFile.location."""
+    parsed = urlparse(file_uri)
+    if parsed.scheme in ("", "file"):
+        return unquote(parsed.path)
+    return f"{parsed.scheme}://{parsed.netloc}{unquote(parsed.path)}"
+
+
+class Lakehouse:
+    """Delta tables of every layer under one root (a folder or a URI such as s3://bucket/lake)."""
+
+    def __init__(self, spark: SparkSession, root: str | Path) -> None:
+        self.spark = spark
+        self.root = normalize_path(str(root))
+
+    # -- naming ------------------------------------------------------------------------------
+    def path(self, layer: str, table: str) -> str:
+        """Folder of a table: `{root}/{layer}/{table}`."""
+        for kind, name in (("layer", layer), ("table", table)):
+            if not _NAME.match(name):
+                raise InvalidTableNameError(kind, name)
+        return f"{self.root}/{layer}/{table}"
+
+    @staticmethod
+    def view_name(layer: str, table: str) -> str:
+        """Temporary view name of a table: `{layer}_{table}` (e.g. `silver_person`)."""
+        return f"{layer}_{table}"
+
+    def exists(self, layer: str, table: str) -> bool:
+        """True when the table folder holds a Delta table."""
+        return table_exists(self.path(layer, table))
+
+    def tables(self, layers: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(layer, table) of every Delta table under the root, sorted."""
+        fs, base = filesystem_for(self.root)
+        found: list[tuple[str, str]] = []
+        layer_names = list(layers) if layers is not None else [
+            info.base_name for info in self._list_dirs(fs, base)
+        ]
+        for layer in sorted(layer_names):
+            if not _NAME.match(layer):
+                continue
+            for info in self._list_dirs(fs, f"{base}/{layer}"):
+                if _NAME.match(info.base_name) and self.exists(layer, info.base_name):
+                    found.append((layer, info.base_name))
+        return found
+
+    @staticmethod
+    def _list_dirs(fs: pafs.FileSystem, folder: str) -> list[pafs.FileInfo]:
+        infos = fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+        return [i for i in infos if i.type == pafs.FileType.Directory]
+
+    # -- reads -------------------------------------------------------------------------------
+    def _open(self, layer: str, table: str, version: int | None = None) -> DeltaTable:
+        path = self.path(layer, table)
+        if not table_exists(path):
+            raise DeltaTableNotFoundError(
+                path, f"Table {layer}.{table} has not been written yet (Lakehouse.write creates it)."
+            )
+        return open_table(path, version=version)
+
+    def files(
+        self, layer: str, table: str, version: int | None = None, where: str | None = None
+    ) -> list[str]:
+        """Data files `read` hands to Spark for this snapshot and filter (after pruning)."""
+        return [f.location for f in active_files(self._open(layer, table, version), where)]
+
+    def read(
+        self, layer: str, table: str, version: int | None = None, where: str | None = None
+    ) -> DataFrame:
+        """The table (at `version`, default latest) as a DataFrame read by Spark's Parquet reader.
+
+        `where` is a SQL predicate: files are pruned by partition values and min/max statistics,
+        then the rows are filtered by Spark, so the result is exact.
+        """
+        path = self.path(layer, table)
+        dt = self._open(layer, table, version)
+        df = self._scan(path, spark_schema(dt), active_files(dt, where))
+        return df.where(where) if where else df
+
+    def _scan(self, path: str, schema: StructType, files: Sequence[ActiveFile]) -> DataFrame:
+        if not files:
+            return self.spark.createDataFrame([], schema)
+        df = (
+            self.spark.read.schema(schema)
+            .option("basePath", path)
+            .parquet(*[f.location for f in files])
+        )
+        return df.select(*[F.col(f"`{f.name}`") for f in schema.fields])
+
+    def version(self, layer: str, table: str) -> int:
+        """Latest version of the table."""
+        path = self.path(layer, table)
+        if not table_exists(path):
+            raise DeltaTableNotFoundError(path)
+        return DeltaTable(path, without_files=True).version()
+
+    def history(self, layer: str, table: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits, newest first: version, timestamp (UTC), operation, parameters, metrics."""
+        dt = self._open(layer, table)
+        out = []
+        for entry in dt.history(limit):
+            ts = entry.get("timestamp")
+            out.append(
+                {
+                    "version": entry.get("version"),
+                    "timestamp": datetime.fromtimestamp(ts / 1000, tz=timezone.utc) if ts else None,
+                    "operation": entry.get("citydata.operation") or entry.get("operation"),
+                    "delta_operation": entry.get("operation"),
+                    "parameters": entry.get("operationParameters") or {},
+                    "metrics": entry.get("citydata.metrics") or entry.get("operationMetrics") or {},
+                }
+            )
+        return out
+
+    # -- views -------------------------------------------------------------------------------
+    def register_view(self, layer: str, table: str) -> str:
+        """(Re)create the temporary view `{layer}_{table}` over the table's latest snapshot."""
+        name = self.view_name(layer, table)
+        self.read(layer, table).createOrReplaceTempView(name)
+        return name
+
+    def register_views(self, layers: Iterable[str] | None = None) -> list[str]:
+        """One temporary view per table (fast read path), named `{layer}_{table}`; returns names."""
+        names = [self.register_view(layer, table) for layer, table in self.tables(layers)]
+        log.info("registered %d lakehouse views", len(names))
+        return names
+
+    def _refresh_view(self, layer: str, table: str) -> None:
+        # A temp view pins its file list: point it at the new snapshot after every write.
+        self.register_view(layer, table)
+
+    # -- writes ------------------------------------------------------------------------------
+    def _check_schema(self, path: str, df: DataFrame) -> None:
+        problems = schema_problems(spark_schema(open_table(path)), df.schema)
+        if problems:
+            raise SchemaMismatchError(path, problems)
+
+    def _save(self, df: DataFrame, path: str, mode: str, options: dict[str, str]) -> None:
+        writer = df.write.format("delta").mode(mode)
+        for key, value in options.items():
+            writer = writer.option(key, value)
+        writer.save(path)
+
+    def write(
+        self,
+        df: DataFrame,
+        layer: str,
+        table: str,
+        mode: str = "append",
+        partition_by: Sequence[str] | None = None,
+    ) -> int:
+        """Append to or overwrite the table (created on first write); returns the new version.
+
+        Overwrite replaces content, schema and (when `partition_by` is given) partitioning in one
+        commit; append requires the table's exact columns and types.
+        """
+        path = self.path(layer, table)
+        if mode not in ("append", "overwrite"):
+            raise InvalidWriteModeError(mode, path)
+        exists = table_exists(path)
+        options: dict[str, str] = {"operation": "WRITE" if mode == "append" else "OVERWRITE"}
+        if exists and mode == "append":
+            self._check_schema(path, df)
+            table_parts = open_table(path).metadata().partition_columns
+            if partition_by is not None and list(partition_by) != table_parts:
+                raise SchemaMismatchError(
+                    path, [f"partition_by {list(partition_by)} differs from the table's {table_parts}"]
+                )
+        elif partition_by is not None:
+            check_partition_columns(path, df.schema, list(partition_by))
+            options["partitionBy"] = ",".join(partition_by)
+        elif not exists:
+            options["partitionBy"] = ""
+        self._save(df, path, mode, options)
+        version = self.version(layer, table)
+        log.info("wrote %s.%s (%s): version %d", layer, table, mode, version)
+        self._refresh_view(layer, table)
+        return version
+
+    def overwrite_partitions(self, df: DataFrame, layer: str, table: str) -> int:
+        """Replace exactly the partitions present in `df` (one commit); returns the new version."""
+        path = self.path(layer, table)
+        dt = self._open(layer, table)
+        parts = dt.metadata().partition_columns
+        if not parts:
+            raise LakehouseError(
+                f"Delta table {path!r} is not partitioned: overwrite_partitions needs a partitioned "
+                "table. Use write(..., mode='overwrite') to replace all of it."
+            )
+        self._check_schema(path, df)
+        self._save(
+            df, path, "overwrite",
+            {"partitionOverwriteMode": "dynamic", "operation": "OVERWRITE PARTITIONS",
+             "readVersion": str(dt.version())},
+        )
+        version = self.version(layer, table)
+        self._refresh_view(layer, table)
+        return version
+
+    def merge(self, df: DataFrame, layer: str, table: str, keys: Sequence[str]) -> MergeResult:
+        """Upsert `df` into the table by `keys`: one commit, or none when nothing changes.
+
+        Only files that may hold a source key are read (partition + min/max pruning), only files
+        holding an updated row are rewritten; new keys go to new files. Source keys must be unique.
+        """
+        path = self.path(layer, table)
+        keys = list(keys)
+        if not keys:
+            raise MergeKeyError(f"merge into {path!r} needs at least one key column (keys=[...]).")
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise MergeKeyError(
+                f"merge into {path!r}: key column(s) {missing} are not in the source "
+                f"columns {df.columns}."
+            )
+        duplicate = df.groupBy(*keys).count().where(F.col("count") > 1).limit(1).collect()
+        if duplicate:
+            example = {k: duplicate[0][k] for k in keys}
+            raise MergeKeyError(
+                f"merge into {path!r}: the source holds several rows for key {example}; "
+                "deduplicate the source by the keys first."
+            )
+        if not table_exists(path):
+            version = self.write(df, layer, table, mode="append")
+            return MergeResult(inserted=self.read(layer, table).count(), updated=0, unchanged=0,
+                               version=version)
+
+        dt = self._open(layer, table)
+        read_version = dt.version()
+        self._check_schema(path, df)
+        schema = spark_schema(dt)
+        files = active_files(dt, self._merge_predicate(df, keys, dt.metadata().partition_columns))
+        source = df.select(*[F.col(f"`{f.name}`") for f in schema.fields])
+        value_cols = [f.name for f in schema.fields if f.name not in keys]
+
+        if files:
+            target = self._scan(path, schema, files).withColumn(
+                _FILE_COL, F.col("_metadata.file_path")
+            )
+            t = target.select(
+                *keys, *[F.col(f"`{c}`").alias(f"__t_{c}") for c in value_cols], _FILE_COL
+            )
+            joined = source.join(t, on=keys, how="left")
+            same: Column = F.lit(True)
+            for c in value_cols:
+                same = same & F.col(f"`{c}`").eqNullSafe(F.col(f"`__t_{c}`"))
+            status = (
+                F.when(F.col(_FILE_COL).isNull(), F.lit("insert"))
+                .when(same, F.lit("same"))
+                .otherwise(F.lit("update"))
+            )
+            classified = joined.select(
+                *[F.col(f"`{f.name}`") for f in schema.fields], F.col(_FILE_COL),
+                status.alias("__status"),
+            ).persist()
+        else:
+            target = None
+            classified = source.withColumn(_FILE_COL, F.lit(None).cast("string")) \
+                .withColumn("__status", F.lit("insert")).persist()
+        try:
+            counts = {r["__status"]: r["count"] for r in classified.groupBy("__status").count().collect()}
+            inserted, updated = counts.get("insert", 0), counts.get("update", 0)
+            unchanged = counts.get("same", 0)
+            if not inserted and not updated:
+                log.info("merge into %s: nothing changed (%d rows identical)", path, unchanged)
+                return MergeResult(0, 0, unchanged, read_version)
+            rewrite_uris = [
+                r[_FILE_COL] for r in classified.where(F.col("__status") == "update")
+                .select(_FILE_COL).distinct().collect()
+            ]
+            by_location = {f.location: f for f in files}
+            rewrite = [by_location[_location_of(u)] for u in rewrite_uris]
+            out = classified.where(F.col("__status").isin("insert", "update")).select(
+                *[F.col(f"`{f.name}`") for f in schema.fields]
+            )
+            if rewrite and target is not None:
+                updated_keys = classified.where(F.col("__status") == "update").select(*keys)
+                kept = (
+                    self._scan(path, schema, rewrite)
+                    .join(updated_keys, on=keys, how="left_anti")
+                    .select(*[F.col(f"`{f.name}`") for f in schema.fields])
+                )
+                out = out.unionByName(kept)
+            metrics = {"inserted": inserted, "updated": updated, "unchanged": unchanged,
+                       "files_rewritten": len(rewrite)}
+            self._save(
+                out, path, "append",
+                {"replaceFiles": json.dumps([f.path for f in rewrite]),
+                 "readVersion": str(read_version), "operation": "MERGE"},
+            )
+        finally:
+            classified.unpersist()
+        version = self.version(layer, table)
+        log.info("merge into %s: %s -> version %d", path, metrics, version)
+        self._refresh_view(layer, table)
+        return MergeResult(inserted, updated, unchanged, version, len(rewrite))
+
+    def _merge_predicate(self, df: DataFrame, keys: list[str], partitions: list[str]) -> str | None:
+        """File-pruning predicate for the target rows a source can touch."""
+        clauses: list[str] = []
+        if partitions and set(partitions) <= set(keys):
+            combos = df.select(*partitions).distinct().limit(1001).collect()
+            if len(combos) <= 1000:
+                ors = []
+                for row in combos:
+                    ands = [
+                        f"`{c}` IS NULL" if row[c] is None else f"`{c}` = {_sql_literal(row[c])}"
+                        for c in partitions
+                    ]
+                    ors.append("(" + " AND ".join(ands) + ")")
+                clauses.append("(" + " OR ".join(ors) + ")" if ors else "false")
+        first = keys[0]
+        type_name = df.schema[first].dataType.typeName()
+        if type_name in ("string", "integer", "long", "short", "byte", "date"):
+            bounds = df.agg(F.min(first).alias("lo"), F.max(first).alias("hi")).collect()[0]
+            if bounds["lo"] is not None:
+                clauses.append(
+                    f"`{first}` >= {_sql_literal(bounds['lo'])} AND `{first}` <= {_sql_literal(bounds['hi'])}"
+                )
+        return " AND ".join(clauses) if clauses else None
+
+    # -- maintenance -------------------------------------------------------------------------
+    def compact(
+        self, layer: str, table: str, target_file_bytes: int = DEFAULT_TARGET_FILE_BYTES
+    ) -> CompactResult:
+        """Rewrite small files (per partition) into fewer, larger ones: one commit, dataChange=false."""
+        path = self.path(layer, table)
+        dt = self._open(layer, table)
+        parts = dt.metadata().partition_columns
+        groups: dict[tuple[Any, ...], list[ActiveFile]] = {}
+        for f in active_files(dt):
+            if f.size < target_file_bytes:
+                groups.setdefault(tuple(f.partition_values.get(c) for c in parts), []).append(f)
+        small = [f for group in groups.values() if len(group) > 1 for f in group]
+        if not small:
+            log.info("compact %s: nothing to do", path)
+            return CompactResult(0, 0, dt.version())
+        df = self._scan(path, spark_schema(dt), small)
+        if parts:
+            df = df.repartition(*parts)
+        else:
+            df = df.coalesce(max(1, math.ceil(sum(f.size for f in small) / target_file_bytes)))
+        self._save(
+            df, path, "append",
+            {"replaceFiles": json.dumps([f.path for f in small]), "readVersion": str(dt.version()),
+             "dataChange": "false", "operation": "OPTIMIZE"},
+        )
+        version = self.version(layer, table)
+        added = len(active_files(DeltaTable(path))) - (len(active_files(dt)) - len(small))
+        self._refresh_view(layer, table)
+        log.info("compact %s: %d small files -> %d, version %d", path, len(small), added, version)
+        return CompactResult(len(small), added, version)
+
+    def vacuum(
+        self, layer: str, table: str, retention_hours: int = 168, dry_run: bool = False
+    ) -> list[str]:
+        """Delete files no snapshot younger than `retention_hours` needs (also orphans of failed
+        writes older than that); returns the files deleted (or that would be, when dry_run)."""
+        dt = self._open(layer, table)
+        if retention_hours < 168:
+            log.warning("vacuum %s with retention %dh: time travel to older versions will fail",
+                        self.path(layer, table), retention_hours)
+        deleted = dt.vacuum(
+            retention_hours=retention_hours,
+            dry_run=dry_run,
+            enforce_retention_duration=False,
+            full=True,
+        )
+        log.info("vacuum %s: %d file(s)%s", self.path(layer, table), len(deleted),
+                 " (dry run)" if dry_run else "")
+        return deleted

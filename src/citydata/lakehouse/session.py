@@ -1,0 +1,70 @@
+"""The platform's SparkSession: one place that decides master, time zone, partitions and folders."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MASTER = "local[*]"
+DEFAULT_SHUFFLE_PARTITIONS = 4
+
+
+def _warehouse_dir() -> str:
+    """`spark.sql.warehouse.dir`: inside the project (CITYDATA_HOME) or the temp folder, never ~."""
+    explicit = os.environ.get("CITYDATA_SPARK_WAREHOUSE")
+    if explicit:
+        return explicit
+    home = os.environ.get("CITYDATA_HOME")
+    base = Path(home) if home else Path(tempfile.gettempdir()) / "citydata"
+    return str((base / "spark-warehouse").resolve())
+
+
+def get_spark(
+    app_name: str = "citydata",
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    extra_conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """Return the configured SparkSession (getOrCreate: an active session is reused).
+
+    Master: `master`, else CITYDATA_SPARK_MASTER, else local[*]. Shuffle partitions:
+    `shuffle_partitions`, else CITYDATA_SHUFFLE_PARTITIONS, else 4. Driver memory for a new local
+    JVM: CITYDATA_SPARK_DRIVER_MEMORY (default 2g). Python workers run this interpreter unless
+    PYSPARK_PYTHON is already set (the `delta` data source must be importable there).
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    master = master or os.environ.get("CITYDATA_SPARK_MASTER") or DEFAULT_MASTER
+    partitions = shuffle_partitions or int(
+        os.environ.get("CITYDATA_SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS)
+    )
+    warehouse = _warehouse_dir()
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(master)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.sql.warehouse.dir", warehouse)
+        .config("spark.driver.memory", os.environ.get("CITYDATA_SPARK_DRIVER_MEMORY", "2g"))
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.ui.enabled", os.environ.get("CITYDATA_SPARK_UI", "false"))
+        .config("spark.sql.adaptive.enabled", "true")
+        # Lakehouse.read hands Spark explicit file lists: list them on the driver, no extra job.
+        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1024")
+        # Timestamps are stored in UTC; keep the JVM's own zone out of the way too.
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+    )
+    for key, value in (extra_conf or {}).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN"))
+    log.info("SparkSession %s on %s (shuffle partitions %d)", app_name, master, partitions)
+    return spark

@@ -1,0 +1,359 @@
+"""Driver side of the bridge: the Delta transaction log through delta-rs.
+
+Opens tables (refusing features whose Parquet files are not the table's rows), converts schemas
+between Spark and Delta, checks the schema of appended data, lists the active files of a snapshot
+with partition and statistics pruning, and commits a whole write as ONE Delta transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deltalake import DeltaTable
+from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.transaction import (
+    AddAction,
+    CommitProperties,
+    RemoveAction,
+    create_table_with_add_actions,
+)
+from pyspark.sql.types import DataType, StructType
+
+from pyspark_delta.errors import (
+    DeltaCommitError,
+    DeltaTableNotFoundError,
+    SchemaMismatchError,
+    UnsupportedPartitionTypeError,
+    UnsupportedTableFeatureError,
+)
+from pyspark_delta.files import file_path_from_log, partition_value_string
+
+log = logging.getLogger(__name__)
+
+REFUSED_READER_FEATURES = {"deletionVectors": "deletion vectors", "columnMapping": "column mapping"}
+PARTITION_TYPES = {"string", "date", "boolean", "byte", "short", "integer", "long"}
+
+
+def normalize_path(path: str) -> str:
+    """Absolute local path (no scheme) or the URI unchanged; no trailing slash."""
+    if "://" in path and not path.startswith("file://"):
+        return path.rstrip("/")
+    local = path[len("file://"):] if path.startswith("file://") else path
+    return os.path.abspath(local)
+
+
+def table_exists(path: str) -> bool:
+    """True when `path` holds a Delta table (a readable `_delta_log`)."""
+    return DeltaTable.is_deltatable(normalize_path(path))
+
+
+def check_features(table: DeltaTable, path: str) -> None:
+    """Raise UnsupportedTableFeatureError for deletion vectors or column mapping."""
+    protocol = table.protocol()
+    found = [
+        label for name, label in REFUSED_READER_FEATURES.items()
+        if name in (protocol.reader_features or [])
+    ]
+    config = table.metadata().configuration
+    mode = (config.get("delta.columnMapping.mode") or "none").lower()
+    if mode != "none" and "column mapping" not in found:
+        found.append(f"column mapping (mode {mode})")
+    if found:
+        raise UnsupportedTableFeatureError(path, found)
+
+
+def open_table(path: str, version: int | None = None) -> DeltaTable:
+    """Open a Delta table (optionally at a version), refusing unsupported features."""
+    path = normalize_path(path)
+    try:
+        table = DeltaTable(path, version=version)
+    except TableNotFoundError as exc:
+        raise DeltaTableNotFoundError(path) from exc
+    check_features(table, path)
+    return table
+
+
+def spark_schema(table: DeltaTable) -> StructType:
+    """The table's schema as a Spark StructType (Delta's schema JSON is Spark's)."""
+    return StructType.fromJson(json.loads(table.schema().to_json()))
+
+
+def _nullable(node: Any) -> Any:
+    """Schema JSON with every field nullable (Delta tables written from Spark are nullable)."""
+    if isinstance(node, dict):
+        out = {k: _nullable(v) for k, v in node.items()}
+        if "nullable" in out:
+            out["nullable"] = True
+        if "containsNull" in out:
+            out["containsNull"] = True
+        if "valueContainsNull" in out:
+            out["valueContainsNull"] = True
+        if out.get("type") == "struct" and "fields" in out:
+            for f in out["fields"]:
+                f["metadata"] = {}
+        return out
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    return node
+
+
+def delta_schema(schema: StructType) -> DeltaSchema:
+    """Delta schema of a Spark schema (all columns nullable, column metadata dropped)."""
+    return DeltaSchema.from_json(json.dumps(_nullable(schema.jsonValue())))
+
+
+def _type_label(t: DataType) -> str:
+    return t.simpleString()
+
+
+def _comparable(t: DataType) -> str:
+    return json.dumps(_nullable(t.jsonValue()), sort_keys=True)
+
+
+def schema_problems(expected: StructType, given: StructType) -> list[str]:
+    """Differences between a table schema and data being appended, one message per column."""
+    problems: list[str] = []
+    given_by_name = {f.name: f for f in given.fields}
+    expected_names = {f.name for f in expected.fields}
+    for f in expected.fields:
+        g = given_by_name.get(f.name)
+        if g is None:
+            problems.append(f"column {f.name!r} ({_type_label(f.dataType)}) is missing from the data")
+        elif _comparable(f.dataType) != _comparable(g.dataType):
+            problems.append(
+                f"column {f.name!r}: table has {_type_label(f.dataType)}, "
+                f"data has {_type_label(g.dataType)}"
+            )
+    for g in given.fields:
+        if g.name not in expected_names:
+            problems.append(f"column {g.name!r} ({_type_label(g.dataType)}) is not in the table")
+    return problems
+
+
+def check_append_schema(path: str, table: DeltaTable, given: StructType) -> None:
+    """Raise SchemaMismatchError unless `given` has exactly the table's columns and types."""
+    problems = schema_problems(spark_schema(table), given)
+    if problems:
+        raise SchemaMismatchError(path, problems)
+
+
+def check_partition_columns(path: str, schema: StructType, partition_by: Sequence[str]) -> None:
+    """Partition columns must exist and have a type with a stable directory-name form."""
+    by_name = {f.name: f for f in schema.fields}
+    for c in partition_by:
+        if c not in by_name:
+            raise SchemaMismatchError(
+                path, [f"partition column {c!r} is not a column of the data ({schema.simpleString()})"]
+            )
+        type_name = by_name[c].dataType.typeName()
+        if type_name not in PARTITION_TYPES:
+            raise UnsupportedPartitionTypeError(path, c, by_name[c].dataType.simpleString())
+    if partition_by and len(partition_by) == len(schema.fields):
+        raise SchemaMismatchError(path, ["every column is a partition column; keep one data column"])
+
+
+@dataclass(frozen=True)
+class ActiveFile:
+    """One data file of a snapshot: relative path (as on disk, not URI-encoded), absolute location,
+    size, partition values, rows."""
+
+    path: str
+    location: str
+    size: int
+    partition_values: dict[str, str | None]
+    num_records: int | None
+
+
+def active_files(table: DeltaTable, predicate: str | None = None) -> list[ActiveFile]:
+    """Active files of the table's loaded snapshot, pruned by `predicate` when given.
+
+    The predicate is a SQL boolean expression; delta-rs prunes by partition values (exactly) and by
+    min/max statistics (a superset): the caller still filters the rows.
+    """
+    base = table.table_uri.rstrip("/")
+    if base.startswith("file://"):
+        base = base[len("file://"):]
+    adds = table.get_add_actions(flatten=False)
+    rows = _rows(adds)
+    keep: set[str] | None = None
+    if predicate:
+        keep = set(table.file_uris(file_pruning_predicate=predicate))
+    files = []
+    for row in rows:
+        relative = file_path_from_log(row["path"])
+        location = f"{base}/{relative}"
+        if keep is not None and location not in keep:
+            continue
+        partition = row.get("partition") or {}
+        files.append(
+            ActiveFile(
+                path=relative,
+                location=location,
+                size=int(row["size_bytes"]),
+                partition_values={k: partition_value_string(v) for k, v in partition.items()},
+                num_records=row.get("num_records"),
+            )
+        )
+    return files
+
+
+def _rows(arrow_like: Any) -> list[dict[str, Any]]:
+    import pyarrow as pa
+
+    return pa.table(arrow_like).to_pylist()
+
+
+def _remove_action(f: ActiveFile, data_change: bool, now_ms: int) -> RemoveAction:
+    return RemoveAction(
+        path=f.path,
+        data_change=data_change,
+        deletion_timestamp=now_ms,
+        size=f.size,
+        partition_values=f.partition_values,
+    )
+
+
+def _add_action(add: dict[str, Any], data_change: bool) -> AddAction:
+    return AddAction(
+        path=add["path"],
+        size=add["size"],
+        partition_values=add["partition_values"],
+        modification_time=add["modification_time"],
+        data_change=data_change,
+        stats=add["stats"],
+    )
+
+
+@dataclass
+class CommitRequest:
+    """Everything the driver needs to commit one write.
+
+    mode: "append" or "overwrite"; dynamic_partitions: overwrite only the partitions written;
+    remove_paths: log paths removed in the same transaction (MERGE, compaction);
+    read_version: snapshot the operation read (conflict detection); data_change: False for
+    compaction; operation: recorded in the commit's custom metadata (`citydata.operation`).
+    """
+
+    path: str
+    schema: StructType
+    adds: list[dict[str, Any]]
+    mode: str = "append"
+    partition_by: list[str] | None = None
+    dynamic_partitions: bool = False
+    remove_paths: list[str] | None = None
+    read_version: int | None = None
+    data_change: bool = True
+    operation: str = "WRITE"
+    metrics: dict[str, Any] | None = None
+
+
+def commit(req: CommitRequest) -> int:
+    """Commit one write as ONE Delta transaction; return the new table version."""
+    path = normalize_path(req.path)
+    properties = CommitProperties(
+        custom_metadata={
+            "citydata.operation": req.operation,
+            **({"citydata.metrics": req.metrics} if req.metrics else {}),
+        }
+    )
+    if not table_exists(path):
+        if req.remove_paths:
+            raise DeltaTableNotFoundError(path, "Cannot remove files from a table that does not exist.")
+        partition_by = list(req.partition_by or [])
+        check_partition_columns(path, req.schema, partition_by)
+        create_table_with_add_actions(
+            path,
+            delta_schema(req.schema),
+            [_add_action(a, True) for a in req.adds],
+            mode="error",
+            partition_by=partition_by,
+            commit_properties=properties,
+        )
+        version = DeltaTable(path).version()
+        log.info("created Delta table %s at version %s with %d files", path, version, len(req.adds))
+        return version
+
+    table = open_table(path, version=req.read_version)
+    table_partitions = table.metadata().partition_columns
+    if req.partition_by and list(req.partition_by) != table_partitions \
+            and not (req.mode == "overwrite" and not req.dynamic_partitions):
+        raise SchemaMismatchError(
+            path,
+            [f"partition columns {list(req.partition_by)} differ from the table's {table_partitions}"],
+        )
+    now_ms = int(time.time() * 1000)
+    current = active_files(table)
+    removes: list[RemoveAction] = []
+    schema = spark_schema(table)
+    partition_by = table_partitions
+    write_mode = "append"
+    if req.mode == "overwrite" and not req.dynamic_partitions:
+        # Full overwrite: delta-rs removes every active file in the same commit and records the
+        # new schema and partitioning when they changed.
+        write_mode = "overwrite"
+        removes_count = len(current)
+        schema = req.schema
+        partition_by = list(req.partition_by) if req.partition_by is not None else table_partitions
+        check_partition_columns(path, schema, partition_by)
+    else:
+        check_append_schema(path, table, req.schema)
+        if req.dynamic_partitions:
+            written = {
+                tuple(a["partition_values"].get(c) for c in table_partitions) for a in req.adds
+            }
+            removes = [
+                _remove_action(f, req.data_change, now_ms) for f in current
+                if tuple(f.partition_values.get(c) for c in table_partitions) in written
+            ]
+        if req.remove_paths:
+            by_path = {f.path: f for f in current}
+            missing = [p for p in req.remove_paths if p not in by_path]
+            if missing:
+                raise DeltaCommitError(
+                    f"Cannot commit to Delta table {path!r}: {len(missing)} file(s) to remove are not "
+                    f"active at version {table.version()} (e.g. {missing[0]!r}); a concurrent write "
+                    "changed them. Re-run the operation."
+                )
+            removes += [_remove_action(by_path[p], req.data_change, now_ms) for p in req.remove_paths]
+    actions: list[AddAction | RemoveAction] = [_add_action(a, req.data_change) for a in req.adds]
+    actions += removes
+    if write_mode == "append":
+        removes_count = len(removes)
+    if not actions and write_mode == "append":
+        log.info("nothing to commit to %s (no files added or removed)", path)
+        return DeltaTable(path).version()
+    try:
+        table.create_write_transaction(
+            actions,
+            mode=write_mode,
+            schema=delta_schema(schema),
+            partition_by=partition_by,
+            commit_properties=properties,
+        )
+    except CommitFailedError as exc:
+        raise DeltaCommitError(
+            f"Commit to Delta table {path!r} failed: {exc}. Another writer changed the table; "
+            "re-run the operation."
+        ) from exc
+    version = DeltaTable(path).version()
+    log.info(
+        "committed %s to %s: version %s, +%d files, -%d files",
+        req.operation, path, version, len(req.adds), removes_count,
+    )
+    return version
+
+
+def add_descriptions(messages: Iterable[Any]) -> list[dict[str, Any]]:
+    """Flatten the `adds` lists of task commit messages (None for failed tasks)."""
+    adds: list[dict[str, Any]] = []
+    for m in messages:
+        if m is not None:
+            adds.extend(m.adds)
+    return adds

@@ -1,0 +1,241 @@
+"""The Spark Python data source `delta`: `df.write.format("delta")`, `spark.read.format("delta")`.
+
+Writes: every task writes Parquet files into the table folder and sends their `add` entries back;
+the driver's `commit()` turns them into ONE Delta transaction through delta-rs; `abort()` deletes
+what the job wrote. Reads: one Spark partition per active file, read with pyarrow (the lakehouse
+layer's `Lakehouse.read` is the faster path: native Parquet scan of the resolved file list).
+
+Options (case-insensitive): `path`; writes: `partitionBy` (comma-separated, new tables and full
+overwrites), `partitionOverwriteMode=dynamic` (overwrite only the partitions written),
+`replaceFiles` (JSON list of log paths removed in the same commit), `readVersion`, `dataChange`,
+`operation`; reads: `versionAsOf`, `filter` (SQL predicate used to prune files, rows still filtered
+by Spark when the caller adds a where).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql.datasource import (
+    DataSource,
+    DataSourceArrowWriter,
+    DataSourceReader,
+    InputPartition,
+    WriterCommitMessage,
+)
+from pyspark.sql.types import StructType
+
+from pyspark_delta.errors import DeltaBridgeError, DeltaTableNotFoundError
+
+log = logging.getLogger(__name__)
+
+
+def _option(options: Any, name: str, default: str | None = None) -> str | None:
+    # options is case-insensitive inside Spark, a plain dict when called directly.
+    for key in (name, name.lower()):
+        if key in options:
+            return options[key]
+    return default
+
+
+def _path(options: Any) -> str:
+    from pyspark_delta.log import normalize_path
+
+    path = _option(options, "path")
+    if not path:
+        raise DeltaBridgeError(
+            "The delta data source needs a path: df.write.format('delta').save(path), "
+            "spark.read.format('delta').load(path) or OPTIONS (path '...') in SQL."
+        )
+    return normalize_path(path)
+
+
+@dataclass
+class DeltaCommitMessage(WriterCommitMessage):
+    """What one task wrote: `add` descriptions (path, size, partition values, stats)."""
+
+    adds: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DeltaDataSource(DataSource):
+    """Delta Lake tables for Spark, through delta-rs for the transaction log."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "delta"
+
+    def schema(self) -> StructType:
+        from pyspark_delta.log import open_table, spark_schema
+
+        path = _path(self.options)
+        try:
+            table = open_table(path, version=self._version())
+        except DeltaTableNotFoundError as exc:
+            raise DeltaTableNotFoundError(
+                path,
+                "To write a new table through a SQL temporary view, declare its columns: "
+                "CREATE TEMPORARY VIEW v (col type, ...) USING delta OPTIONS (path '...').",
+            ) from exc
+        return spark_schema(table)
+
+    def _version(self) -> int | None:
+        v = _option(self.options, "versionAsOf")
+        return int(v) if v not in (None, "") else None
+
+    def reader(self, schema: StructType) -> "DeltaReader":
+        return DeltaReader(_path(self.options), schema, self._version(),
+                           _option(self.options, "filter"))
+
+    def writer(self, schema: StructType, overwrite: bool) -> "DeltaWriter":
+        from pyspark_delta.log import (
+            check_append_schema,
+            check_partition_columns,
+            open_table,
+            table_exists,
+        )
+
+        path = _path(self.options)
+        partition_by = [
+            c.strip() for c in (_option(self.options, "partitionBy") or "").split(",") if c.strip()
+        ]
+        dynamic = (_option(self.options, "partitionOverwriteMode") or "static").lower() == "dynamic"
+        exists = table_exists(path)
+        if exists:
+            table = open_table(path)
+            if not overwrite or dynamic:
+                check_append_schema(path, table, schema)
+                partition_by = table.metadata().partition_columns
+            elif not partition_by and _option(self.options, "partitionBy") is None:
+                partition_by = table.metadata().partition_columns
+        check_partition_columns(path, schema, partition_by)
+        return DeltaWriter(
+            path=path,
+            schema=schema,
+            overwrite=overwrite,
+            partition_by=partition_by,
+            dynamic=dynamic and overwrite,
+            options={k.lower(): v for k, v in dict(self.options).items()},
+        )
+
+
+class DeltaWriter(DataSourceArrowWriter):
+    """Writes Parquet in the tasks, commits once on the driver, cleans up on abort."""
+
+    def __init__(
+        self,
+        path: str,
+        schema: StructType,
+        overwrite: bool,
+        partition_by: list[str],
+        dynamic: bool,
+        options: dict[str, str],
+    ) -> None:
+        self.path = path
+        self.schema = schema
+        self.overwrite = overwrite
+        self.partition_by = partition_by
+        self.dynamic = dynamic
+        self.options = options
+        self.job_id = uuid.uuid4().hex[:16]
+
+    def write(self, iterator: Iterator[Any]) -> DeltaCommitMessage:
+        from pyspark import TaskContext
+
+        from pyspark_delta.files import write_task_files
+
+        ctx = TaskContext.get()
+        task_id = ctx.partitionId() if ctx is not None else 0
+        adds = write_task_files(self.path, self.partition_by, self.job_id, task_id, iterator)
+        return DeltaCommitMessage(adds=adds)
+
+    def commit(self, messages: Sequence[DeltaCommitMessage | None]) -> None:
+        from pyspark_delta.log import CommitRequest, add_descriptions, commit
+
+        replace = _option(self.options, "replacefiles")
+        read_version = _option(self.options, "readversion")
+        data_change = (_option(self.options, "datachange") or "true").lower() != "false"
+        try:
+            commit(
+                CommitRequest(
+                    path=self.path,
+                    schema=self.schema,
+                    adds=add_descriptions(messages),
+                    mode="overwrite" if self.overwrite else "append",
+                    partition_by=self.partition_by,
+                    dynamic_partitions=self.dynamic,
+                    remove_paths=json.loads(replace) if replace else None,
+                    read_version=int(read_version) if read_version else None,
+                    data_change=data_change,
+                    operation=_option(self.options, "operation")
+                    or ("OVERWRITE" if self.overwrite else "APPEND"),
+                )
+            )
+        except BaseException:
+            # Nothing was committed: the files are orphans, delete them now.
+            self.abort(messages)
+            raise
+
+    def abort(self, messages: Sequence[DeltaCommitMessage | None]) -> None:
+        from pyspark_delta.files import delete_job_files
+
+        deleted = delete_job_files(self.path, self.job_id)
+        log.warning("aborted write to %s: deleted %d uncommitted file(s)", self.path, len(deleted))
+
+
+class _FilePartition(InputPartition):
+    def __init__(self, location: str, partition_values: dict[str, str | None]) -> None:
+        super().__init__(location)
+        self.location = location
+        self.partition_values = partition_values
+
+
+class DeltaReader(DataSourceReader):
+    """Reads a snapshot file by file with pyarrow (one Spark partition per file)."""
+
+    def __init__(self, path: str, schema: StructType, version: int | None,
+                 predicate: str | None) -> None:
+        from pyspark_delta.log import active_files, open_table
+
+        self.path = path
+        self.schema = schema
+        table = open_table(path, version=version)
+        self.partition_by = table.metadata().partition_columns
+        self.files = [
+            _FilePartition(f.location, f.partition_values)
+            for f in active_files(table, predicate)
+        ]
+
+    def partitions(self) -> Sequence[InputPartition]:
+        return self.files
+
+    def read(self, partition: InputPartition) -> Iterator[Any]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from pyspark_delta.files import filesystem_for
+        from pyspark.sql.pandas.types import to_arrow_type
+
+        assert isinstance(partition, _FilePartition)
+        fs, inner = filesystem_for(partition.location)
+        data_names = [f.name for f in self.schema.fields if f.name not in self.partition_by]
+        pf = pq.ParquetFile(inner, filesystem=fs) if fs is not None else pq.ParquetFile(inner)
+        for batch in pf.iter_batches(columns=data_names):
+            columns = []
+            for f in self.schema.fields:
+                arrow_type = to_arrow_type(f.dataType)
+                if f.name in self.partition_by:
+                    raw = partition.partition_values.get(f.name)
+                    value = pa.scalar(raw, pa.string()).cast(arrow_type) if raw is not None \
+                        else pa.scalar(None, arrow_type)
+                    columns.append(pa.array([value.as_py()] * batch.num_rows, arrow_type))
+                else:
+                    columns.append(batch.column(f.name).cast(arrow_type))
+            yield pa.RecordBatch.from_arrays(columns, names=[f.name for f in self.schema.fields])
+
+
+DefaultSource = DeltaDataSource
