@@ -67,3 +67,25 @@ def suppress_small_cells(
     for item in suppression_plan(materialized, count_field, group_fields, threshold):
         materialized[item.index][count_field] = marker
     return materialized
+
+
+def suppress_wide_table(
+    rows: Iterable[Mapping[str, Any]], key_fields: Sequence[str], count_fields: Sequence[str],
+    total_field: str | None = None, threshold: int = DEFAULT_THRESHOLD, marker: Any = SUPPRESSED,
+) -> list[dict[str, Any]]:
+    """Suppression for a wide table (one row per key, one column per category, e.g. residents / male /
+    female by district): the count columns are cells of a (key × column) table, protected along rows
+    (whose sums are the totals) and along columns; the total column, if any, is protected as a
+    one-dimensional table of its own."""
+    materialized = [dict(row) for row in rows]
+    long_cells = [
+        {"_key": tuple(row[k] for k in key_fields), "_column": column, "_count": row[column]}
+        for row in materialized for column in count_fields
+    ]
+    for item in suppression_plan(long_cells, "_count", ["_key", "_column"], threshold):
+        materialized[item.index // len(count_fields)][count_fields[item.index % len(count_fields)]] = marker
+    if total_field is not None:
+        totals = [{"_key": tuple(row[k] for k in key_fields), "_count": row[total_field]} for row in materialized]
+        for item in suppression_plan(totals, "_count", ["_key"], threshold):
+            materialized[item.index][total_field] = marker
+    return materialized

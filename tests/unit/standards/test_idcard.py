@@ -147,3 +147,12 @@ def test_every_single_digit_change_is_caught(number, position, delta):
 def test_legacy_numbers_upgrade_to_the_generated_number(division, born, sequence):
     legacy = f"{division}{born:%y%m%d}{sequence:03d}"
     assert idcard.validate(legacy, today=TODAY).value == idcard.make(division, born, sequence)
+
+
+@given(ids, st.integers(min_value=0, max_value=17))
+def test_failure_details_never_quote_the_number(number, position):
+    # corrupt one character so validation fails; the detail (which goes to rejects) stays generic
+    corrupted = number[:position] + ("1" if number[position] != "1" else "2") + number[position + 1:]
+    result = idcard.validate(corrupted, today=TODAY)
+    if not result.ok:
+        assert corrupted not in result.detail and corrupted[6:14] not in result.detail

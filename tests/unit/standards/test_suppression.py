@@ -5,7 +5,7 @@ from itertools import product
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citydata.standards.suppression import SUPPRESSED, suppress_small_cells, suppression_plan
+from citydata.standards.suppression import SUPPRESSED, suppress_small_cells, suppress_wide_table, suppression_plan
 
 
 def test_one_dimension_needs_a_second_suppressed_cell():
@@ -62,3 +62,19 @@ def test_no_line_total_reveals_a_suppressed_cell(values):
         hidden = [key for key in line if out[key] == SUPPRESSED]
         if hidden:
             assert len(hidden) >= 2 and sum(true[key] for key in hidden) >= 5 or len(hidden) == len(line)
+
+
+def test_wide_table_like_population_by_district():
+    rows = [
+        {"district_code": "339901", "residents": 13, "male": 3, "female": 10},
+        {"district_code": "339902", "residents": 50, "male": 20, "female": 30},
+        {"district_code": "339903", "residents": 81, "male": 40, "female": 41},
+        {"district_code": "339904", "residents": 4, "male": 1, "female": 3},
+    ]
+    out = suppress_wide_table(rows, ["district_code"], ["male", "female"], total_field="residents")
+    assert [(r["residents"], r["male"], r["female"]) for r in out] == [
+        (SUPPRESSED, SUPPRESSED, SUPPRESSED),  # total 13: complementary to 4 in the totals column
+        (50, SUPPRESSED, SUPPRESSED),  # male 20 completes the male column (3 + 1 < 5), female 30 its row
+        (81, 40, 41),
+        (SUPPRESSED, SUPPRESSED, SUPPRESSED),  # total 4 and both cells under 5
+    ]
