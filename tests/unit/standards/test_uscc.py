@@ -131,3 +131,10 @@ def test_org_code_single_digit_changes_are_caught(base, position, delta):
     if code[position].isdigit():
         changed = code[:position] + str((int(code[position]) + delta) % 10) + code[position + 1:]
         assert not uscc.validate_org_code(changed).ok
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y43", "914403001922038216", "91330100716105852F"])
+def test_published_real_codes_validate(code):
+    # codes printed on public business licences (the last two embed pre-2015 organization codes)
+    assert uscc.validate(code).ok
+    assert uscc.validate_org_code(uscc.org_code(code)).ok
