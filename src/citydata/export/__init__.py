@@ -2,3 +2,7 @@
 
 Must not: let an unmasked sensitive field leave the platform.
 """
+
+from citydata.export.dataset import ExportPolicyError, ExportResult, export_dataset
+
+__all__ = ["ExportPolicyError", "ExportResult", "export_dataset"]
