@@ -1,0 +1,143 @@
+"""Writers that give the same bytes for the same rows: CSV (GBK, UTF-8, UTF-8 with BOM), XLSX, JSON, GeoJSON.
+
+Nothing here reads the clock. XLSX files are re-zipped with fixed entry dates and fixed document
+properties, because openpyxl stamps both with the time of writing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+FIXED_TIME = datetime(2000, 1, 1, 0, 0, 0)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if any(char in text for char in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text with CRLF line ends (what the departments' Windows exports send)."""
+    lines = [",".join(_cell(v) for v in header)]
+    lines.extend(",".join(_cell(v) for v in row) for row in rows)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def columns_csv_text(header: Sequence[str], columns: Sequence[Sequence[str]]) -> str:
+    """CSV text from whole columns of strings (fast: quoting is decided once per column)."""
+    quoted = []
+    for column in columns:
+        column = [str(value) for value in column]
+        joined = "\x00".join(column)
+        if any(char in joined for char in ',"\n\r'):
+            column = [_cell(value) for value in column]
+        quoted.append(column)
+    lines = [",".join(_cell(v) for v in header)]
+    lines.extend(map(",".join, zip(*quoted)))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], encoding: str) -> bytes:
+    """Write a CSV in `encoding` ('gbk', 'utf-8' or 'utf-8-sig'); returns the bytes written."""
+    data = csv_text(header, rows).encode(encoding)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def normalize_zip(data: bytes) -> bytes:
+    """Re-zip with every entry dated 1980-01-01 (openpyxl stamps the time of writing)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl sets `modified` to now on save
+                content = _MODIFIED.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
+            target.writestr(fixed, content)
+    return out.getvalue()
+
+
+def _fix_properties(workbook: Workbook) -> None:
+    workbook.properties.created = FIXED_TIME
+    workbook.properties.modified = FIXED_TIME
+    workbook.properties.creator = "citydata simulate"
+    workbook.properties.lastModifiedBy = "citydata simulate"
+
+
+def _save(workbook: Workbook, path: Path) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = normalize_zip(buffer.getvalue())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def write_xlsx(path: Path, sheet: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A one-sheet workbook written in openpyxl's write-only mode (fast for 10^5 rows)."""
+    workbook = Workbook(write_only=True)
+    _fix_properties(workbook)
+    worksheet = workbook.create_sheet(sheet)
+    worksheet.append(list(header))
+    for row in rows:
+        worksheet.append(list(row))
+    return _save(workbook, path)
+
+
+def write_xlsx_merged(path: Path, sheet: str, title: str, groups: Sequence[tuple[str, Sequence[str]]],
+                      rows: Iterable[Sequence[Any]]) -> bytes:
+    """A statistics-bureau table: a title row, a group header row with merged cells, a sub-header row.
+
+    groups: (group name, sub-columns); a group with no sub-columns spans both header rows.
+    """
+    workbook = Workbook()
+    _fix_properties(workbook)
+    worksheet = workbook.active
+    worksheet.title = sheet
+    width = sum(max(1, len(subs)) for _, subs in groups)
+    worksheet.cell(row=1, column=1, value=title).font = Font(bold=True)
+    worksheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    column = 1
+    for name, subs in groups:
+        worksheet.cell(row=2, column=column, value=name).alignment = Alignment(horizontal="center")
+        if subs:
+            if len(subs) > 1:
+                worksheet.merge_cells(start_row=2, start_column=column, end_row=2, end_column=column + len(subs) - 1)
+            for offset, sub in enumerate(subs):
+                worksheet.cell(row=3, column=column + offset, value=sub)
+            column += len(subs)
+        else:
+            worksheet.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+            column += 1
+    for row in rows:
+        worksheet.append(list(row))
+    return _save(workbook, path)
+
+
+def json_bytes(document: Any) -> bytes:
+    """Sorted keys, UTF-8, one fixed layout."""
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=None, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def write_json(path: Path, document: Any) -> bytes:
+    data = json_bytes(document)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
