@@ -1,0 +1,116 @@
+"""`citydata demo`: run the skeleton chain in this process on the embedded sample and show what it made."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+STEP_TITLES = {
+    "land_bronze": "land the delivery in bronze (+ rejects)",
+    "build_silver": "conform silver/person",
+    "build_gold": "dbt build gold",
+    "gate": "Great Expectations release gate",
+    "release": "write the release manifest",
+    "export": "export open data",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+    parser = subparsers.add_parser(
+        "demo", help="run the skeleton chain (household register end to end) and show the results",
+        description="Land the embedded household-register delivery, build silver and gold, gate, release "
+                    "and export, all in this process; then list every Delta table, the manifest and the exports.")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="platform home (data under it); default: $CITYDATA_HOME or the current folder")
+    parser.add_argument("--delivery", type=Path, default=None, help="a delivery file instead of the sample")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
+                        help="date gold is computed at (YYYY-MM-DD); default: today (UTC)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the platform's INFO logs")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from citydata.config import Paths
+    from citydata.pipeline import run_skeleton_chain
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("py4j", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    console = Console()
+    paths = Paths.from_env(args.home)
+    console.print(f"[bold]citydata demo[/bold]: skeleton chain in [cyan]{paths.home}[/cyan]")
+
+    started = time.monotonic()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=False) as progress:
+        tasks = {name: progress.add_task(f"[dim]{title}", total=1, start=False)
+                 for name, title in STEP_TITLES.items()}
+
+        def on_step(step: str, state: str, result: dict[str, Any] | None) -> None:
+            task = tasks[step]
+            if state == "start":
+                progress.start_task(task)
+                progress.update(task, description=STEP_TITLES[step])
+            else:
+                progress.update(task, completed=1,
+                                description=f"[green]✓[/green] {STEP_TITLES[step]}: {_summary(step, result or {})}")
+
+        result = run_skeleton_chain(paths, delivery=args.delivery, as_of=args.as_of, on_step=on_step)
+
+    console.print(_tables(paths))
+    release = result.steps["release"]
+    console.print(f"release manifest: [cyan]{release['manifest']}[/cyan] (release {release['release']}"
+                  f"{'' if release['new'] else ', unchanged: nothing new to publish'})")
+    console.print(f"Data Docs:        [cyan]{result.steps['gate']['data_docs']}[/cyan]")
+    exports = Table(title="open-data export", title_justify="left")
+    for column in ("dataset", "rows", "bytes", "suppressed", "file", "metadata"):
+        exports.add_column(column, justify="right" if column in ("rows", "bytes", "suppressed") else "left")
+    for name, info in result.steps["export"]["files"].items():
+        exports.add_row(name, str(info["rows"]), str(info["bytes"]), str(info["suppressed_cells"]), info["csv"],
+                        Path(info["metadata"]).name)
+    console.print(exports)
+    console.print(f"done in {time.monotonic() - started:.0f}s. Query: every table is a temp view "
+                  "(e.g. silver_person) after Lakehouse(spark, root).register_views().")
+    return 0
+
+
+def _summary(step: str, result: dict[str, Any]) -> str:
+    if step == "land_bronze":
+        note = " (already landed)" if result.get("already_landed") else ""
+        return f"{result['delivered']} lines -> {result['landed']} bronze, {result['rejected']} rejects{note}"
+    if step == "build_silver":
+        return (f"{result['rows']} persons ({result['inserted']} new, {result['updated']} updated, "
+                f"{result['unchanged']} unchanged)")
+    if step == "build_gold":
+        return f"{result['nodes']} dbt nodes as of {result['as_of']}"
+    if step == "gate":
+        return "passed" if result.get("success") else "FAILED"
+    if step == "release":
+        return f"release {result['release']}" + ("" if result["new"] else " (unchanged)")
+    if step == "export":
+        return f"{len(result['files'])} files"
+    return ""
+
+
+def _tables(paths: Any) -> Any:
+    from rich.table import Table
+
+    from citydata.lakehouse import Lakehouse, get_spark
+
+    lakehouse = Lakehouse(get_spark(app_name="citydata-chain"), paths.lakehouse)
+    table = Table(title="Delta tables", title_justify="left")
+    for column in ("table", "version", "rows", "path"):
+        table.add_column(column, justify="right" if column in ("version", "rows") else "left")
+    for layer, name in lakehouse.tables():
+        rows = lakehouse.read(layer, name).count()
+        table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), str(rows), lakehouse.path(layer, name))
+    return table
