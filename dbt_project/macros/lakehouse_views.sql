@@ -17,10 +17,18 @@
   `dbt test` alone, or `dbt build -s population_by_district`, works in a fresh session, and a full
   `dbt build` needs only its sources (each model registers its own view once written).
   The division table is the CSV shipped with citydata.standards, read as strings.
+  var lakehouse_views: 'delta' (default) registers `USING delta` views here; 'registered' means the
+  caller (citydata.transform.run_dbt) has just registered fresh views of every silver and gold table
+  through Lakehouse.register_views (Spark's native Parquet reader over the snapshot's files: column
+  pruning, no Python workers), so only the reference CSVs are registered here.
 -#}
 {% macro register_lakehouse_views() %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- set root = var('lakehouse_root') | string -%}
+  {%- set mode = var('lakehouse_views', 'delta') -%}
+  {%- if mode not in ('delta', 'registered') -%}
+    {{ exceptions.raise_compiler_error("var lakehouse_views must be 'delta' or 'registered', got '" ~ mode ~ "'") }}
+  {%- endif -%}
   {%- set needed = {} -%}
   {%- set todo = [] -%}
   {%- for uid in selected_resources -%}
@@ -48,11 +56,12 @@
           create or replace temporary view {{ view_name }}
           using csv options (path '{{ csv }}', header 'true', inferSchema 'false', encoding 'UTF-8')
         {%- endcall %}
-      {%- else -%}
+        {%- do registered.append(view_name) -%}
+      {%- elif mode == 'delta' -%}
         {{ register_delta_view(view_name, root.rstrip('/') ~ '/' ~ src.schema ~ '/' ~ src.identifier) }}
+        {%- do registered.append(view_name) -%}
       {%- endif -%}
-      {%- do registered.append(view_name) -%}
-    {%- elif uid in graph.nodes and uid not in selected_resources
+    {%- elif mode == 'delta' and uid in graph.nodes and uid not in selected_resources
              and graph.nodes[uid].config.materialized == 'delta_table' -%}
       {%- set name = graph.nodes[uid].name -%}
       {{ register_delta_view(lakehouse_view_name('gold', name), gold_table_path(name)) }}

@@ -115,8 +115,13 @@ def run_dbt(
     project_dir: Path | None = None,
     target_dir: Path | None = None,
     raise_on_failure: bool = True,
+    view_layers: Iterable[str] | None = ("silver", "gold"),
 ) -> DbtResult:
     """Run `dbt <command>` on `spark` (in this process) against the lakehouse at `lakehouse_root`.
+
+    Before dbt starts, every table of `view_layers` gets a fresh temporary view through
+    `Lakehouse.register_views` (native Parquet reads) and dbt's on-run-start hook is told so
+    (var lakehouse_views='registered'); `view_layers=None` leaves it to the hook (`USING delta`).
 
     Raises DbtRunError naming every failed model/test with its message (unless
     `raise_on_failure=False`), DbtInvocationError when dbt cannot run at all.
@@ -131,6 +136,12 @@ def run_dbt(
     if "://" not in root:
         root = str(Path(root).resolve())
     run_vars: dict[str, Any] = {"lakehouse_root": root, "divisions_csv": default_divisions_csv()}
+    if view_layers is not None:
+        from citydata.lakehouse import Lakehouse
+
+        views = Lakehouse(spark, root).register_views(list(view_layers))
+        log.info("registered %d lakehouse views for dbt: %s", len(views), ", ".join(views))
+        run_vars["lakehouse_views"] = "registered"
     run_vars.update(vars or {})
 
     args = [
