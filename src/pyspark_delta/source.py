@@ -8,7 +8,7 @@ layer's `Lakehouse.read` is the faster path: native Parquet scan of the resolved
 Options (case-insensitive): `path`; writes: `partitionBy` (comma-separated, new tables and full
 overwrites), `partitionOverwriteMode=dynamic` (overwrite only the partitions written),
 `replaceFiles` (JSON list of log paths removed in the same commit), `readVersion`, `dataChange`,
-`operation`; reads: `versionAsOf`, `filter` (SQL predicate used to prune files, rows still filtered
+`operation`, `commitMetrics` (JSON recorded with the commit); reads: `versionAsOf`, `filter` (SQL predicate used to prune files, rows still filtered
 by Spark when the caller adds a where).
 """
 
@@ -159,6 +159,7 @@ class DeltaWriter(DataSourceArrowWriter):
         replace = _option(self.options, "replacefiles")
         read_version = _option(self.options, "readversion")
         data_change = (_option(self.options, "datachange") or "true").lower() != "false"
+        metrics = _option(self.options, "commitmetrics")
         try:
             commit(
                 CommitRequest(
@@ -173,6 +174,7 @@ class DeltaWriter(DataSourceArrowWriter):
                     data_change=data_change,
                     operation=_option(self.options, "operation")
                     or ("OVERWRITE" if self.overwrite else "APPEND"),
+                    metrics=json.loads(metrics) if metrics else None,
                 )
             )
         except BaseException:

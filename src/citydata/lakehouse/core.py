@@ -379,7 +379,8 @@ class Lakehouse:
             self._save(
                 out, path, "append",
                 {"replaceFiles": json.dumps([f.path for f in rewrite]),
-                 "readVersion": str(read_version), "operation": "MERGE"},
+                 "readVersion": str(read_version), "operation": "MERGE",
+                 "commitMetrics": json.dumps(metrics)},
             )
         finally:
             classified.unpersist()
