@@ -8,5 +8,6 @@ Must not: write to the lakehouse or read the clock.
 
 from citydata.sources.simulate.city import DayResult, day_folder, simulate
 from citydata.sources.simulate.config import DAY1, DefectRates, SimulationConfig
+from citydata.sources.simulate.server import ApiServer, Fault
 
-__all__ = ["DAY1", "DayResult", "DefectRates", "SimulationConfig", "day_folder", "simulate"]
+__all__ = ["DAY1", "ApiServer", "DayResult", "DefectRates", "Fault", "SimulationConfig", "day_folder", "simulate"]

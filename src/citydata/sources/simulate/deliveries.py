@@ -309,7 +309,7 @@ def household_register(d: Day) -> None:
     phone = pop.phone[person]
     columns = [
         ids, [pop.names[p] for p in person.tolist()], gender, births,
-        np.char.zfill(pop.household[person].astype(str), 10).tolist(), relation,
+        [f"{h:010d}" for h in pop.household[person].tolist()], relation,
         [d.streets[s].district for s in street.tolist()], [d.streets[s].code for s in street.tolist()],
         _addresses(d, pop.household[person], street),
         np.where(phone > 0, phone.astype(str), "").tolist(), iso_strings(pop.registered[person]).tolist(),
@@ -474,7 +474,7 @@ def market_registry(d: Day) -> None:
     kinds = np.array(KIND_NAMES, dtype=object)[e.kind[serial]].tolist()
     columns = [codes, rows["name"], kinds, rows["industry"], capital, rows["rep_name"], rows["rep_id"], reg_cells,
                rows["status"], rows["dereg"], rows["address"], rows["district"], change.tolist(), iso_strings(when).tolist()]
-    old = np.array([code.startswith("339906") for code in rows["district"]])
+    old = np.array([code.startswith("339906") for code in rows["district"]], dtype=bool)
     data = writers.write_xlsx(d.rec.root / REGISTRY, "市场主体登记信息", REGISTRY_HEADER, zip(*columns))
     d.rec.add_file(REGISTRY, data, len(serial), "xlsx", "xlsx")
     row = np.arange(1, len(serial) + 1)
@@ -653,9 +653,9 @@ def make_pois(cfg: SimulationConfig, streets: list[Street]) -> Pois:
         else:
             w_lon, w_lat = geometry.random_point_in(streets[street[i]].code, sampler)
         g_lon, g_lat = coords.wgs84_to_gcj02(w_lon, w_lat)
-        lon[i], lat[i] = round(g_lon, 6), round(g_lat, 6)
-        back = coords.gcj02_to_wgs84(lon[i], lat[i])
-        where = geometry.locate(round(back[0], 6), round(back[1], 6))
+        lon[i], lat[i] = coords.round6(g_lon), coords.round6(g_lat)
+        # the district the pipeline will find: convert the delivered point back, as ingest does
+        where = geometry.locate(*coords.round_point(*coords.gcj02_to_wgs84(lon[i], lat[i])))
         located.append(where.value[0] if where.ok else "")
     opened = (start - rng.exponential(3.0, size=n) * 365).astype(np.int32)
     lifetime = (rng.exponential(6.0, size=n) * 365).astype(np.int32)

@@ -293,7 +293,7 @@ def _add_newborns(pop: Population, rng: np.random.Generator, streets: list[Stree
     head_surname = [pop.names[m][0] for m in mothers.tolist()]
     from citydata.sources.simulate.names import SURNAMES
 
-    surname_idx = np.array([SURNAMES.index(s) if s in SURNAMES else 0 for s in head_surname])
+    surname_idx = np.array([SURNAMES.index(s) if s in SURNAMES else 0 for s in head_surname], dtype=np.int64)
     _, names = person_names(rng, n, surname_idx)
     registered = np.minimum(birth + rng.integers(0, 20, size=n), last).astype(np.int32)
     pop.birth = np.concatenate([pop.birth, birth])

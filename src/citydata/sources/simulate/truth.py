@@ -90,8 +90,11 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
         ok = people[register_clean(cfg, d.day, people)]
         for s in where[ok].tolist():
             tally[s][column] += 1
-    moved_ok = register_clean(cfg, d.day, ev.moves) if len(ev.moves) else np.zeros(0, bool)
-    # a mover who died later in the same period still moved; the move is read from the 变更 row
+    # a move is read from the 变更 row (new street) against the person's previous row (old street):
+    # both must be valid, so the mover must have been clean the day before too
+    moved_ok = register_clean(cfg, d.day, ev.moves)
+    if d.day > 1:
+        moved_ok &= register_clean(cfg, d.day - 1, ev.moves)
     for p, old in zip(ev.moves[moved_ok].tolist(), ev.move_from[moved_ok].tolist()):
         tally[int(pop.street[p])][2] += 1
         tally[int(old)][3] += 1
