@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from citydata.lakehouse import Lakehouse
+from citydata.release.gate import run_gate
 from citydata.transform import DbtRunError, run_dbt
 
 from silver_people import AS_OF, EXPECTED_AGES, EXPECTED_POPULATION, silver_person
@@ -59,6 +60,13 @@ def test_dim_resident_has_residents_at_the_date_with_their_age(built) -> None:
     # a resident of the merged district keeps the code silver recorded
     assert {r["district_code"] for r in rows if r["name"] == "周七"} == {"339906"}
     assert any(r["id_number"].endswith("X") for r in rows)
+
+
+def test_release_gate_passes_on_the_built_gold(built, spark, tmp_path) -> None:
+    lh, _, _ = built
+    gate = run_gate(spark, lh, list(MODELS), data_docs_dir=tmp_path / "data-docs")
+    assert gate.success, gate.results
+    assert {d: r["delta_version"] for d, r in gate.results.items()} == {m: 0 for m in MODELS}
 
 
 def test_rerun_writes_a_new_version_with_the_same_content(built, spark) -> None:
