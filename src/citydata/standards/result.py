@@ -37,6 +37,8 @@ REASON_CODES: dict[str, str] = {
     "DATE_FORMAT": "date is not in one of the accepted forms (2019-03-05, 2019/3/5, 20190305, 2019年3月5日)",
     "DATE_IMPOSSIBLE": "date has the accepted form but does not exist (e.g. 2019-02-30)",
     "FILE_ENCODING": "file is neither valid UTF-8 (with or without BOM) nor GBK/GB18030: rejected as a whole",
+    "FILE_TRUNCATED": "file ends in the middle of a row: the incomplete last row is rejected, nothing after it arrived",
+    "DUPLICATE_ROW": "row repeats an earlier row of the same delivery exactly (the later copy is rejected)",
     "MONEY_FORMAT": "amount is not a decimal number with an optional 元/万元/亿元 unit",
     # coordinates and geometry
     "COORD_SYSTEM": "coordinate system is not one of wgs84, gcj02, bd09",
