@@ -2,7 +2,7 @@
 
 Writes: every task writes Parquet files into the table folder and sends their `add` entries back;
 the driver's `commit()` turns them into ONE Delta transaction through delta-rs; `abort()` deletes
-what the job wrote. Reads: one Spark partition per active file, read with pyarrow (the lakehouse
+what the job wrote. Reads: active files grouped into Spark partitions, read with pyarrow (the lakehouse
 layer's `Lakehouse.read` is the faster path: native Parquet scan of the resolved file list).
 
 Options (case-insensitive): `path`; writes: `partitionBy` (comma-separated, new tables and full
@@ -189,15 +189,20 @@ class DeltaWriter(DataSourceArrowWriter):
         log.warning("aborted write to %s: deleted %d uncommitted file(s)", self.path, len(deleted))
 
 
-class _FilePartition(InputPartition):
-    def __init__(self, location: str, partition_values: dict[str, str | None]) -> None:
-        super().__init__(location)
-        self.location = location
-        self.partition_values = partition_values
+class _FilesPartition(InputPartition):
+    """A group of data files read by one Spark task: (location, partition values) pairs."""
+
+    def __init__(self, files: list[tuple[str, dict[str, str | None]]]) -> None:
+        super().__init__(len(files))
+        self.files = files
+
+
+# Files per reader task are grouped up to this many bytes (fewer, larger Python tasks).
+READ_SPLIT_BYTES = 128 * 1024 * 1024
 
 
 class DeltaReader(DataSourceReader):
-    """Reads a snapshot file by file with pyarrow (one Spark partition per file)."""
+    """Reads a snapshot with pyarrow; each Spark task reads a group of files (up to 128 MB)."""
 
     def __init__(self, path: str, schema: StructType, version: int | None,
                  predicate: str | None) -> None:
@@ -207,13 +212,18 @@ class DeltaReader(DataSourceReader):
         self.schema = schema
         table = open_table(path, version=version)
         self.partition_by = table.metadata().partition_columns
-        self.files = [
-            _FilePartition(f.location, f.partition_values)
-            for f in active_files(table, predicate)
-        ]
+        groups: list[list[tuple[str, dict[str, str | None]]]] = []
+        size = READ_SPLIT_BYTES
+        for f in active_files(table, predicate):
+            if size + f.size > READ_SPLIT_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append((f.location, f.partition_values))
+            size += f.size
+        self.groups = [_FilesPartition(g) for g in groups]
 
     def partitions(self) -> Sequence[InputPartition]:
-        return self.files
+        return self.groups
 
     def read(self, partition: InputPartition) -> Iterator[Any]:
         import pyarrow as pa
@@ -222,22 +232,27 @@ class DeltaReader(DataSourceReader):
         from pyspark_delta.files import filesystem_for
         from pyspark.sql.pandas.types import to_arrow_type
 
-        assert isinstance(partition, _FilePartition)
-        fs, inner = filesystem_for(partition.location)
-        data_names = [f.name for f in self.schema.fields if f.name not in self.partition_by]
-        pf = pq.ParquetFile(inner, filesystem=fs) if fs is not None else pq.ParquetFile(inner)
-        for batch in pf.iter_batches(columns=data_names):
-            columns = []
-            for f in self.schema.fields:
-                arrow_type = to_arrow_type(f.dataType)
-                if f.name in self.partition_by:
-                    raw = partition.partition_values.get(f.name)
-                    value = pa.scalar(raw, pa.string()).cast(arrow_type) if raw is not None \
+        assert isinstance(partition, _FilesPartition)
+        names = [f.name for f in self.schema.fields]
+        types = [to_arrow_type(f.dataType, timezone="UTC") for f in self.schema.fields]
+        data_names = [n for n in names if n not in self.partition_by]
+        for location, partition_values in partition.files:
+            constants = {}
+            for name, arrow_type in zip(names, types):
+                if name in self.partition_by:
+                    raw = partition_values.get(name)
+                    constants[name] = (
+                        pa.scalar(raw, pa.string()).cast(arrow_type) if raw is not None
                         else pa.scalar(None, arrow_type)
-                    columns.append(pa.array([value.as_py()] * batch.num_rows, arrow_type))
-                else:
-                    columns.append(batch.column(f.name).cast(arrow_type))
-            yield pa.RecordBatch.from_arrays(columns, names=[f.name for f in self.schema.fields])
+                    )
+            fs, inner = filesystem_for(location)
+            for batch in pq.ParquetFile(inner, filesystem=fs).iter_batches(columns=data_names):
+                columns = [
+                    pa.repeat(constants[name], batch.num_rows) if name in constants
+                    else batch.column(name).cast(arrow_type)
+                    for name, arrow_type in zip(names, types)
+                ]
+                yield pa.RecordBatch.from_arrays(columns, names=names)
 
 
 DefaultSource = DeltaDataSource

@@ -180,6 +180,27 @@ def test_tables_are_plain_delta_for_deltalake_and_polars(spark: SparkSession, la
     polars_rows = sorted(pl.read_delta(path).select("id", "name", "district", "born", "score").rows(),
                          key=lambda r: r[0])
     assert polars_rows == expected
+    # The generic Python reader returns the same rows.
+    generic = sorted((tuple(r) for r in spark.read.format("delta").load(path).collect()), key=lambda r: r[0])
+    assert generic == expected
+
+
+def test_timestamps_round_trip_and_prune_by_statistics(spark: SparkSession, lakehouse: Lakehouse) -> None:
+    utc = dt.timezone.utc
+    # Sub-millisecond values: Delta statistics keep milliseconds, pruning must not lose row 2.
+    t1 = dt.datetime(2024, 3, 1, 8, 0, 0, 123456, tzinfo=utc)
+    t2 = dt.datetime(2024, 3, 1, 8, 0, 0, 999999, tzinfo=utc)
+    df = spark.createDataFrame([(1, t1), (2, t2)], "id long, at timestamp")
+    lakehouse.write(df.coalesce(1), "bronze", "ts")
+    got = lakehouse.read("bronze", "ts").orderBy("id").collect()
+    assert [r.at.replace(tzinfo=utc) for r in got] == [t1, t2]  # session time zone is UTC
+    assert lakehouse.read("bronze", "ts", where="at > '2024-03-01 08:00:00.999'").count() == 1
+    assert len(lakehouse.files("bronze", "ts", where="at > '2024-03-01 08:00:00.999'")) == 1
+    assert lakehouse.files("bronze", "ts", where="at > '2024-03-01 08:00:01.001'") == []
+    polars_at = pl.read_delta(lakehouse.path("bronze", "ts")).sort("id")["at"].to_list()
+    assert [v.replace(tzinfo=utc) for v in polars_at] == [t1, t2]
+    generic = spark.read.format("delta").load(lakehouse.path("bronze", "ts")).orderBy("id").collect()
+    assert [r.at for r in generic] == [r.at for r in got]
 
 
 def test_pruning_reduces_files_handed_to_spark(spark: SparkSession, lakehouse: Lakehouse) -> None:
