@@ -253,3 +253,21 @@ def test_defect_labels_cover_every_kind(city: Path) -> None:
     for kind in ("ID_CHECKSUM", "ID_BIRTHDATE", "DUPLICATE_ROW", "NAME_VARIANT", "DATE_FORMAT_MIXED", "FULLWIDTH_DIGITS",
                  "MONEY_WAN", "USCC_CHECKSUM", "GEO_OUTSIDE_CITY", "FILE_ENCODING", "FILE_TRUNCATED"):
         assert kinds[kind] > 0, kind
+
+
+def test_name_variants_are_the_labelled_rows(city: Path) -> None:
+    """The same person (same ID) is spelled differently by social insurance exactly where labelled."""
+    names = {number: row["姓名"] for number, row in day1_state(city).items()}
+    day = city / "day-001"
+    file = "social_insurance/employment.csv"
+    labelled = {int(r["row"]) for r in read_truth(day / "truth" / "defects.csv")
+                if r["file"] == f"delivery/{file}" and r["defect"] == "NAME_VARIANT"}
+    rejected = rejects_of(day, file)
+    differs, comparable = set(), set()
+    for number, row in enumerate(read_csv(day / "delivery" / file), start=1):
+        person = idcard.validate(row["公民身份号码"]).value
+        if person in names and number not in rejected:
+            comparable.add(number)
+            if row["姓名"] != names[person]:
+                differs.add(number)
+    assert differs and differs == labelled & comparable
