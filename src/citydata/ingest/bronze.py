@@ -81,6 +81,11 @@ def batch_id_of(contract: SourceContract, content_hash: str) -> str:
 
 def read_delivery(contract: SourceContract, path: Path) -> tuple[str, str, list[list[str]]]:
     """Decode and split a delivery: (content hash, detected encoding, data lines as cells)."""
+    content_hash, encoding, lines, _ = _read(contract, path)
+    return content_hash, encoding, lines
+
+
+def _read(contract: SourceContract, path: Path) -> tuple[str, str, list[list[str]], bool]:
     data = path.read_bytes()
     content_hash = hashlib.sha256(data).hexdigest()
     decoded = decode_bytes(data)
@@ -102,7 +107,9 @@ def read_delivery(contract: SourceContract, path: Path) -> tuple[str, str, list[
         lines = lines[1:]
     if encoding.replace("-sig", "").lower() not in (contract.delivery.encoding.lower(), "utf-8"):
         log.warning("%s: decoded as %s, contract says %s", path.name, encoding, contract.delivery.encoding)
-    return content_hash, encoding, lines
+    # A file that stops without a final line break may have been cut off in the middle of a row.
+    ends_mid_row = bool(lines) and not text.endswith(("\n", "\r"))
+    return content_hash, encoding, lines, ends_mid_row
 
 
 def _validated_schema(contract: SourceContract) -> StructType:
@@ -143,8 +150,12 @@ def _validate_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapIn
     return run
 
 
-def validate_delivery(spark: SparkSession, contract: SourceContract, lines: list[list[str]]) -> DataFrame:
-    """Validated lines (one row per delivered line) with ok / reason_code / reason_detail / raw_masked."""
+def validate_delivery(spark: SparkSession, contract: SourceContract, lines: list[list[str]],
+                      ends_mid_row: bool = False) -> DataFrame:
+    """Validated lines (one row per delivered line) with ok / reason_code / reason_detail / raw_masked.
+
+    A short last line of a file that ends without a line break is FILE_TRUNCATED, not COLUMN_COUNT.
+    """
     cells = spark.createDataFrame(
         [(i, line) for i, line in enumerate(lines, start=1)], "_row_number int, cells array<string>"
     )
@@ -152,6 +163,14 @@ def validate_delivery(spark: SparkSession, contract: SourceContract, lines: list
     first = Window.partitionBy("_line_key").orderBy("_row_number")
     repeat_of = F.first("_row_number").over(first)
     duplicate = F.row_number().over(first) > 1
+    if ends_mid_row:
+        cut = (F.col("_row_number") == len(lines)) & (F.col("reason_code") == "COLUMN_COUNT")
+        validated = validated.withColumns({
+            "reason_detail": F.when(cut, F.concat(F.lit("_line: FILE_TRUNCATED (the file ends inside this row: "),
+                                                  F.regexp_extract("reason_detail", r"\((.*)\)", 1), F.lit(")")))
+            .otherwise(F.col("reason_detail")),
+            "reason_code": F.when(cut, F.lit("FILE_TRUNCATED")).otherwise(F.col("reason_code")),
+        })
     return validated.select(
         "_row_number", *[f.name for f in contract.fields],
         F.when(duplicate, F.lit(False)).otherwise(F.col("ok")).alias("ok"),
@@ -186,7 +205,7 @@ def land_delivery(
 ) -> LandingResult:
     """Land one delivery into bronze and its rejects table; a second landing of the same bytes is a no-op."""
     path = Path(path)
-    content_hash, encoding, lines = read_delivery(contract, path)
+    content_hash, encoding, lines, ends_mid_row = _read(contract, path)
     batch_id = batch_id_of(contract, content_hash)
     bronze_table, rejects_table = contract.tables.bronze, contract.tables.rejects
     landed_before = _batch_count(lakehouse, bronze_table, batch_id) or 0
@@ -203,7 +222,7 @@ def land_delivery(
         )
 
     at = (ingested_at or datetime.now(timezone.utc)).replace(microsecond=0)
-    validated = validate_delivery(spark, contract, lines).withColumns({
+    validated = validate_delivery(spark, contract, lines, ends_mid_row).withColumns({
         "_source": F.lit(contract.source), "_file": F.lit(path.name), "_batch_id": F.lit(batch_id),
         "_ingested_at": F.lit(at).cast("timestamp"), "_encoding": F.lit(encoding),
         "_content_hash": F.lit(content_hash),

@@ -28,8 +28,8 @@ INGEST_REASON_CODES: dict[str, str] = {
     "MOBILE_FORMAT": "phone is not an 11-digit mainland mobile number (1[3-9] + 9 digits)",
     "DIVISION_LEVEL": "a district field holds no 6-digit code or a street field no 9-digit code",
     "STREET_DISTRICT_MISMATCH": "the street code does not lie in the declared district",
-    "DUPLICATE_ROW": "the line repeats an earlier line of the same delivery exactly",
 }
+# Also used here from the standards' registry: DUPLICATE_ROW, FILE_TRUNCATED, ID_*, DIVISION_*, DATE_*.
 ALL_REASON_CODES: dict[str, str] = {**REASON_CODES, **INGEST_REASON_CODES}
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")

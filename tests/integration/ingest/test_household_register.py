@@ -210,3 +210,17 @@ def test_no_personal_value_reaches_the_logs(spark, tmp_path: Path, caplog, capfd
     text = "\n".join([caplog.text, captured.out, captured.err, str(failure.value)])
     assert "silver.person" in caplog.text  # the logs were captured
     assert sorted(v for v in personal_values() | {"339901197009030226"} if v in text) == []
+
+
+def test_a_file_cut_off_inside_a_row_rejects_that_row_as_truncated(spark, tmp_path: Path) -> None:
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    text = SAMPLE.read_bytes().decode("gbk")
+    lines = text.split("\r\n")
+    cut = tmp_path / "household_register_cut.csv"  # header, 3 rows, then the 4th stops after 4 columns
+    cut.write_bytes(("\r\n".join(lines[:4]) + "\r\n" + ",".join(lines[4].split(",")[:4])).encode("gbk"))
+    result = land_delivery(spark, lakehouse, CONTRACT, cut)
+    assert (result.delivered, result.landed, result.rejected) == (4, 3, 1)
+    assert result.rejects_by_reason == {"FILE_TRUNCATED": 1}
+    row = lakehouse.read("bronze", "household_register_rejects").first()
+    assert (row["_row_number"], row["reason_detail"]) == (
+        4, "_line: FILE_TRUNCATED (the file ends inside this row: 4 columns, expected 11)")
