@@ -7,13 +7,13 @@ with source as (
 renamed as (
 
     select
-        cast(source.code as string) as division_code,
-        cast(source.name as string) as division_name,
-        cast(source.level as string) as division_level,
-        cast(nullif(source.parent, '') as string) as parent_code,
+        cast(source.code as {{ dbt.type_string() }}) as division_code,
+        cast(source.name as {{ dbt.type_string() }}) as division_name,
+        cast(source.level as {{ dbt.type_string() }}) as division_level,
+        cast(nullif(source.parent, '') as {{ dbt.type_string() }}) as parent_code,
         cast(source.valid_from as date) as valid_from,
         cast(nullif(source.valid_to, '') as date) as valid_to,
-        cast(nullif(source.successor, '') as string) as successor_code
+        cast(nullif(source.successor, '') as {{ dbt.type_string() }}) as successor_code
     from source
 
 )

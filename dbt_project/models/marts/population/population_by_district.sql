@@ -68,9 +68,9 @@ final as (
     select
         coalesce(districts_at_date.district_code, counts_by_district.district_code) as district_code,
         districts_at_date.district_name,
-        cast(coalesce(counts_by_district.residents, 0) as bigint) as residents,
-        cast(coalesce(counts_by_district.male, 0) as bigint) as male,
-        cast(coalesce(counts_by_district.female, 0) as bigint) as female
+        cast(coalesce(counts_by_district.residents, 0) as {{ dbt.type_bigint() }}) as residents,
+        cast(coalesce(counts_by_district.male, 0) as {{ dbt.type_bigint() }}) as male,
+        cast(coalesce(counts_by_district.female, 0) as {{ dbt.type_bigint() }}) as female
     from districts_at_date
     full outer join counts_by_district
         on districts_at_date.district_code = counts_by_district.district_code
