@@ -10,7 +10,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -90,15 +90,84 @@ def _save(workbook: Workbook, path: Path) -> bytes:
     return data
 
 
-def write_xlsx(path: Path, sheet: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A one-sheet workbook written in openpyxl's write-only mode (fast for 10^5 rows)."""
+def write_xlsx(path: Path, sheet: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+               fast: bool = True) -> bytes:
+    """A one-sheet workbook in openpyxl's write-only mode.
+
+    fast=True: openpyxl writes the package with the header and the first data row (styles, date
+    formats), and the remaining rows are serialized here in openpyxl's own cell markup — the same
+    bytes (a unit test compares both paths) at ~20x the speed: without lxml, openpyxl spends ~15 µs
+    per cell in its pure-Python XML writer, half a minute for a 140,000-row registry.
+    """
+    rows = iter(rows)
     workbook = Workbook(write_only=True)
     _fix_properties(workbook)
     worksheet = workbook.create_sheet(sheet)
     worksheet.append(list(header))
-    for row in rows:
-        worksheet.append(list(row))
-    return _save(workbook, path)
+    if not fast:
+        for row in rows:
+            worksheet.append(list(row))
+        return _save(workbook, path)
+    first = next(rows, None)
+    if first is None:
+        return _save(workbook, path)
+    worksheet.append(list(first))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = _splice_rows(buffer.getvalue(), rows, start_row=3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+_XML_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_DATE_STYLE = re.compile(rb'<c r="[A-Z]+2" s="(\d+)" t="n">')
+_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+
+
+def _column_letters(count: int) -> list[str]:
+    from openpyxl.utils import get_column_letter
+
+    return [get_column_letter(i + 1) for i in range(count)]
+
+
+def _splice_rows(package: bytes, rows: Iterable[Sequence[Any]], start_row: int) -> bytes:
+    """Insert rows (str, date or None cells) before </sheetData> of the first sheet, as openpyxl writes them."""
+    source = zipfile.ZipFile(io.BytesIO(package))
+    sheet_name = next(n for n in source.namelist() if n.startswith("xl/worksheets/sheet"))
+    sheet = source.read(sheet_name)
+    style = _DATE_STYLE.search(sheet)
+    date_style = style.group(1).decode() if style else "1"
+    parts: list[str] = []
+    letters: list[str] = []
+    for number, row in enumerate(rows, start=start_row):
+        if len(letters) < len(row):
+            letters = _column_letters(len(row))
+        cells = [f'<row r="{number}">']
+        for letter, value in zip(letters, row):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                space = ' xml:space="preserve"' if value != value.strip() else ""
+                if value:
+                    cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{value.translate(_XML_ESCAPE)}</t></is></c>')
+                else:
+                    cells.append(f'<c r="{letter}{number}" t="inlineStr" />')
+            elif isinstance(value, date):
+                cells.append(f'<c r="{letter}{number}" s="{date_style}" t="n"><v>{value.toordinal() - _EXCEL_EPOCH}</v></c>')
+            else:
+                raise TypeError(f"fast XLSX rows hold str, date or None, got {type(value).__name__} in row {number}")
+        cells.append("</row>")
+        parts.append("".join(cells))
+    marker = b"</sheetData>"
+    at = sheet.rindex(marker)
+    sheet = sheet[:at] + "".join(parts).encode("utf-8") + sheet[at:]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = sheet if info.filename == sheet_name else source.read(info.filename)
+            target.writestr(info, content)
+    return normalize_zip(out.getvalue())
 
 
 def write_xlsx_merged(path: Path, sheet: str, title: str, groups: Sequence[tuple[str, Sequence[str]]],
