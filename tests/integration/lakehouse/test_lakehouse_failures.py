@@ -138,3 +138,23 @@ def test_tables_with_deletion_vectors_or_column_mapping_are_refused(
         lakehouse.register_views()
     with pytest.raises(Exception, match="UnsupportedTableFeatureError"):
         spark.read.format("delta").load(path).collect()
+
+
+def test_commit_conflicting_with_a_concurrent_write_is_refused(lakehouse: Lakehouse) -> None:
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    from citydata.lakehouse import DeltaCommitError
+    from pyspark_delta.files import write_task_files
+    from pyspark_delta.log import CommitRequest, active_files, commit
+
+    path = lakehouse.path("silver", "race")
+    write_deltalake(path, pa.table({"a": pa.array([1, 2], pa.int64())}))
+    read_file = active_files(DeltaTable(path))[0].path  # a MERGE read this file at version 0...
+    write_deltalake(path, pa.table({"a": pa.array([3], pa.int64())}), mode="overwrite")  # ...another writer removed it
+    adds = write_task_files(path, [], "racejob", 0, iter(pa.table({"a": pa.array([9], pa.int64())}).to_batches()))
+    schema = StructType([StructField("a", LongType())])
+    with pytest.raises(DeltaCommitError, match="concurrent transaction deleted data this operation read"):
+        commit(CommitRequest(path=path, schema=schema, adds=adds, remove_paths=[read_file],
+                             read_version=0, operation="MERGE"))
+    assert DeltaTable(path).version() == 1
+    assert DeltaTable(path).to_pyarrow_table().to_pylist() == [{"a": 3}]
