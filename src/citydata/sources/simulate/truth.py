@@ -43,7 +43,7 @@ def ages(birth: np.ndarray, at: int) -> np.ndarray:
 
 def _write(root: Path, name: str, header: list[str], rows: list[tuple]) -> str:
     rel = f"truth/{name}"
-    text = writers.csv_text(header, sorted(rows, key=lambda r: tuple(str(x) for x in r))).replace("\r\n", "\n")
+    text = writers.csv_text(header, sorted(rows)).replace("\r\n", "\n")  # columns hold one type each
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8"))
@@ -67,18 +67,20 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
     # population
     person = residents(cfg, d)
     band = np.minimum(ages(pop.birth[person], d.last) // 5, len(AGE_BANDS) - 1)
-    key = Counter(zip(pop.street[person].tolist(), band.tolist(), pop.gender[person].tolist()))
-    rows = [(district_of[s], street_code[s], AGE_BANDS[b], "M" if g == 1 else "F", n) for (s, b, g), n in key.items()]
+    cell = (pop.street[person].astype(np.int64) * 100 + band) * 10 + pop.gender[person]
+    keys, counts = np.unique(cell, return_counts=True)
+    rows = [(district_of[k // 1000], street_code[k // 1000], AGE_BANDS[k // 10 % 100], "M" if k % 10 == 1 else "F", n)
+            for k, n in zip(keys.tolist(), counts.tolist())]
     written.append(_write(root, "population_by_street_age_gender.csv",
                           ["district_code", "street_code", "age_band", "gender", "residents"], rows))
     names = {s.district: s.district_name for s in streets}
     by_district: dict[str, list[int]] = {code: [0, 0, 0] for code in names}
-    for s, g in zip(pop.street[person].tolist(), pop.gender[person].tolist()):
-        counts = by_district[district_of[s]]
-        counts[0] += 1
-        counts[1 if g == 1 else 2] += 1
+    for (district, _, _, gender, n) in rows:
+        counts_d = by_district[district]
+        counts_d[0] += n
+        counts_d[1 if gender == "M" else 2] += n
     written.append(_write(root, "population_by_district.csv", ["district_code", "district_name", "residents", "male", "female"],
-                          [(code, names[code], *counts) for code, counts in by_district.items()]))
+                          [(code, names[code], *c) for code, c in by_district.items()]))
     households = Counter((np.unique(pop.household[person] * 64 + pop.street[person]) % 64).tolist())
     written.append(_write(root, "households_by_street.csv", ["district_code", "street_code", "households"],
                           [(district_of[s], street_code[s], n) for s, n in households.items()]))
