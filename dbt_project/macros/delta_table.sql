@@ -6,7 +6,11 @@
     3. insert overwrite <sink> select <columns> from <tmp>        -- the commit
     4. create or replace temporary view gold_<model> using delta options (path '<table>')
        -- re-registered: a temp view pins the file list it saw when it was created
-  A rerun on the same input writes a new Delta version with the same content (overwrite).
+  Idempotent: when the caller registered fresh views of the lakehouse (var lakehouse_views =
+  'registered', what citydata.transform.run_dbt does) and the new result has the same columns and
+  the same rows (EXCEPT ALL both ways) as the current gold_<model>, nothing is written: no new
+  Delta version. Model config `skip_unchanged: false` always writes. With plain dbt (hook mode
+  'delta') every run writes a new version.
 -#}
 {% materialization delta_table, adapter='spark' %}
   {%- set table_path = gold_table_path(model.name) -%}
@@ -21,14 +25,32 @@
     {{ sql }}
   {%- endcall %}
 
-  {%- set described = run_query('describe ' ~ tmp_view) -%}
-  {%- set columns = [] -%}
-  {%- for row in described.rows -%}
-    {%- if row[0] and not row[0].startswith('#') -%}
-      {%- do columns.append({'name': row[0], 'type': row[1]}) -%}
-    {%- endif -%}
-  {%- endfor -%}
+  {%- set columns = described_columns(tmp_view) -%}
+  {%- set column_list -%}
+    {%- for c in columns %}`{{ c.name }}`{{ ", " if not loop.last }}{% endfor -%}
+  {%- endset -%}
 
+  {%- set unchanged = false -%}
+  {%- set compare = config.get('skip_unchanged', true) and var('lakehouse_views', 'delta') == 'registered' -%}
+  {%- if compare and (run_query("show views like '" ~ target_relation.identifier ~ "'").rows | length) > 0
+        and described_columns(target_relation.identifier) == columns -%}
+    {% call statement('cache_tmp_view') -%}
+      cache lazy table {{ tmp_view }}
+    {%- endcall %}
+    {%- set differences = run_query(
+          "select count(*) from ((select " ~ column_list ~ " from " ~ tmp_view ~ " except all select "
+          ~ column_list ~ " from " ~ target_relation.identifier ~ ") union all (select " ~ column_list
+          ~ " from " ~ target_relation.identifier ~ " except all select " ~ column_list ~ " from "
+          ~ tmp_view ~ "))").columns[0].values()[0] -%}
+    {%- set unchanged = (differences | int) == 0 -%}
+  {%- endif -%}
+
+  {% if unchanged %}
+  {{ log("citydata: " ~ model.name ~ " unchanged (same columns and rows as " ~ table_path ~ "): no new Delta version", info=true) }}
+  {% call statement('main') -%}
+    select 'unchanged' as status
+  {%- endcall %}
+  {% else %}
   {% call statement('sink_view') -%}
     create or replace temporary view {{ sink_view }} (
       {%- for c in columns %}
@@ -41,7 +63,7 @@
 
   {% call statement('main') -%}
     insert overwrite {{ sink_view }}
-    select {% for c in columns %}`{{ c.name }}`{{ ", " if not loop.last }}{% endfor %}
+    select {{ column_list }}
     from {{ tmp_view }}
   {%- endcall %}
 
@@ -49,6 +71,10 @@
 
   {% call statement('drop_work_views') -%}
     drop view if exists {{ sink_view }}
+  {%- endcall %}
+  {% endif %}
+  {% call statement('uncache_tmp_view') -%}
+    uncache table if exists {{ tmp_view }}
   {%- endcall %}
   {% call statement('drop_tmp_view') -%}
     drop view if exists {{ tmp_view }}
@@ -58,3 +84,17 @@
 
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+{#- Column names and types of a relation, as `describe` reports them (stops at the partition section). -#}
+{% macro described_columns(relation_name) %}
+  {%- set columns = [] -%}
+  {%- set state = {'done': false} -%}
+  {%- for row in run_query('describe ' ~ relation_name).rows -%}
+    {%- if not row[0] or row[0].startswith('#') -%}
+      {%- do state.update({'done': true}) -%}
+    {%- elif not state.done -%}
+      {%- do columns.append({'name': row[0], 'type': row[1]}) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(columns) }}
+{% endmacro %}

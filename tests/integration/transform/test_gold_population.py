@@ -69,19 +69,25 @@ def test_release_gate_passes_on_the_built_gold(built, spark, tmp_path) -> None:
     assert {d: r["delta_version"] for d, r in gate.results.items()} == {m: 0 for m in MODELS}
 
 
-def test_rerun_writes_a_new_version_with_the_same_content(built, spark) -> None:
+def test_rerun_on_the_same_input_writes_nothing_and_a_changed_input_one_version(built, spark) -> None:
     lh, _, target = built
     before = {m: sorted(tuple(r) for r in lh.read("gold", m).collect()) for m in MODELS}
     versions = {m: lh.version("gold", m) for m in MODELS}
     result = run_dbt(spark, lh.root, command="run", vars={"as_of_date": AS_OF}, target_dir=target)
     assert result.names("model") == sorted(MODELS)
     for model in MODELS:
-        # overwrite semantics: every run is one new Delta version, identical content
-        assert lh.version("gold", model) == versions[model] + 1
+        # same silver, same date: same rows, so no new Delta version (the release stays as it is)
+        assert lh.version("gold", model) == versions[model]
         assert sorted(tuple(r) for r in lh.read("gold", model).collect()) == before[model]
-        # the previous version stays readable (time travel) until vacuumed
-        assert sorted(tuple(r) for r in lh.read("gold", model, version=versions[model]).collect()) \
-            == before[model]
+
+    # two days later 赵四 (registered 2026-07-01) lives in 西山区: one new version per model
+    run_dbt(spark, lh.root, command="run", vars={"as_of_date": "2026-07-02"}, target_dir=target)
+    assert {m: lh.version("gold", m) for m in MODELS} == {m: versions[m] + 1 for m in MODELS}
+    rows = {r["district_code"]: tuple(r) for r in lh.read("gold", "population_by_district").collect()}
+    assert rows["339902"] == ("339902", "西山区", 1, 1, 0)
+    # the previous version stays readable (time travel) until vacuumed
+    old = lh.read("gold", "population_by_district", version=versions["population_by_district"])
+    assert sorted(tuple(r) for r in old.collect()) == before["population_by_district"]
 
 
 def test_dbt_test_alone_registers_its_views_and_names_a_failing_test(built, spark) -> None:
