@@ -239,7 +239,7 @@ def advance(pop: Population, cfg: SimulationConfig, streets: list[Street], day: 
     events = Events()
 
     # deaths: Gompertz hazard
-    hazard = np.minimum(0.0003 + 0.0003 * np.exp(0.085 * np.clip(age - 30, -30, 80)), 0.6)
+    hazard = np.minimum(0.0004 + 0.0007 * np.exp(0.085 * np.clip(age - 30, -30, 80)), 0.6)
     dies = alive & (rng.random(pop.size) < 1 - np.exp(-hazard * years))
     dead = np.flatnonzero(dies)
     pop.death[dead] = _dates_in(rng, first, last, len(dead))
