@@ -271,3 +271,53 @@ def test_name_variants_are_the_labelled_rows(city: Path) -> None:
             if row["姓名"] != names[person]:
                 differs.add(number)
     assert differs and differs == labelled & comparable
+
+
+def test_registry_day2_is_day1_plus_the_increment(city: Path) -> None:
+    divisions = load_divisions()
+    _, day1 = _registry(city / "day-001")
+    state = {row["统一社会信用代码"]: row for row in day1}
+    rejects, day2 = _registry(city / "day-002")
+    assert rejects == rejects_of(city / "day-002", "market_regulation/legal_entities.xlsx")
+    assert {row["变更类型"] for row in day2} <= {"新设", "变更", "注销"} and day2
+    for row in day2:
+        state[row["统一社会信用代码"]] = row
+    active = Counter((industry.section_of(r["行业代码"]), divisions.successor(r["登记机关区县代码"]), r["市场主体类型"])
+                     for r in state.values() if r["登记状态"] == "存续")
+    for org in read_csv(city / "day-002" / "delivery" / "civil_affairs" / "social_organizations.csv"):
+        if org["登记状态"] == "存续":
+            active[(industry.section_of(org["行业代码"]), divisions.successor(org["登记管理机关区县代码"]), "社会组织")] += 1
+    truth = {(r["section"], r["district_code"], r["entity_type"]): int(r["active"])
+             for r in read_truth(city / "day-002" / "truth" / "legal_entities_active.csv")}
+    assert active == truth
+
+
+def test_registrations_and_deregistrations_by_month(city: Path) -> None:
+    day = city / "day-001"
+    _, clean = _registry(day)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    rows = [(r["成立日期"], r["注销日期"], r["市场主体类型"]) for r in clean]
+    rows += [(r["成立登记日期"], r["注销日期"], "社会组织")
+             for r in read_csv(day / "delivery" / "civil_affairs" / "social_organizations.csv")]
+    for registered, deregistered, kind in rows:
+        counts[(f"{parse_date(registered).value:%Y-%m}", kind)][0] += 1  # Excel dates and text dates alike
+        if deregistered:
+            counts[(f"{parse_date(deregistered).value:%Y-%m}", kind)][1] += 1
+    truth = {(r["month"], r["entity_type"]): [int(r["registrations"]), int(r["deregistrations"])]
+             for r in read_truth(day / "truth" / "registrations_by_month.csv")}
+    assert dict(counts) == truth
+
+
+def test_statistics_workbook_matches_its_tidy_truth(city: Path) -> None:
+    day = city / "day-001"
+    sheet = openpyxl.load_workbook(day / "delivery" / "statistics" / "indicators.xlsx").active
+    assert "A2:A3" in {str(r) for r in sheet.merged_cells.ranges}
+    values = list(sheet.values)
+    title, groups, units, data = values[0][0], values[1], values[2], values[3:]
+    assert title.startswith("示范市主要经济指标") and groups[2] == "地区生产总值" and units[2] == "绝对值（亿元）"
+    truth = {(r["division_code"], r["indicator"]): r["value"] for r in read_truth(day / "truth" / "statistics_indicators.csv")}
+    assert len(truth) == 5 * len(data) == 30
+    for name, code, gdp, _, retail, _, residents in data:
+        assert truth[(code, "地区生产总值")] == f"{gdp:.2f}"
+        assert truth[(code, "社会消费品零售总额")] == f"{retail:.2f}"
+        assert truth[(code, "常住人口")] == f"{residents:.2f}"
