@@ -84,9 +84,15 @@ def run(args: argparse.Namespace) -> int:
                 grouped.pop(f"{key}\0fmt", None)
                 table.add_row(key, info.format, info.encoding, f"{rows:,}", f"{size:,}")
         console.print(table)
-        rejects = (result.folder / "truth" / "rejects_summary.csv").read_text(encoding="utf-8").splitlines()[1:]
-        console.print(f"truth: {len(result.truth)} files in {result.folder / 'truth'}; expected rejects: "
-                      + (", ".join(rejects) if rejects else "none"))
+        rejects = Table(title=f"day {result.day}: expected rejects (truth/rejects_summary.csv)")
+        for column, justify in (("file", "left"), ("reason code", "left"), ("rows", "right")):
+            rejects.add_column(column, justify=justify)
+        lines = (result.folder / "truth" / "rejects_summary.csv").read_text(encoding="utf-8").splitlines()[1:]
+        for line in lines:
+            file, reason, rows = line.rsplit(",", 2)
+            rejects.add_row(file.removeprefix("delivery/"), reason, rows)
+        console.print(rejects)
+        console.print(f"truth: {len(result.truth)} files in {result.folder / 'truth'}")
     if args.serve:
         last = results[-1].folder
         with ApiServer(last, port=args.port, faults=faults) as server:
