@@ -19,12 +19,12 @@ import numpy as np
 from citydata.sources.simulate import writers
 from citydata.sources.simulate.config import SimulationConfig
 from citydata.sources.simulate.entities import (
-    ENTERPRISE, INDIVIDUAL, KIND_NAMES, SOCIAL_ORG, EntityEvents, Entities, TaxPayments, Timeline, black_list,
+    INDIVIDUAL, KIND_NAMES, SOCIAL_ORG, EntityEvents, Entities, Timeline, black_list,
     employment, licences, penalties, red_list, tax_payments,
 )
 from citydata.sources.simulate.names import POI_CATEGORIES, ROAD_SUFFIX, ROADS, variant
 from citydata.sources.simulate.population import (
-    ALIVE, MARITAL, RELATIONS, Events, Population, Street, days, iso_strings, ymd_strings,
+    ALIVE, MARITAL, RELATIONS, Events, Population, Street, days, iso_strings,
 )
 from citydata.sources.simulate.rng import hash_uniform, stream
 from citydata.standards import coords, idcard, uscc

@@ -17,7 +17,6 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterable

@@ -21,7 +21,7 @@ from citydata.sources.simulate.deliveries import (
 from citydata.sources.simulate.entities import (
     KIND_NAMES, SOCIAL_ORG, black_list, employment, licences, penalties, red_list, tax_payments,
 )
-from citydata.sources.simulate.population import ALIVE, days
+from citydata.sources.simulate.population import days
 from citydata.standards.industry import load_industries
 
 AGE_BANDS = [f"{lo:02d}-{lo + 4:02d}" for lo in range(0, 85, 5)] + ["85+"]
