@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +30,8 @@ STRING_STATS_PREFIX = 32
 # Rows buffered per open file before one Parquet row group is written.
 ROW_GROUP_ROWS = 1_000_000
 ROW_GROUP_BYTES = 96 * 1024 * 1024
+# Bound on Arrow data buffered by one task across all its open files (many partitions per task).
+TASK_BUFFER_BYTES = 256 * 1024 * 1024
 
 # Characters Spark escapes in partition directory names (ExternalCatalogUtils), plus space and
 # anything non-printable; Spark's reader unescapes every %XX, so the set only has to be a superset.
@@ -41,13 +43,8 @@ def escape_partition_value(value: str) -> str:
     return "".join(f"%{ord(ch):02X}" if ch in _ESCAPE else ch for ch in value)
 
 
-def log_path(relative_path: str) -> str:
-    """Form of a relative file path inside the Delta log: a URI path, so `%` itself is encoded."""
-    return quote(relative_path, safe="/=-_.~")
-
-
 def file_path_from_log(path: str) -> str:
-    """Inverse of `log_path`: the on-disk relative path of a log `add`/`remove` path."""
+    """On-disk relative path of a path as the Delta log stores it (a percent-encoded URI path)."""
     return unquote(path)
 
 
@@ -165,6 +162,7 @@ class TableFileWriter:
         self._open: dict[tuple[Any, ...], _OpenFile] = {}
         self._created: list[str] = []
         self._count = 0
+        self._buffered_bytes = 0
 
     # -- public ------------------------------------------------------------------------------
     def write_all(self, batches: Iterable[pa.RecordBatch]) -> list[dict[str, Any]]:
@@ -200,22 +198,24 @@ class TableFileWriter:
         table = pa.Table.from_batches([batch])
         keys = table.select(self.partition_by)
         data = table.drop_columns(self.partition_by)
-        if keys.num_rows and all(keys.column(c).num_chunks == 1 for c in self.partition_by):
-            uniques = keys.group_by(self.partition_by, use_threads=False).aggregate([])
-            if uniques.num_rows == 1:
-                key = tuple(uniques.column(c)[0].as_py() for c in self.partition_by)
-                for part in data.to_batches():
-                    self._append(self._file_for(key), part)
-                return
         indexed = keys.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
         groups = indexed.group_by(self.partition_by, use_threads=False).aggregate(
             [("__row", "list")]
         )
-        rows_col = groups.column("__row_list")
+        if groups.num_rows == 1:  # the common case: the whole batch is one partition
+            key = tuple(groups.column(c)[0].as_py() for c in self.partition_by)
+            for part in data.to_batches():
+                self._append(self._file_for(key), part)
+            return
+        # One take puts each partition's rows together; then zero-copy slices per partition.
+        rows_col = groups.column("__row_list").combine_chunks()
+        ordered = data.take(rows_col.values)
+        offsets = rows_col.offsets.to_pylist()
+        key_lists = [groups.column(c).to_pylist() for c in self.partition_by]
         for i in range(groups.num_rows):
-            key = tuple(groups.column(c)[i].as_py() for c in self.partition_by)
-            take = data.take(rows_col[i].values)
-            for part in take.to_batches():
+            key = tuple(values[i] for values in key_lists)
+            piece = ordered.slice(offsets[i], offsets[i + 1] - offsets[i])
+            for part in piece.to_batches():
                 self._append(self._file_for(key), part)
 
     def _file_for(self, key: tuple[Any, ...]) -> _OpenFile:
@@ -235,18 +235,25 @@ class TableFileWriter:
         return f
 
     def _append(self, f: _OpenFile, batch: pa.RecordBatch) -> None:
-        self._collect_stats(f, batch)
         f.buffered.append(batch)
         f.buffered_rows += batch.num_rows
         f.buffered_bytes += batch.nbytes
+        self._buffered_bytes += batch.nbytes
         f.rows += batch.num_rows
         if f.buffered_rows >= ROW_GROUP_ROWS or f.buffered_bytes >= ROW_GROUP_BYTES:
             self._flush(f)
+        if self._buffered_bytes > TASK_BUFFER_BYTES:
+            # Too much held in memory: write the largest buffers out (smaller row groups).
+            for other in sorted(self._open.values(), key=lambda o: -o.buffered_bytes):
+                if self._buffered_bytes <= TASK_BUFFER_BYTES // 2:
+                    break
+                self._flush(other)
 
     def _flush(self, f: _OpenFile) -> None:
         if not f.buffered:
             return
         table = pa.Table.from_batches(f.buffered)
+        self._collect_stats(f, table)
         if f.writer is None:
             self.fs.create_dir(f.full.rsplit("/", 1)[0], recursive=True)
             self._created.append(f.full)
@@ -254,10 +261,11 @@ class TableFileWriter:
                 f.full, table.schema, filesystem=self.fs, compression="snappy"
             )
         f.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self._buffered_bytes -= f.buffered_bytes
         f.buffered, f.buffered_rows, f.buffered_bytes = [], 0, 0
 
-    def _collect_stats(self, f: _OpenFile, batch: pa.RecordBatch) -> None:
-        for name, column in zip(batch.schema.names, batch.columns):
+    def _collect_stats(self, f: _OpenFile, table: pa.Table) -> None:
+        for name, column in zip(table.schema.names, table.columns):
             s = f.stats.setdefault(name, _ColumnStats())
             if _is_nested(column.type):
                 s.valid = False

@@ -236,3 +236,25 @@ def test_sql_view_with_new_column_list_replaces_schema_on_insert_overwrite(
     with pytest.raises(Exception, match="SchemaMismatchError.*'b'"):
         spark.sql("INSERT INTO m1 SELECT 3")
     assert lakehouse.version("gold", "model") == 1
+
+
+def test_add_entries_carry_partition_values_and_statistics(spark: SparkSession, lakehouse: Lakehouse) -> None:
+    lakehouse.write(people(spark).coalesce(1), "silver", "stats", partition_by=["district"])
+    actions = {
+        r["partition"]["district"]: r
+        for r in pa_rows(DeltaTable(lakehouse.path("silver", "stats")).get_add_actions())
+    }
+    assert set(actions) == {"110101", "110102"}
+    a = actions["110101"]  # rows 1 and 3: row 3 has a null name and score
+    assert a["num_records"] == 2
+    assert (a["min"]["id"], a["max"]["id"]) == (1, 3)
+    assert (a["min"]["born"], a["max"]["born"]) == (dt.date(1990, 1, 2), dt.date(2000, 12, 31))
+    assert (a["min"]["name"], a["max"]["name"]) == ("张三", "张三")
+    assert a["null_count"]["name"] == 1 and a["null_count"]["score"] == 1 and a["null_count"]["id"] == 0
+    assert actions["110102"]["num_records"] == 1
+
+
+def pa_rows(arrow_like) -> list[dict]:
+    import pyarrow as pa
+
+    return pa.table(arrow_like).to_pylist()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
-from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 
 from citydata.lakehouse import Lakehouse, LakehouseError, MergeKeyError, MergeResult
