@@ -21,11 +21,12 @@ ALIVE = np.iinfo(np.int32).max  # death date of the living
 EPOCH = date(1970, 1, 1)
 MERGE_DATE = date(2021, 7, 1)   # 339906 merged into 339905
 
-#: Real division codes of other provinces: first registration of residents born elsewhere.
+#: Real county-level division codes of other provinces (not 33 浙江): first registration of residents
+#: born outside 示范市.
 OTHER_DIVISIONS = np.array([
     110101, 110105, 120101, 130102, 140105, 210102, 220102, 230102, 310104, 310115, 320102, 320506,
     340102, 350102, 360102, 370102, 410102, 420102, 430102, 440103, 440305, 450102, 500103, 510104,
-    520102, 530102, 610102, 620102, 330102, 330106, 330203, 330302, 330402, 330602,
+    520102, 530102, 610102, 620102, 630102, 640104, 650102, 460105, 150102, 321002,
 ], dtype=np.int32)
 
 RELATIONS = ("户主", "配偶", "子女", "父母", "其他")
