@@ -16,6 +16,9 @@ from typing import Any
 
 import yaml
 
+from citydata.standards.coords import SYSTEMS as COORD_SYSTEMS
+from citydata.standards.money import UNITS as MONEY_UNITS
+
 
 class Classification(str, Enum):
     """PII / data classification of a field; decides what may leave the platform."""
@@ -29,13 +32,17 @@ class Classification(str, Enum):
 # Field checks the ingest layer implements (citydata.ingest.validate.FIELD_CHECKS must match).
 CHECKS: frozenset[str] = frozenset(
     {"id_number", "text", "gender", "date", "district_code", "street_code", "mobile", "uscc"}
+    # declared by the contracts of the other sources; FIELD_CHECKS implements them with their bronze/silver:
+    # money (citydata.standards.money, `unit` for bare numbers), decimal (a plain number, `unit` recorded),
+    # industry (GB/T 4754), lonlat ("lon,lat" in `coord_system`), geometry (GeoJSON text in `coord_system`)
+    | {"money", "decimal", "industry", "lonlat", "geometry"}
 )
 # Checks across fields of one row (citydata.ingest.validate.ROW_CHECKS must match).
 ROW_CHECKS: frozenset[str] = frozenset({"id_birth_date", "id_gender", "street_in_district"})
 # Masks for sensitive values: the kinds of citydata.standards.masking.mask_value.
 MASKS: frozenset[str] = frozenset({"id_number", "name", "mobile", "address", "birth_date", "full"})
 TYPES: frozenset[str] = frozenset({"string", "date", "integer", "decimal", "timestamp", "boolean"})
-FORMATS: frozenset[str] = frozenset({"csv"})
+FORMATS: frozenset[str] = frozenset({"csv", "xlsx", "json_api", "geojson"})  # one connector each
 
 _REQUIRED_TOP = ("source", "title", "department", "update_cycle", "delivery", "key", "tables", "fields")
 _REQUIRED_FIELD = ("name", "column", "type", "classification", "standard", "check")
@@ -67,6 +74,8 @@ class FieldSpec:
     format: str | None = None
     mask: str | None = None
     valid_at: str | None = None  # a date field the value must be valid at (division codes change)
+    unit: str | None = None  # unit of a bare number: 元/万元/亿元 for money, %, 万人 … for other quantities
+    coord_system: str | None = None  # wgs84 | gcj02 | bd09 of a lonlat or geometry field, as delivered
 
     @property
     def personal(self) -> bool:
@@ -75,10 +84,27 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class Delivery:
-    format: str
+    """How a source arrives; the transport options beyond format and encoding are optional."""
+
+    format: str  # csv | xlsx | json_api | geojson
     encoding: str
     delimiter: str = ","
     header: bool = True
+    path: str | None = None  # where the file lies in a day's delivery folder (e.g. police/household_register.csv)
+    # xlsx: the sheet (None: the first), title rows above the header, header rows (merged multi-row headers
+    # are joined parent + header_join + child), and the column that receives the title text (e.g. the period)
+    sheet: str | None = None
+    skip_rows: int = 0
+    header_rows: int = 1
+    header_join: str = "/"
+    title_column: str | None = None
+    # json_api: the endpoint under the API base URL, records per page asked for (None: the server's
+    # default), the key holding a page's records and the query parameters of the paging
+    endpoint: str | None = None
+    page_size: int | None = None
+    records_key: str = "records"
+    page_param: str = "page"
+    page_size_param: str = "page_size"
 
 
 @dataclass(frozen=True)
@@ -166,6 +192,9 @@ def parse_contract(raw: Any, file: Path | str = "<contract>") -> SourceContract:
         raise ContractError(file, "'fields' must be a list", "write each field as `- name: ...`")
     fields = tuple(_parse_field(item, i, file) for i, item in enumerate(raw["fields"]))
     _check_unique(fields, file)
+    if delivery.format == "geojson" and not any(f.check == "geometry" for f in fields):
+        raise ContractError(file, "a geojson delivery needs a field with `check: geometry`",
+                            "declare the feature geometry as a field (column: geometry)")
     key = tuple(raw["key"]) if isinstance(raw["key"], list) else (raw["key"],)
     names = {f.name for f in fields}
     for k in key:
@@ -209,18 +238,41 @@ def _parse_delivery(raw: Any, file: Path | str) -> Delivery:
     fmt = str(raw.get("format", "")).lower()
     if fmt not in FORMATS:
         raise ContractError(file, f"delivery format '{fmt}' is not supported", f"use one of {sorted(FORMATS)}")
-    encoding = str(raw.get("encoding", "")).strip()
+    # xlsx, JSON and GeoJSON carry their own (UTF-8) encoding; a CSV contract must say which one it expects
+    encoding = str(raw.get("encoding", "" if fmt == "csv" else "UTF-8")).strip()
     if not encoding:
         raise ContractError(file, "delivery encoding is missing", "say `encoding: GBK` or `encoding: UTF-8`")
     try:
         "测".encode(encoding)
     except LookupError as exc:
         raise ContractError(file, f"unknown encoding '{encoding}'", "use GBK, GB18030 or UTF-8") from exc
+    numbers = {}
+    for key, default, least in (("skip_rows", 0, 0), ("header_rows", 1, 1), ("page_size", None, 1)):
+        value = raw.get(key, default)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ContractError(file, f"delivery {key} '{value}' is not a whole number >= {least}",
+                                f"give `{key}:` as a number")
+        numbers[key] = value
+    endpoint = raw.get("endpoint")
+    if fmt == "json_api" and not (isinstance(endpoint, str) and endpoint.startswith("/")):
+        raise ContractError(file, "a json_api delivery needs `endpoint:` (the path under the API base URL)",
+                            "add e.g. `endpoint: /api/tax`")
     return Delivery(
         format=fmt,
         encoding=encoding,
         delimiter=str(raw.get("delimiter", ",")),
         header=bool(raw.get("header", True)),
+        path=raw.get("path"),
+        sheet=raw.get("sheet"),
+        skip_rows=numbers["skip_rows"],
+        header_rows=numbers["header_rows"],
+        header_join=str(raw.get("header_join", "/")),
+        title_column=raw.get("title_column"),
+        endpoint=endpoint,
+        page_size=numbers["page_size"],
+        records_key=str(raw.get("records_key", "records")),
+        page_param=str(raw.get("page_param", "page")),
+        page_size_param=str(raw.get("page_size_param", "page_size")),
     )
 
 
@@ -259,6 +311,14 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
             f"add `mask:` with one of {sorted(MASKS)}",
             str(name),
         )
+    unit = raw.get("unit")
+    if raw["check"] == "money" and unit not in MONEY_UNITS:
+        raise ContractError(file, f"a money field needs the unit of bare amounts, got {unit!r}",
+                            f"add `unit:` with one of {sorted(MONEY_UNITS)}", str(name))
+    coord_system = raw.get("coord_system")
+    if raw["check"] in ("lonlat", "geometry") and coord_system not in COORD_SYSTEMS:
+        raise ContractError(file, f"a {raw['check']} field needs its coordinate system, got {coord_system!r}",
+                            f"add `coord_system:` with one of {list(COORD_SYSTEMS)}", str(name))
     return FieldSpec(
         name=str(raw["name"]),
         column=str(raw["column"]),
@@ -271,6 +331,8 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
         format=raw.get("format"),
         mask=mask,
         valid_at=raw.get("valid_at"),
+        unit=None if unit is None else str(unit),
+        coord_system=coord_system,
     )
 
 
