@@ -16,11 +16,12 @@
   build itself: sources (silver_person, ...) and delta_table models built by an earlier run. So
   `dbt test` alone, or `dbt build -s population_by_district`, works in a fresh session, and a full
   `dbt build` needs only its sources (each model registers its own view once written).
-  The division table is the CSV shipped with citydata.standards, read as strings.
+  Sources of schema `standards` are the CSVs shipped in citydata/standards/data, read as strings.
   var lakehouse_views: 'delta' (default) registers `USING delta` views here; 'registered' means the
   caller (citydata.transform.run_dbt) has just registered fresh views of every silver and gold table
   through Lakehouse.register_views (Spark's native Parquet reader over the snapshot's files: column
-  pruning, no Python workers), so only the reference CSVs are registered here.
+  pruning, no Python workers) and of the reference CSVs (built on the driver), so nothing is
+  registered here.
 -#}
 {% macro register_lakehouse_views() %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
@@ -50,8 +51,10 @@
     {%- if uid in graph.sources -%}
       {%- set src = graph.sources[uid] -%}
       {%- set view_name = lakehouse_view_name(src.schema, src.identifier) -%}
-      {%- if src.schema == 'standards' -%}
-        {%- set csv = var('divisions_csv', env_var('CITYDATA_HOME', '..') ~ '/src/citydata/standards/data/' ~ src.identifier ~ '.csv') -%}
+      {%- if mode == 'registered' -%}
+        {#- the caller registered it -#}
+      {%- elif src.schema == 'standards' -%}
+        {%- set csv = var('standards_data_dir', env_var('CITYDATA_HOME', '..') ~ '/src/citydata/standards/data') ~ '/' ~ src.identifier ~ '.csv' -%}
         {% call statement('register_' ~ view_name) -%}
           create or replace temporary view {{ view_name }}
           using csv options (path '{{ csv }}', header 'true', inferSchema 'false', encoding 'UTF-8')

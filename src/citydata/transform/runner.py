@@ -100,9 +100,33 @@ def default_project_dir() -> Path:
     return (Path(__file__).resolve().parents[3] / "dbt_project").resolve()
 
 
-def default_divisions_csv() -> str:
-    """The GB/T 2260 division table shipped with citydata.standards (read by dbt as a source)."""
-    return str(resources.files("citydata.standards").joinpath("data/divisions.csv"))
+def register_reference_views(spark: SparkSession) -> list[str]:
+    """`standards_<name>` for every CSV shipped in citydata/standards/data (all columns strings,
+    empty = null, like Spark's CSV reader). Built on the driver, so executors on a cluster need no
+    access to the package's files."""
+    import csv
+
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    names = []
+    folder = resources.files("citydata.standards").joinpath("data")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".csv"):
+            continue
+        with entry.open("r", encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            rows = [[value if value != "" else None for value in row] for row in reader if row]
+        schema = StructType([StructField(column, StringType(), True) for column in header])
+        name = f"standards_{entry.name[:-4]}"
+        spark.createDataFrame(rows, schema).createOrReplaceTempView(name)
+        names.append(name)
+    return names
+
+
+def default_standards_data_dir() -> str:
+    """Folder of the reference CSVs shipped with citydata.standards (dbt sources `standards.*`)."""
+    return str(resources.files("citydata.standards").joinpath("data"))
 
 
 def run_dbt(
@@ -120,8 +144,9 @@ def run_dbt(
     """Run `dbt <command>` on `spark` (in this process) against the lakehouse at `lakehouse_root`.
 
     Before dbt starts, every table of `view_layers` gets a fresh temporary view through
-    `Lakehouse.register_views` (native Parquet reads) and dbt's on-run-start hook is told so
-    (var lakehouse_views='registered'); `view_layers=None` leaves it to the hook (`USING delta`).
+    `Lakehouse.register_views` (native Parquet reads), the shipped reference CSVs get
+    `standards_<name>` views, and dbt's on-run-start hook is told so (var
+    lakehouse_views='registered'); `view_layers=None` leaves it all to the hook.
 
     Raises DbtRunError naming every failed model/test with its message (unless
     `raise_on_failure=False`), DbtInvocationError when dbt cannot run at all.
@@ -135,11 +160,12 @@ def run_dbt(
     root = str(lakehouse_root)
     if "://" not in root:
         root = str(Path(root).resolve())
-    run_vars: dict[str, Any] = {"lakehouse_root": root, "divisions_csv": default_divisions_csv()}
+    run_vars: dict[str, Any] = {"lakehouse_root": root, "standards_data_dir": default_standards_data_dir()}
     if view_layers is not None:
         from citydata.lakehouse import Lakehouse
 
         views = Lakehouse(spark, root).register_views(list(view_layers))
+        views += register_reference_views(spark)
         log.info("registered %d lakehouse views for dbt: %s", len(views), ", ".join(views))
         run_vars["lakehouse_views"] = "registered"
     run_vars.update(vars or {})
