@@ -321,3 +321,11 @@ def test_statistics_workbook_matches_its_tidy_truth(city: Path) -> None:
         assert truth[(code, "地区生产总值")] == f"{gdp:.2f}"
         assert truth[(code, "社会消费品零售总额")] == f"{retail:.2f}"
         assert truth[(code, "常住人口")] == f"{residents:.2f}"
+
+
+def test_every_expected_reject_uses_a_registered_reason_code(city: Path) -> None:
+    from citydata.standards.result import REASON_CODES
+
+    for day in ("day-001", "day-002"):
+        codes = {r["reason_code"] for r in read_truth(city / day / "truth" / "rejects.csv")}
+        assert codes and codes <= set(REASON_CODES)

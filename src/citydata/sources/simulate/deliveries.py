@@ -29,14 +29,18 @@ from citydata.sources.simulate.population import (
 from citydata.sources.simulate.rng import hash_uniform, stream
 from citydata.standards import coords, idcard, uscc
 from citydata.standards.geo import load_city_geometry
+from citydata.standards.result import REASON_CODES
 
 log = logging.getLogger(__name__)
 
-# Reason codes of the standards library used in the truth, plus two row/file codes of the simulator
-# (requested in citydata.standards.result.REASON_CODES; see docs/simulated-city.md).
+# Reason codes of expected rejects: all registered in the standards library's one registry.
 DUPLICATE_ROW = "DUPLICATE_ROW"
 FILE_TRUNCATED = "FILE_TRUNCATED"
 FILE_ENCODING = "FILE_ENCODING"
+_UNKNOWN = {DUPLICATE_ROW, FILE_TRUNCATED, FILE_ENCODING, "ID_CHECKSUM", "ID_BIRTHDATE", "USCC_CHECKSUM",
+            "GEO_OUTSIDE_CITY"} - set(REASON_CODES)
+if _UNKNOWN:
+    raise ImportError(f"reason codes {sorted(_UNKNOWN)} are missing from citydata.standards.result.REASON_CODES")
 
 REJECT, NORMALIZE, MATCH = "reject", "normalize", "match"
 
