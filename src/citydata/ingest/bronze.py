@@ -38,6 +38,7 @@ from citydata.standards.encoding import decode_bytes
 log = logging.getLogger(__name__)
 
 BRONZE = "bronze"
+LINES_PER_TASK = 50_000
 LINEAGE = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "_encoding", "_content_hash")
 REJECT_COLUMNS = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "reason_code",
                   "reason_detail", "raw_masked")
@@ -156,9 +157,10 @@ def validate_delivery(spark: SparkSession, contract: SourceContract, lines: list
 
     A short last line of a file that ends without a line break is FILE_TRUNCATED, not COLUMN_COUNT.
     """
-    cells = spark.createDataFrame(
-        [(i, line) for i, line in enumerate(lines, start=1)], "_row_number int, cells array<string>"
-    )
+    # One task per ~50k lines: a small delivery starts one Python worker, not one per core.
+    slices = max(1, min(spark.sparkContext.defaultParallelism, len(lines) // LINES_PER_TASK))
+    rdd = spark.sparkContext.parallelize([(i, line) for i, line in enumerate(lines, start=1)], slices)
+    cells = spark.createDataFrame(rdd, "_row_number int, cells array<string>")
     validated = cells.mapInPandas(_validate_batches(contract), schema=_validated_schema(contract))
     first = Window.partitionBy("_line_key").orderBy("_row_number")
     repeat_of = F.first("_row_number").over(first)
