@@ -27,8 +27,13 @@ def as_of(day: int) -> date:
     return date.fromordinal(DAY1.toordinal() + (day - 1) * PERIOD)
 
 
+CHANGES = "police/household_register_changes.csv"
+DIVISIONS = load_divisions()
+
+
 def validate_register(rows: list[dict[str, str]], day: int) -> tuple[dict[int, str], list[dict[str, str]]]:
-    """What ingest does: the ID must pass the standards' check; an exact repeat of a row is a duplicate."""
+    """What ingest does: the ID must pass the standards' check; an exact repeat of a row is a duplicate.
+    Retired division codes (339906…, valid on the row's 登记日期) resolve to their successors."""
     rejects, clean, seen = {}, [], set()
     for number, row in enumerate(rows, start=1):
         result = idcard.validate(row["公民身份号码"], today=as_of(day))
@@ -39,7 +44,12 @@ def validate_register(rows: list[dict[str, str]], day: int) -> tuple[dict[int, s
             rejects[number] = "DUPLICATE_ROW"
         else:
             seen.add(key)
-            clean.append({**row, "公民身份号码": result.value})
+            fixed = {**row, "公民身份号码": result.value}
+            for field in ("区县代码", "街道代码"):
+                if field in row:
+                    assert DIVISIONS.is_valid(row[field], parse_date(row.get("登记日期") or row["变动日期"]).value)
+                    fixed[field] = DIVISIONS.successor(row[field])
+            clean.append(fixed)
     return rejects, clean
 
 
@@ -67,12 +77,36 @@ def day1_state(city: Path) -> dict[str, dict[str, str]]:
     return {row["公民身份号码"]: row for row in clean}
 
 
+def vital_events(city: Path, day: int) -> dict[str, list[int]]:
+    """births, deaths, moves in, moves out by street, from the valid rows of the change log."""
+    _, clean = validate_register(read_csv(city / f"day-{day:03d}" / "delivery" / CHANGES), day)
+    events: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for row in clean:
+        reason = row["变动原因"]
+        if reason == "出生":
+            events[row["街道代码"]][0] += 1
+        elif reason == "死亡":
+            events[row["街道代码"]][1] += 1
+        elif reason == "迁移":
+            events[row["街道代码"]][2] += 1
+            events[DIVISIONS.successor(row["原街道代码"])][3] += 1
+    return dict(events)
+
+
 def test_register_rejects_are_exactly_the_labelled_rows(city: Path) -> None:
     for day in (1, 2):
-        rows = read_csv(city / f"day-{day:03d}" / "delivery" / REGISTER)
-        rejects, _ = validate_register(rows, day)
-        assert rejects == rejects_of(city / f"day-{day:03d}", REGISTER)
+        for file in (REGISTER, CHANGES):
+            rows = read_csv(city / f"day-{day:03d}" / "delivery" / file)
+            rejects, _ = validate_register(rows, day)
+            assert rejects == rejects_of(city / f"day-{day:03d}", file), (day, file)
     assert {"ID_CHECKSUM", "ID_BIRTHDATE", "DUPLICATE_ROW"} <= set(rejects_of(city / "day-001", REGISTER).values())
+
+
+def test_register_header_is_the_source_contract(city: Path) -> None:
+    from citydata.catalog.contracts import load_contract
+
+    header = read_csv(city / "day-001" / "delivery" / REGISTER)[0].keys()
+    assert tuple(header) == load_contract("household_register").columns
 
 
 def test_day1_residents_recounted_from_clean_rows_equal_the_truth(city: Path) -> None:
@@ -91,27 +125,24 @@ def test_day1_residents_recounted_from_clean_rows_equal_the_truth(city: Path) ->
 
 def test_day2_is_day1_plus_the_increment(city: Path) -> None:
     state = day1_state(city)
-    rows = read_csv(city / "day-002" / "delivery" / REGISTER)
-    _, clean = validate_register(rows, 2)
-    assert {row["变动类型"] for row in clean} <= {"新增", "变更", "注销", "更正"}
-    events: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for row in clean:
-        number = row["公民身份号码"]
+    _, changed = validate_register(read_csv(city / "day-002" / "delivery" / REGISTER), 2)
+    assert changed and all(parse_date(r["登记日期"]).value > as_of(1) for r in changed)
+    for row in changed:  # re-registrations: the latest record per ID number wins
+        state[row["公民身份号码"]] = row
+    _, log = validate_register(read_csv(city / "day-002" / "delivery" / CHANGES), 2)
+    assert {"新增", "变更", "注销"} <= {row["变动类型"] for row in log} <= {"新增", "变更", "注销", "更正"}
+    for row in log:
         if row["变动类型"] == "注销":
-            state.pop(number, None)
-            events[row["街道代码"]][1] += 1
-            continue
-        if row["变动原因"] == "迁移" and number in state:
-            events[row["街道代码"]][2] += 1
-            events[state[number]["街道代码"]][3] += 1
-        if row["变动原因"] == "出生":
-            events[row["街道代码"]][0] += 1
-        state[number] = row
+            state.pop(row["公民身份号码"], None)
     assert by_district(state) == truth_by_district(city / "day-002")
-    truth = {r["street_code"]: [int(r["births"]), int(r["deaths"]), int(r["moves_in"]), int(r["moves_out"])]
-             for r in read_truth(city / "day-002" / "truth" / "vital_events_by_street.csv")}
-    assert dict(events) == truth
-    assert sum(v[0] for v in truth.values()) > 0 and sum(v[2] for v in truth.values()) > 0
+
+
+def test_vital_events_from_the_change_log(city: Path) -> None:
+    for day in (1, 2):
+        truth = {r["street_code"]: [int(r["births"]), int(r["deaths"]), int(r["moves_in"]), int(r["moves_out"])]
+                 for r in read_truth(city / f"day-{day:03d}" / "truth" / "vital_events_by_street.csv")}
+        assert vital_events(city, day) == truth
+        assert sum(v[0] for v in truth.values()) > 0 and sum(v[2] for v in truth.values()) > 0
 
 
 def _registry(day_dir: Path) -> tuple[dict[int, str], list[dict]]:
@@ -329,3 +360,25 @@ def test_every_expected_reject_uses_a_registered_reason_code(city: Path) -> None
     for day in ("day-001", "day-002"):
         codes = {r["reason_code"] for r in read_truth(city / day / "truth" / "rejects.csv")}
         assert codes and codes <= set(REASON_CODES)
+
+
+def test_late_corrections_bring_rejected_residents_in(tmp_path: Path) -> None:
+    """Every wrong check character of day 1 is corrected on day 2: the person arrives then."""
+    from citydata.sources.simulate import DefectRates, simulate
+
+    simulate(tmp_path, [1, 2], persons=600, seed=8, period_days=30,
+             defects=DefectRates(id_checksum=0.05, id_correction_days=1))
+    wrong = {row["公民身份号码"] for number, row in enumerate(read_csv(tmp_path / "day-001" / "delivery" / REGISTER), start=1)
+             if rejects_of(tmp_path / "day-001", REGISTER).get(number) == "ID_CHECKSUM"}
+    assert len(wrong) > 10
+    state = day1_state(tmp_path)
+    _, changed = validate_register(read_csv(tmp_path / "day-002" / "delivery" / REGISTER), 2)
+    for row in changed:
+        state[row["公民身份号码"]] = row
+    _, log = validate_register(read_csv(tmp_path / "day-002" / "delivery" / CHANGES), 2)
+    corrected = {row["原公民身份号码"] for row in log if row["变动类型"] == "更正"}
+    assert corrected and corrected <= wrong
+    for row in log:
+        if row["变动类型"] == "注销":
+            state.pop(row["公民身份号码"], None)
+    assert by_district(state) == truth_by_district(tmp_path / "day-002")

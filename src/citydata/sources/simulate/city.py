@@ -80,6 +80,7 @@ def simulate(out: Path | str, days_wanted: Iterable[int] = (1,), *, persons: int
         rec = Recorder(folder / "delivery")
         d = Day(cfg, day, streets, pop, ents, n_initial, events, entity_events, rec)
         timed("公安 household register (GBK CSV)", deliveries.household_register, d)
+        timed("公安 household register change log (GBK CSV)", deliveries.household_register_changes, d)
         timed("民政 marriages + social organizations (CSV)", lambda: (deliveries.marriages(d), deliveries.social_organizations(d)))
         timed("卫健 births + deaths (CSV)", deliveries.health, d)
         timed("人社 social insurance (CSV)", deliveries.social_insurance, d)

@@ -24,7 +24,7 @@ from citydata.sources.simulate.entities import (
 )
 from citydata.sources.simulate.names import POI_CATEGORIES, ROAD_SUFFIX, ROADS, variant
 from citydata.sources.simulate.population import (
-    ALIVE, MARITAL, RELATIONS, Events, Population, Street, days, iso_strings,
+    ALIVE, MARITAL, MERGE_DATE, RELATIONS, Events, Population, Street, days, iso_strings,
 )
 from citydata.sources.simulate.rng import hash_uniform, stream
 from citydata.standards import coords, idcard, uscc
@@ -43,6 +43,7 @@ if _UNKNOWN:
     raise ImportError(f"reason codes {sorted(_UNKNOWN)} are missing from citydata.standards.result.REASON_CODES")
 
 REJECT, NORMALIZE, MATCH = "reject", "normalize", "match"
+DAY_BEFORE_MERGE = MERGE_DATE - timedelta(days=1)
 
 
 @dataclass
@@ -267,65 +268,117 @@ def _addresses(d: Day, household: np.ndarray, street: np.ndarray) -> list[str]:
 
 # ---- 公安: household register (GBK CSV) ------------------------------------------------------------
 
+#: The columns of schemas/household_register.yml, in its order (ingest checks the header exactly).
 REGISTER_HEADER = ["公民身份号码", "姓名", "性别", "出生日期", "户号", "与户主关系", "区县代码", "街道代码", "住址",
-                   "联系电话", "登记日期", "婚姻状况", "变动类型", "变动原因", "变动日期", "原公民身份号码"]
+                   "联系电话", "登记日期"]
 REGISTER = "police/household_register.csv"
+CHANGES_HEADER = ["公民身份号码", "姓名", "变动类型", "变动原因", "变动日期", "原公民身份号码", "区县代码", "街道代码",
+                  "原街道代码", "婚姻状况"]
+CHANGES = "police/household_register_changes.csv"
+
+
+def _codes_at(d: Day, street: np.ndarray, when: np.ndarray) -> tuple[list[str], list[str]]:
+    """District and street codes valid on each date (retired 339906 codes before the merge)."""
+    st = d.streets
+    before = when < days(MERGE_DATE)
+    district = np.where(before, np.array([s.codes_at(DAY_BEFORE_MERGE)[0] for s in st], dtype=object)[street],
+                        np.array([s.district for s in st], dtype=object)[street])
+    code = np.where(before, np.array([s.codes_at(DAY_BEFORE_MERGE)[1] for s in st], dtype=object)[street],
+                    np.array([s.code for s in st], dtype=object)[street])
+    return district.tolist(), code.tolist()
+
+
+def _fixed_today(d: Day) -> np.ndarray:
+    """Residents whose wrong ID number the register corrects on this day (alive, born before the period)."""
+    pop = d.pop
+    alive = np.flatnonzero((pop.death > d.last) & (pop.birth < d.first))
+    return alive[(correction_day(d.cfg, alive) == d.day)
+                 & (hash_uniform(d.cfg.seed, "id-defect", alive) < d.cfg.defects.id_checksum)]
 
 
 def household_register(d: Day) -> None:
-    """Day 1: every registered resident (全量). Later days: the changes of the period (增量)."""
+    """Residents' current records in the contract's columns. Day 1: every registered resident (全量).
+    Later days: the records that are new or changed (births, moves, corrected ID numbers), each as a
+    re-registration with 登记日期 = the date of the change; deaths are in the change log."""
     pop = d.pop
     if d.day == 1:
         person = np.flatnonzero(pop.alive_at(d.last) & (pop.registered <= d.last))
         person = person[np.lexsort((pop.relation[person], pop.household[person]))]
-        kind = np.full(len(person), "全量", dtype=object)
-        reason = np.full(len(person), "", dtype=object)
         when = pop.registered[person]
     else:
-        parts = [
-            (d.events.births, "新增", "出生", pop.birth[d.events.births]),
-            (d.events.moves, "变更", "迁移", d.events.move_date),
-            (d.events.marriages.reshape(-1), "变更", "婚姻状况变更", np.repeat(d.events.marriage_date, 2)),
-            (d.events.deaths, "注销", "死亡", pop.death[d.events.deaths]),
-        ]
-        alive = np.flatnonzero((pop.death > d.last) & (pop.birth < d.first))
-        fixed = alive[(correction_day(d.cfg, alive) == d.day) & (hash_uniform(d.cfg.seed, "id-defect", alive) < d.cfg.defects.id_checksum)]
-        parts.append((fixed, "更正", "更正公民身份号码", np.full(len(fixed), d.last, np.int32)))
-        person = np.concatenate([p[0].astype(np.int64) for p in parts])
-        kind = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in parts])
-        reason = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts])
-        when = np.concatenate([np.asarray(p[3], dtype=np.int32) for p in parts])
-        order = np.lexsort((np.array([pop.ids[p] for p in person.tolist()], dtype=object).astype(str), when))
-        person, kind, reason, when = person[order], kind[order], reason[order], when[order]
-        is_fix = kind == "更正"
+        ev = d.events
+        alive_at_end = lambda people: people[pop.death[people] > d.last]  # noqa: E731 - the dead are 注销 in the log
+        born = alive_at_end(ev.births)
+        movers = pop.death[ev.moves] > d.last
+        fixed = _fixed_today(d)
+        person = np.concatenate([born, ev.moves[movers], fixed]).astype(np.int64)
+        when = np.concatenate([pop.registered[born], ev.move_date[movers],
+                               np.full(len(fixed), d.last, np.int32)]).astype(np.int32)
+        # one row per person: the latest change decides the re-registration date
+        order = np.lexsort((when, person))
+        person, when = person[order], when[order]
+        last = np.ones(len(person), dtype=bool)
+        last[:-1] = person[1:] != person[:-1]
+        person, when = person[last], when[last]
+        order = np.lexsort((person, when))
+        person, when = person[order], when[order]
     ids, checksum, birthdate = person_ids(d, person)
-    original = [""] * len(person)
-    if d.day > 1:
-        for i in np.flatnonzero(is_fix).tolist():
-            original[i] = _bad_checksum(pop.ids[person[i]])
     wide = (d.u("id-fullwidth", person) < d.cfg.defects.fullwidth) & ~checksum & ~birthdate
     for i in np.flatnonzero(wide).tolist():
         ids[i] = fullwidth(ids[i])
     births, odd_dates = mixed_dates(pop.birth[person], d.u("register-date-form", person), d.cfg.defects.date_format)
     street = pop.street[person]
-    gender = np.where(pop.gender[person] == 1, "男", "女").tolist()
-    relation = np.array(RELATIONS, dtype=object)[pop.relation[person]].tolist()
+    district, street_codes = _codes_at(d, street, when)
     phone = pop.phone[person]
     columns = [
-        ids, [pop.names[p] for p in person.tolist()], gender, births,
-        [f"{h:010d}" for h in pop.household[person].tolist()], relation,
-        [d.streets[s].district for s in street.tolist()], [d.streets[s].code for s in street.tolist()],
+        ids, [pop.names[p] for p in person.tolist()], np.where(pop.gender[person] == 1, "男", "女").tolist(), births,
+        [f"{h:010d}" for h in pop.household[person].tolist()],
+        np.array(RELATIONS, dtype=object)[pop.relation[person]].tolist(), district, street_codes,
         _addresses(d, pop.household[person], street),
-        np.where(phone > 0, phone.astype(str), "").tolist(), iso_strings(pop.registered[person]).tolist(),
-        np.array(MARITAL, dtype=object)[pop.marital[person]].tolist(), kind.tolist(), reason.tolist(),
-        iso_strings(when).tolist(), original,
+        np.where(phone > 0, phone.astype(str), "").tolist(), iso_strings(when).tolist(),
     ]
+    old = np.array([code.startswith("339906") for code in district], dtype=bool)
     _csv(d, REGISTER, REGISTER_HEADER, columns, "gbk", dup_rate=d.cfg.defects.duplicate_row,
          dup_eligible=~checksum & ~birthdate,
          marks=[(checksum, "公民身份号码", "ID_CHECKSUM", "ID_CHECKSUM", REJECT),
                 (birthdate, "公民身份号码", "ID_BIRTHDATE", "ID_BIRTHDATE", REJECT),
                 (wide, "公民身份号码", "FULLWIDTH_DIGITS", "", NORMALIZE),
-                (odd_dates, "出生日期", "DATE_FORMAT_MIXED", "", NORMALIZE)])
+                (odd_dates, "出生日期", "DATE_FORMAT_MIXED", "", NORMALIZE),
+                (old & ~checksum & ~birthdate, "区县代码", "DIVISION_RETIRED", "", NORMALIZE)])
+
+
+def household_register_changes(d: Day) -> None:
+    """The register's change log of the period (every day, day 1 included): 新增/出生, 变更/迁移 (with the
+    street moved from), 变更/婚姻状况变更, 注销/死亡, 更正/更正公民身份号码 (with the wrong number)."""
+    pop, ev = d.pop, d.events
+    fixed = _fixed_today(d) if d.day > 1 else np.empty(0, np.int64)
+    parts = [
+        (ev.births, "新增", "出生", pop.birth[ev.births], None),
+        (ev.moves, "变更", "迁移", ev.move_date, ev.move_from),
+        (ev.marriages.reshape(-1), "变更", "婚姻状况变更", np.repeat(ev.marriage_date, 2), None),
+        (ev.deaths, "注销", "死亡", pop.death[ev.deaths], None),
+        (fixed, "更正", "更正公民身份号码", np.full(len(fixed), d.last, np.int32), None),
+    ]
+    person = np.concatenate([p[0].astype(np.int64) for p in parts])
+    kind = np.concatenate([np.full(len(p[0]), p[1], dtype=object) for p in parts])
+    reason = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts])
+    when = np.concatenate([np.asarray(p[3], dtype=np.int32) for p in parts])
+    moved_from = np.concatenate([np.asarray(p[4], dtype=np.int64) if p[4] is not None else np.full(len(p[0]), -1)
+                                 for p in parts])
+    order = np.lexsort((np.arange(len(person)), person, when))
+    person, kind, reason, when, moved_from = person[order], kind[order], reason[order], when[order], moved_from[order]
+    ids, checksum, birthdate = person_ids(d, person)
+    original = [_bad_checksum(pop.ids[p]) if k == "更正" else "" for p, k in zip(person.tolist(), kind.tolist())]
+    street = pop.street[person]
+    columns = [
+        ids, [pop.names[p] for p in person.tolist()], kind.tolist(), reason.tolist(), iso_strings(when).tolist(), original,
+        [d.streets[s].district for s in street.tolist()], [d.streets[s].code for s in street.tolist()],
+        [d.streets[s].code if s >= 0 else "" for s in moved_from.tolist()],
+        np.array(MARITAL, dtype=object)[pop.marital[person]].tolist(),
+    ]
+    _csv(d, CHANGES, CHANGES_HEADER, columns, "gbk",
+         marks=[(checksum, "公民身份号码", "ID_CHECKSUM", "ID_CHECKSUM", REJECT),
+                (birthdate, "公民身份号码", "ID_BIRTHDATE", "ID_BIRTHDATE", REJECT)])
 
 
 # ---- 民政: marriages and social organizations -----------------------------------------------------

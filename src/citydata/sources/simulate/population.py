@@ -55,17 +55,25 @@ class Street:
     district: str
     district_name: str
     old_district: str | None  # the district code before the 2021 merge, if it changed
+    old_code: str | None = None  # the street's own code before the merge, if it changed
+
+    def codes_at(self, day: date) -> tuple[str, str]:
+        """(district, street) codes valid on `day`: the retired ones before the merge."""
+        if self.old_code and day < MERGE_DATE:
+            return self.old_district or self.district, self.old_code
+        return self.district, self.code
 
 
 def city_streets(at: date) -> list[Street]:
     """The current streets of the city (from the standards' division table), by code."""
     table = load_divisions()
-    former: dict[str, str] = {}
+    former: dict[str, tuple[str, str]] = {}
     for row in table.rows:
         if row.level == "street" and row.successor:
-            former[row.successor] = row.parent or ""
+            former[row.successor] = (row.parent or "", row.code)
     return [
-        Street(row.code, row.name, row.parent or "", table.name(row.parent or "", at) or "", former.get(row.code))
+        Street(row.code, row.name, row.parent or "", table.name(row.parent or "", at) or "",
+               former.get(row.code, (None, None))[0], former.get(row.code, (None, None))[1])
         for row in sorted(table.streets(at=at), key=lambda r: r.code)
     ]
 
@@ -192,6 +200,10 @@ def initial_population(cfg: SimulationConfig, streets: list[Street], rng: np.ran
     city_born = (birth_div // 100) == 3399
     moved_in = start - rng.integers(0, 365 * 30, size=n)
     registered = np.where(city_born, birth + rng.integers(0, 60, size=n), np.maximum(moved_in, birth + 18 * 365))
+    # the register's records start when the city's division table does (its codes must be valid on
+    # the 登记日期): earlier residents were re-registered in the first three years
+    founded = days(min(row.valid_from for row in load_divisions().rows if row.level == "prefecture"))
+    registered = np.where(registered < founded, founded + rng.integers(0, 3 * 365, size=n), registered)
     registered = np.minimum(registered, start).astype(np.int32)
 
     seq = _unique_seq(rng, birth_div, birth, gender, np.empty(0, dtype=np.int64))

@@ -85,18 +85,15 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
     written.append(_write(root, "households_by_street.csv", ["district_code", "street_code", "households"],
                           [(district_of[s], street_code[s], n) for s, n in households.items()]))
 
-    # vital events of the period (persons whose register rows are valid on the day)
+    # vital events of the period, from the register's change log (rows with a valid ID number)
     ev = d.events
     tally: dict[int, list[int]] = {i: [0, 0, 0, 0] for i in range(len(streets))}
     for column, people, where in ((0, ev.births, pop.street), (1, ev.deaths, pop.street)):
         ok = people[register_clean(cfg, d.day, people)]
         for s in where[ok].tolist():
             tally[s][column] += 1
-    # a move is read from the 变更 row (new street) against the person's previous row (old street):
-    # both must be valid, so the mover must have been clean the day before too
+    # moves as the change log tells them (迁移 rows carry the street moved from)
     moved_ok = register_clean(cfg, d.day, ev.moves)
-    if d.day > 1:
-        moved_ok &= register_clean(cfg, d.day - 1, ev.moves)
     for p, old in zip(ev.moves[moved_ok].tolist(), ev.move_from[moved_ok].tolist()):
         tally[int(pop.street[p])][2] += 1
         tally[int(old)][3] += 1
