@@ -90,27 +90,23 @@ def test_rerun_on_the_same_input_writes_nothing_and_a_changed_input_one_version(
     assert sorted(tuple(r) for r in old.collect()) == before["population_by_district"]
 
 
-def test_dbt_test_alone_registers_its_views_and_names_a_failing_test(built, spark) -> None:
+def test_dbt_test_alone_registers_its_views_and_names_the_failing_test(built, spark) -> None:
     lh, _, target = built
+    # break gold/dim_resident behind dbt's back: one resident twice
+    dim = lh.read("gold", "dim_resident")
+    lh.write(dim.unionByName(dim.limit(1)), "gold", "dim_resident", mode="overwrite")
     # a fresh session has none of the views: with view_layers=None the on-run-start hook alone
     # registers them (`USING delta` for gold models built earlier, CSV for the division table)
     for view in ("silver_person", "standards_divisions", "gold_dim_resident",
                  "gold_population_by_district"):
         spark.catalog.dropTempView(view)
-    marts = ["dim_resident", "population_by_district"]
-    result = run_dbt(spark, lh.root, command="test", select=marts, view_layers=None,
-                     vars={"as_of_date": AS_OF}, target_dir=target)
-    tests = [n for n in result.nodes if n.resource_type == "test"]
-    assert result.success and len(tests) >= 15 and {n.status for n in tests} == {"pass"}
-    assert spark.catalog.tableExists("gold_population_by_district")
-    assert not spark.catalog.tableExists("silver_person")  # not needed by these tests
-
-    # now break gold/dim_resident behind dbt's back: one resident twice
-    dim = lh.read("gold", "dim_resident")
-    lh.write(dim.unionByName(dim.limit(1)), "gold", "dim_resident", mode="overwrite")
     with pytest.raises(DbtRunError) as failure:
-        run_dbt(spark, lh.root, command="test", select="dim_resident",
+        run_dbt(spark, lh.root, command="test", select=list(MODELS), view_layers=None,
                 vars={"as_of_date": AS_OF}, target_dir=target)
-    message = str(failure.value)
-    assert "unique_dim_resident_id_number [fail] (1 failing rows)" in message
     assert [n.name for n in failure.value.failed] == ["unique_dim_resident_id_number"]
+    assert "unique_dim_resident_id_number [fail] (1 failing rows)" in str(failure.value)
+    tests = [n for n in failure.value.result.nodes if n.resource_type == "test"]
+    assert len(tests) >= 20
+    assert {n.status for n in tests if n.name != "unique_dim_resident_id_number"} == {"pass"}
+    assert spark.catalog.tableExists("gold_population_by_district")
+    assert not spark.catalog.tableExists("silver_person")  # none of these tests reads it
