@@ -1,0 +1,180 @@
+"""What every connector yields: raw records with lineage, and rejections (of a row or of a whole file).
+
+A connector turns one delivery of a source (a file, a folder of API pages, an API base URL) into
+`RawRecord`s — every value a string, keyed by the contract's delivered column names — and, where
+part of the delivery cannot be read, `Rejection`s with a reason code. Validation and standardization
+are not done here (that is ingest's job, driven by the same contract).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from citydata.catalog.contracts import Classification, SourceContract
+from citydata.standards import masking
+from citydata.standards.result import REASON_CODES
+
+log = logging.getLogger(__name__)
+
+# Reason codes a connector adds to the standards' registry (citydata.standards.result.REASON_CODES,
+# which already holds FILE_ENCODING, FILE_TRUNCATED and COORD_SYSTEM). COLUMN_COUNT and the HEADER_*
+# codes mean the same as in citydata.ingest (which lands these rejections).
+CONNECTOR_REASON_CODES: dict[str, str] = {
+    "FILE_FORMAT": "file is not a readable workbook / JSON / GeoJSON document of the contract's format: rejected whole",
+    "HEADER_MISSING": "file has no header row: rejected whole",
+    "HEADER_MISMATCH": "header lacks a column of the contract (or repeats one): rejected whole",
+    "SHEET_MISSING": "workbook has no sheet of the name the contract gives: rejected whole",
+    "COLUMN_COUNT": "the delivered line does not have the header's number of columns",
+    "RECORD_FORMAT": "an API record or GeoJSON feature is not a JSON object with the expected members",
+}
+ALL_REASON_CODES: dict[str, str] = {**REASON_CODES, **CONNECTOR_REASON_CODES}
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a record came from: the bronze lineage columns are filled from this."""
+
+    source: str
+    location: str  # the file path, or the request URL of an API page
+    row: int  # data row from 1 (CSV/XLSX: after the header; API page or GeoJSON: position in it)
+    encoding: str  # detected text encoding ('xlsx' for a workbook)
+    content_hash: str  # SHA-256 hex of the file's bytes, or of the API page's body
+    page: int | None = None  # API page number
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One delivered record: every contract column as a string ('' when empty or absent)."""
+
+    values: dict[str, str]
+    lineage: Lineage
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row (row >= 1) or a whole file (row 0) that could not be read; detail never quotes a personal value."""
+
+    source: str
+    file: str
+    reason_code: str
+    detail: str
+    row: int = 0
+    fix: str = ""
+    encoding: str = ""
+    content_hash: str = ""
+    page: int | None = None
+    raw_masked: str = ""  # the row's cells as JSON {field: masked value}, for a row rejection
+
+    def __post_init__(self) -> None:
+        if self.reason_code not in ALL_REASON_CODES:
+            raise KeyError(f"unknown reason code {self.reason_code!r}: register it in CONNECTOR_REASON_CODES")
+
+    @property
+    def whole_file(self) -> bool:
+        return self.row == 0
+
+    def __str__(self) -> str:
+        where = self.file if self.whole_file else f"{self.file} row {self.row}"
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"{where}: {self.reason_code}: {self.detail}.{fix}"
+
+
+Item = RawRecord | Rejection
+
+
+class Connector(Protocol):
+    """One transport: read a delivery of a source described by its contract."""
+
+    def read(self, contract: SourceContract, delivery: str | Path) -> Iterator[Item]:
+        """Yield the delivery's records in delivery order, and rejections where it cannot be read."""
+        ...
+
+
+@dataclass
+class Delivered:
+    """Everything one read produced, in memory (for small deliveries and tests)."""
+
+    records: list[RawRecord] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def rejected_whole(self) -> list[Rejection]:
+        return [r for r in self.rejections if r.whole_file]
+
+
+def collect(items: Iterable[Item]) -> Delivered:
+    out = Delivered()
+    for item in items:
+        (out.records if isinstance(item, RawRecord) else out.rejections).append(item)
+    return out
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_hash(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file read in chunks (a workbook need not be held in memory twice)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def header_problem(contract: SourceContract, header: Sequence[str]) -> str | None:
+    """Why a delivered header cannot serve the contract (a missing or repeated column), else None."""
+    repeated = sorted({h for h in header if h and list(header).count(h) > 1})
+    if repeated:
+        return f"columns {repeated} appear more than once"
+    missing = [c for c in contract.columns if c not in header]
+    if missing:
+        return f"columns {missing} of the contract are not in the header {list(header)}"
+    return None
+
+
+def warn_extra_columns(contract: SourceContract, location: str, header: Iterable[str]) -> list[str]:
+    """Delivered columns the contract does not declare: not read, but said (the contract may need them)."""
+    extra = [h for h in header if h and h not in contract.columns]
+    if extra:
+        log.warning("%s: %s: columns %s are not in %s and are not read", contract.source, location, extra,
+                    contract.file or "the contract")
+    return extra
+
+
+def quote(contract: SourceContract, column: str, value: str) -> str:
+    """A delivered value as it may appear in a rejection: sensitive masked, core redacted, unknown masked."""
+    spec = next((f for f in contract.fields if f.column == column), None)
+    if spec is None:
+        return masking.FULL_MASK if value else ""
+    if spec.classification in (Classification.PUBLIC, Classification.INTERNAL) or not value:
+        return value
+    if spec.classification is Classification.CORE:
+        return "*" * len(value)
+    return masking.mask_value(spec.mask or "full", value) or ""
+
+
+def masked_row(contract: SourceContract, values: Mapping[str, str]) -> str:
+    """The row as JSON {field name: quoted value}, the rejects' raw_masked shape of citydata.ingest."""
+    by_column = {f.column: f.name for f in contract.fields}
+    return json.dumps({by_column[c]: quote(contract, c, v) for c, v in values.items() if c in by_column},
+                      ensure_ascii=False)
+
+
+def text_value(value: object) -> str:
+    """A JSON value as the string bronze stores: null -> '', numbers as written, objects as JSON text."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

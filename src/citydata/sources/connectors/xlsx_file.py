@@ -1,0 +1,134 @@
+"""XLSX deliveries, read with openpyxl in read-only mode (streaming; big registries fit in memory).
+
+The contract's delivery says which sheet, how many title rows sit above the header (their text can be
+kept as a column, e.g. the period of a statistics table) and how many header rows there are. Merged
+multi-row headers are joined: a group cell merged across its columns (地区生产总值 over 绝对值（亿元）
+and 同比增长（%）) gives `地区生产总值/绝对值（亿元）` and `地区生产总值/同比增长（%）`; a cell merged
+down the header rows (地区) keeps its own name. Read-only mode does not expose the merge ranges, so a
+group cell is recognised by what the merge leaves behind: empty cells to its right with a sub-header
+below them. Cell values become strings: Excel dates as ISO dates, numbers as Python writes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from citydata.catalog.contracts import SourceContract
+from citydata.sources.connectors.base import (
+    Item,
+    Lineage,
+    RawRecord,
+    Rejection,
+    file_hash,
+    header_problem,
+    masked_row,
+    warn_extra_columns,
+)
+
+log = logging.getLogger(__name__)
+ENCODING = "xlsx"  # the lineage's encoding of a workbook (its XML parts are UTF-8 by definition)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as bronze stores it: '' for empty, ISO for dates, numbers via their shortest repr."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def join_header(rows: Sequence[Sequence[Any]], joiner: str = "/") -> list[str]:
+    """Column names from one or more header rows, filling merged group cells across their sub-columns."""
+    width = max((len(r) for r in rows), default=0)
+    levels = [[cell_text(v).strip() for v in r] + [""] * (width - len(r)) for r in rows]
+    for depth in range(len(levels) - 1):
+        level = levels[depth]
+        for col in range(1, width):
+            below = any(levels[d][col] for d in range(depth + 1, len(levels)))
+            if not level[col] and below and any(levels[d][col - 1] for d in range(depth + 1, len(levels))):
+                level[col] = level[col - 1]  # inside a merged group cell: the group's name
+    names = [joiner.join(level[col] for level in levels if level[col]) for col in range(width)]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
+class XlsxConnector:
+    """Read one sheet of a workbook named by the contract's `delivery` (format xlsx)."""
+
+    def read(self, contract: SourceContract, delivery: str | Path) -> Iterator[Item]:
+        path = Path(delivery)
+        spec = contract.delivery
+        content_hash = file_hash(path)
+
+        def reject(reason: str, detail: str, fix: str) -> Rejection:
+            return Rejection(contract.source, str(path), reason, detail, fix=fix, encoding=ENCODING,
+                             content_hash=content_hash)
+
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+            yield reject("FILE_FORMAT", f"not a readable XLSX workbook ({type(error).__name__}: {error})",
+                         f"ask {contract.department} to redeliver the workbook as .xlsx")
+            return
+        try:
+            if spec.sheet is not None and spec.sheet not in workbook.sheetnames:
+                yield reject("SHEET_MISSING", f"no sheet {spec.sheet!r}; the workbook has {workbook.sheetnames}",
+                             f"fix the delivery or the sheet name in {contract.file}")
+                return
+            sheet = workbook[spec.sheet] if spec.sheet is not None else workbook.worksheets[0]
+            rows = sheet.iter_rows(values_only=True)
+            try:
+                title_rows = [next(rows) for _ in range(spec.skip_rows)]
+                header_rows = [next(rows) for _ in range(spec.header_rows)]
+            except StopIteration:
+                yield reject("HEADER_MISSING", f"the sheet ends before its {spec.skip_rows} title and "
+                             f"{spec.header_rows} header rows", "redeliver with the header rows")
+                return
+            title = " ".join(cell_text(v).strip() for r in title_rows for v in r if cell_text(v).strip())
+            header = join_header(header_rows, spec.header_join)
+            if spec.title_column:
+                header_for_check = header + [spec.title_column]
+            else:
+                header_for_check = header
+            problem = header_problem(contract, header_for_check)
+            if problem:
+                yield reject("HEADER_MISMATCH", problem, f"fix the delivery or update {contract.file}")
+                return
+            warn_extra_columns(contract, str(path), header)
+            wanted = [(header.index(c), c) for c in contract.columns if c != spec.title_column]
+            width = len(header)
+            for row, cells in enumerate(rows, start=1):
+                texts = [cell_text(v) for v in cells]
+                if not any(t.strip() for t in texts):
+                    continue  # an empty row (formatting left behind); the row numbers keep counting
+                if any(t.strip() for t in texts[width:]):
+                    present = {c: texts[i] for i, c in wanted if i < len(texts)}
+                    yield Rejection(contract.source, str(path), "COLUMN_COUNT",
+                                    f"values beyond the header's {width} columns", row=row,
+                                    fix="check the sheet for cells outside the table", encoding=ENCODING,
+                                    content_hash=content_hash, raw_masked=masked_row(contract, present))
+                    continue
+                values = {c: (texts[i] if i < len(texts) else "") for i, c in wanted}
+                if spec.title_column:
+                    values[spec.title_column] = title
+                yield RawRecord(values, Lineage(contract.source, str(path), row, ENCODING, content_hash))
+        finally:
+            workbook.close()
