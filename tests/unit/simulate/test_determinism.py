@@ -33,3 +33,16 @@ def test_another_seed_gives_another_city(city: Path, tmp_path: Path) -> None:
     simulate(tmp_path, [1], persons=PERSONS, seed=SEED + 1, period_days=PERIOD, defects=DEFECTS)
     register = "day-001/delivery/police/household_register.csv"
     assert (tmp_path / register).read_bytes() != (city / register).read_bytes()
+
+
+def test_same_bytes_across_processes_with_different_hash_seeds(tmp_path: Path) -> None:
+    """Nothing depends on set or dict-of-str iteration order (PYTHONHASHSEED) either."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from citydata.sources.simulate import simulate; simulate(sys.argv[1], [1, 2], persons=300, seed=3, period_days=30)"
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / hash_seed)], check=True, env=env, timeout=120)
+    assert tree_hash(tmp_path / "1") == tree_hash(tmp_path / "2")
