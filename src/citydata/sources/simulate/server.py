@@ -44,7 +44,10 @@ class Fault:
         parts = text.split(":")
         if len(parts) < 2 or parts[0] not in SOURCES:
             raise ValueError(f"fault {text!r}: expected <source>:<page>[:<times>[:<status>]] with source in {SOURCES}")
-        numbers = [int(p) for p in parts[1:]]
+        try:
+            numbers = [int(p) for p in parts[1:]]
+        except ValueError:
+            raise ValueError(f"fault {text!r}: page, times and status are integers (e.g. tax:3:2:503)") from None
         return cls(parts[0], *numbers)
 
 
