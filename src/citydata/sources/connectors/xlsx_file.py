@@ -126,9 +126,8 @@ class XlsxConnector:
                                     fix="check the sheet for cells outside the table", encoding=ENCODING,
                                     content_hash=content_hash, raw_masked=masked_row(contract, present))
                     continue
-                values = {c: (texts[i] if i < len(texts) else "") for i, c in wanted}
-                if spec.title_column:
-                    values[spec.title_column] = title
+                found = {c: (texts[i] if i < len(texts) else "") for i, c in wanted}
+                values = {c: title if c == spec.title_column else found[c] for c in contract.columns}
                 yield RawRecord(values, Lineage(contract.source, str(path), row, ENCODING, content_hash))
         finally:
             workbook.close()
