@@ -82,10 +82,6 @@ def main() -> int:
     t_gen, _ = timed("generate only (noop sink)", lambda: df.write.format("noop").mode("overwrite").save())
     t_plain_w, _ = timed("plain df.write.partitionBy(...).parquet",
                          lambda: df.write.mode("overwrite").partitionBy("district", "year").parquet(plain))
-    spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "256")
-    t_plain_c, _ = timed("plain, concurrent writers (no sort: maxConcurrent...)",
-                         lambda: df.write.mode("overwrite").partitionBy("district", "year").parquet(plain))
-    spark.conf.unset("spark.sql.maxConcurrentOutputFileWriters")
     t_delta_w, _ = timed("delta Lakehouse.write (one commit)",
                          lambda: lh.write(df, "bench", "events", partition_by=["district", "year"]))
     files = lh.files("bench", "events")
@@ -137,8 +133,6 @@ def main() -> int:
     print("\nsummary")
     print(f"  write      plain {t_plain_w:6.2f} s ({rate(t_plain_w)})  delta {t_delta_w:6.2f} s "
           f"({rate(t_delta_w)})  delta/plain {t_delta_w / t_plain_w:.2f}x  (generation alone {t_gen:.2f} s)")
-    print(f"             plain with concurrent writers {t_plain_c:6.2f} s ({rate(t_plain_c)})  "
-          f"delta/that {t_delta_w / t_plain_c:.2f}x")
     print(f"  full read  plain {t_plain_r:6.2f} s ({rate(t_plain_r)})  delta {t_delta_r:6.2f} s "
           f"({rate(t_delta_r)})  delta/plain {t_delta_r / t_plain_r:.2f}x  "
           f"python reader {t_py_r:.2f} s ({t_py_r / t_plain_r:.2f}x)")
