@@ -57,6 +57,7 @@ def runs(tmp_path_factory):
     first = run_dag_test(env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
     snap1 = snapshot(home)
+    snap1["exports"] = {p.name: p.read_bytes() for p in (home / "exports" / "release-0001").glob("*.csv")}
     second = run_dag_test(env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-6000:]
     snap2 = snapshot(home)
@@ -128,7 +129,11 @@ def test_second_run_gives_the_same_gold_and_duplicates_nothing(runs) -> None:
     assert gold_content(snap2) == gold_content(snap1)
     ids = [r["id_number"] for r in snap2["gold/dim_resident"]["rows"]]
     assert len(ids) == len(set(ids)) == 20
-    first = home / "exports" / "release-0001"
-    latest = sorted((home / "exports").iterdir())[-1]
-    for name in ("population_by_district.csv", "resident_extract.csv"):
-        assert (latest / name).read_bytes() == (first / name).read_bytes()
+    releases = sorted((home / "data" / "releases").glob("release-*.json"))
+    latest = json.loads(releases[-1].read_text(encoding="utf-8"))
+    gold_versions = {n: snap2[n]["version"] for n in ("gold/dim_resident", "gold/population_by_district")}
+    assert {n: p["delta_version"] for n, p in latest["datasets"].items()} == gold_versions
+    if gold_versions == {n: snap1[n]["version"] for n in gold_versions}:
+        assert len(releases) == 1  # nothing changed: nothing new published
+    exported = home / "exports" / f"release-{latest['release']:04d}"
+    assert {p.name: p.read_bytes() for p in exported.glob("*.csv")} == snap1["exports"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from datetime import date
 from pathlib import Path
@@ -45,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("py4j", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Spark's own WARN lines ("Using an existing Spark session", once per dbt model) drown the progress.
+    os.environ.setdefault("CITYDATA_SPARK_LOG_LEVEL", "ERROR")
     console = Console()
+    if not console.is_terminal and console.width < 120:
+        console = Console(width=120)  # piped (make, CI): keep paths readable
     paths = Paths.from_env(args.home)
     console.print(f"[bold]citydata demo[/bold]: skeleton chain in [cyan]{paths.home}[/cyan]")
 
@@ -66,16 +71,18 @@ def run(args: argparse.Namespace) -> int:
 
         result = run_skeleton_chain(paths, delivery=args.delivery, as_of=args.as_of, on_step=on_step)
 
+    console.print(f"Delta tables under [cyan]{paths.lakehouse}[/cyan]")
     console.print(_tables(paths))
     release = result.steps["release"]
     console.print(f"release manifest: [cyan]{release['manifest']}[/cyan] (release {release['release']}"
                   f"{'' if release['new'] else ', unchanged: nothing new to publish'})")
     console.print(f"Data Docs:        [cyan]{result.steps['gate']['data_docs']}[/cyan]")
-    exports = Table(title="open-data export", title_justify="left")
-    for column in ("dataset", "rows", "bytes", "suppressed", "file", "metadata"):
-        exports.add_column(column, justify="right" if column in ("rows", "bytes", "suppressed") else "left")
-    for name, info in result.steps["export"]["files"].items():
-        exports.add_row(name, str(info["rows"]), str(info["bytes"]), str(info["suppressed_cells"]), info["csv"],
+    console.print(f"open-data export: [cyan]{result.steps['export']['dir']}[/cyan]")
+    exports = Table()
+    for column in ("file", "rows", "bytes", "suppressed cells", "metadata"):
+        exports.add_column(column, justify="left" if column in ("file", "metadata") else "right")
+    for info in result.steps["export"]["files"].values():
+        exports.add_row(Path(info["csv"]).name, str(info["rows"]), str(info["bytes"]), str(info["suppressed_cells"]),
                         Path(info["metadata"]).name)
     console.print(exports)
     console.print(f"done in {time.monotonic() - started:.0f}s. Query: every table is a temp view "
@@ -107,10 +114,11 @@ def _tables(paths: Any) -> Any:
     from citydata.lakehouse import Lakehouse, get_spark
 
     lakehouse = Lakehouse(get_spark(app_name="citydata-chain"), paths.lakehouse)
-    table = Table(title="Delta tables", title_justify="left")
+    table = Table()
     for column in ("table", "version", "rows", "path"):
-        table.add_column(column, justify="right" if column in ("version", "rows") else "left")
+        table.add_column(column, justify="right" if column in ("version", "rows") else "left",
+                         overflow="fold")
     for layer, name in lakehouse.tables():
         rows = lakehouse.read(layer, name).count()
-        table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), str(rows), lakehouse.path(layer, name))
+        table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), str(rows), f"{layer}/{name}")
     return table
