@@ -306,6 +306,22 @@ class Lakehouse:
                 f"merge into {path!r}: key column(s) {missing} are not in the source "
                 f"columns {df.columns}."
             )
+        exists = table_exists(path)
+        if exists:
+            self._check_schema(path, df)
+        # The source is evaluated several times (key check, pruning bounds, classification):
+        # persist it so it is computed once and every step sees the same rows.
+        owned = not df.is_cached  # leave a caller's own cache alone
+        source_all = df.persist() if owned else df
+        try:
+            return self._merge(source_all, layer, table, path, keys, exists)
+        finally:
+            if owned:
+                source_all.unpersist()
+
+    def _merge(
+        self, df: DataFrame, layer: str, table: str, path: str, keys: list[str], exists: bool
+    ) -> MergeResult:
         duplicate = df.groupBy(*keys).count().where(F.col("count") > 1).limit(1).collect()
         if duplicate:
             example = {k: duplicate[0][k] for k in keys}
@@ -313,14 +329,13 @@ class Lakehouse:
                 f"merge into {path!r}: the source holds several rows for key {example}; "
                 "deduplicate the source by the keys first."
             )
-        if not table_exists(path):
+        if not exists:
+            inserted = df.count()
             version = self.write(df, layer, table, mode="append")
-            return MergeResult(inserted=self.read(layer, table).count(), updated=0, unchanged=0,
-                               version=version)
+            return MergeResult(inserted=inserted, updated=0, unchanged=0, version=version)
 
         dt = self._open(layer, table)
         read_version = dt.version()
-        self._check_schema(path, df)
         schema = spark_schema(dt)
         files = active_files(dt, self._merge_predicate(df, keys, dt.metadata().partition_columns))
         source = df.select(*[F.col(f"`{f.name}`") for f in schema.fields])
