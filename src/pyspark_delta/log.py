@@ -296,12 +296,29 @@ def commit(req: CommitRequest) -> int:
     write_mode = "append"
     if req.mode == "overwrite" and not req.dynamic_partitions:
         # Full overwrite: delta-rs removes every active file in the same commit and records the
-        # new schema and partitioning when they changed.
+        # new schema when it changed.
         write_mode = "overwrite"
         removes_count = len(current)
         schema = req.schema
         partition_by = list(req.partition_by) if req.partition_by is not None else table_partitions
         check_partition_columns(path, schema, partition_by)
+        if partition_by != table_partitions:
+            # create_write_transaction would commit the new files without new partition columns
+            # in the metadata (an unreadable table, seen with deltalake 1.6.6): replace the table
+            # definition instead — still one commit ("CREATE OR REPLACE TABLE"), old files removed.
+            create_table_with_add_actions(
+                path,
+                delta_schema(schema),
+                [_add_action(a, True) for a in req.adds],
+                mode="overwrite",
+                partition_by=partition_by,
+                configuration=table.metadata().configuration,
+                commit_properties=properties,
+            )
+            version = DeltaTable(path).version()
+            log.info("replaced Delta table %s (partitioning %s -> %s): version %s",
+                     path, table_partitions, partition_by, version)
+            return version
     else:
         check_append_schema(path, table, req.schema)
         if req.dynamic_partitions:

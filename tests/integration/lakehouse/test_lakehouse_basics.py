@@ -258,3 +258,18 @@ def pa_rows(arrow_like) -> list[dict]:
     import pyarrow as pa
 
     return pa.table(arrow_like).to_pylist()
+
+
+def test_overwrite_may_change_partitioning_in_one_commit(spark: SparkSession, lakehouse: Lakehouse) -> None:
+    lakehouse.write(people(spark), "gold", "repart", partition_by=["district"])
+    v = lakehouse.write(people(spark), "gold", "repart", mode="overwrite", partition_by=["born"])
+    assert v == 1
+    table = DeltaTable(lakehouse.path("gold", "repart"))
+    assert table.metadata().partition_columns == ["born"]
+    assert collect_sorted(lakehouse.read("gold", "repart")) == sorted(ROWS)
+    assert sorted(pl.read_delta(lakehouse.path("gold", "repart"))["id"].to_list()) == [1, 2, 3]
+    assert collect_sorted(lakehouse.read("gold", "repart", version=0)) == sorted(ROWS)
+    # Overwrite without partition_by keeps the table's partitioning.
+    lakehouse.write(people(spark, ROWS[:1]), "gold", "repart", mode="overwrite")
+    assert DeltaTable(lakehouse.path("gold", "repart")).metadata().partition_columns == ["born"]
+    assert lakehouse.history("gold", "repart")[1]["operation"] == "OVERWRITE"
