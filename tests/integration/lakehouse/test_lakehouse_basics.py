@@ -162,7 +162,8 @@ def test_sql_temp_view_insert_overwrite_is_one_commit(spark: SparkSession, lakeh
 def test_tables_are_plain_delta_for_deltalake_and_polars(spark: SparkSession, lakehouse: Lakehouse) -> None:
     # A partition value with characters that need escaping in folder names, and a null partition.
     rows = ROWS + [(4, "quote'd", "a b:c/d%e", dt.date(1970, 1, 1), 0.0),
-                   (5, "nopart", None, None, -1.0)]
+                   (5, "nopart", None, None, -1.0),
+                   (6, "王五", "朝阳区", dt.date(1999, 9, 9), 6.0)]  # non-ASCII partition value
     lakehouse.write(people(spark, rows), "silver", "interop", partition_by=["district"])
     lakehouse.write(people(spark, rows[:1]), "silver", "interop")
     path = lakehouse.path("silver", "interop")
