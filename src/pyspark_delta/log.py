@@ -17,7 +17,7 @@ from typing import Any
 
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import (
     AddAction,
     CommitProperties,
@@ -175,7 +175,8 @@ def active_files(table: DeltaTable, predicate: str | None = None) -> list[Active
     """Active files of the table's loaded snapshot, pruned by `predicate` when given.
 
     The predicate is a SQL boolean expression; delta-rs prunes by partition values (exactly) and by
-    min/max statistics (a superset): the caller still filters the rows.
+    min/max statistics (a superset): the caller still filters the rows. A predicate delta-rs
+    cannot use for pruning (functions, LIKE) selects every file.
     """
     base = table.table_uri.rstrip("/")
     if base.startswith("file://"):
@@ -184,7 +185,12 @@ def active_files(table: DeltaTable, predicate: str | None = None) -> list[Active
     rows = _rows(adds)
     keep: set[str] | None = None
     if predicate:
-        keep = set(table.file_uris(file_pruning_predicate=predicate))
+        try:
+            keep = set(table.file_uris(file_pruning_predicate=predicate))
+        except DeltaError as exc:
+            # delta-rs prunes only with comparisons, IN, IS NULL, AND/OR/NOT on columns; for
+            # anything else (functions, LIKE) read every file — the caller's row filter stays exact.
+            log.info("no file pruning for %r on %s: %s", predicate, base, exc)
     files = []
     for row in rows:
         relative = file_path_from_log(row["path"])
