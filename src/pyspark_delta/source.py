@@ -78,7 +78,8 @@ class DeltaDataSource(DataSource):
         except DeltaTableNotFoundError as exc:
             raise DeltaTableNotFoundError(
                 path,
-                "To write a new table through a SQL temporary view, declare its columns: "
+                "Check the path, or write the table first. To write a new table through a SQL "
+                "temporary view, declare its columns: "
                 "CREATE TEMPORARY VIEW v (col type, ...) USING delta OPTIONS (path '...').",
             ) from exc
         return spark_schema(table)
