@@ -149,7 +149,9 @@ def test_vacuum_removes_unreferenced_files_only(spark: SparkSession, lakehouse: 
     assert len(parquet_files(path)) == 2
     # Within the retention period nothing goes (the old file is needed for version 0).
     assert lakehouse.vacuum("silver", "vac") == []
+    assert lakehouse.version("silver", "vac") == 1  # a vacuum that deletes nothing commits nothing
     deleted = lakehouse.vacuum("silver", "vac", retention_hours=0)
     assert len(deleted) == 1
     assert len(parquet_files(path)) == 1
+    assert [h["operation"] for h in lakehouse.history("silver", "vac")][:2] == ["VACUUM END", "VACUUM START"]
     assert rows(lakehouse, "silver", "vac") == [(2, "b", "110101", D1)]
