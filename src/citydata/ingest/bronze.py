@@ -1,19 +1,18 @@
-"""Bronze landing: a delivered file into `bronze/<table>` (as received + lineage) and its rejects table.
+"""Bronze landing: a delivery into `bronze/<table>` (as received + lineage) and its rejects table.
 
-The file is decoded with citydata.standards.encoding (an undecodable file is refused as a whole:
-FILE_ENCODING, nothing written), its lines are validated in Spark tasks by the contract's checks,
-exact repeats of a line are rejected as DUPLICATE_ROW, and every delivered line ends up in exactly
-one of the two tables. A delivery is identified by the SHA-256 of its bytes (the batch id): landing
-the same content again writes nothing.
+The delivery is read by the connector of the contract's format (citydata.sources.connectors: CSV in
+GBK/UTF-8, XLSX, paged JSON API, GeoJSON) into raw string records. A delivery the connector refuses
+as a whole (FILE_ENCODING, HEADER_MISMATCH, ...) raises DeliveryRejectedError and writes nothing.
+Records are validated in Spark tasks by the contract's checks; rows the connector could not read
+(COLUMN_COUNT, FILE_TRUNCATED) and exact repeats of a row (DUPLICATE_ROW) are rejected too, so every
+delivered row ends up in exactly one of the two tables. A delivery is identified by the SHA-256 of
+its content (the batch id): landing the same content again writes nothing.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,36 +24,30 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType
 
 from citydata.catalog.contracts import SourceContract
-from citydata.ingest.validate import (
-    column_count_problem,
-    masked_cells,
-    masked_record,
-    split_line,
-    validate_record,
-)
+from citydata.ingest.validate import masked_record, validate_record
 from citydata.lakehouse import Lakehouse
-from citydata.standards.encoding import decode_bytes
+from citydata.sources.connectors import RawRecord, Rejection, read_all
 
 log = logging.getLogger(__name__)
 
 BRONZE = "bronze"
-LINES_PER_TASK = 50_000
+ROWS_PER_TASK = 50_000
 LINEAGE = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "_encoding", "_content_hash")
 REJECT_COLUMNS = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "reason_code",
                   "reason_detail", "raw_masked")
 
 
 class DeliveryRejectedError(ValueError):
-    """A delivery refused as a whole (undecodable, wrong header): nothing of it was written."""
+    """A delivery refused as a whole (undecodable, wrong header, unreadable): nothing of it was written."""
 
-    def __init__(self, file: Path, reason: str, detail: str, fix: str) -> None:
+    def __init__(self, file: Path | str, reason: str, detail: str, fix: str) -> None:
         self.file = file
         self.reason = reason
         super().__init__(f"{file}: delivery refused ({reason}): {detail}. Fix: {fix}")
 
 
 class LandingLossError(RuntimeError):
-    """Bronze + rejects do not account for every delivered line (a bug: nothing was written)."""
+    """Bronze + rejects do not account for every delivered row (a bug: nothing was written)."""
 
 
 @dataclass(frozen=True)
@@ -75,49 +68,65 @@ class LandingResult:
     already_landed: bool = False
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery as its connector read it: one entry per delivered row, in delivery order."""
+
+    rows: list[tuple]  # (_file, _row_number, _encoding, _content_hash, values | None, reason, detail, masked)
+    content_hash: str
+    encoding: str
+
+
 def batch_id_of(contract: SourceContract, content_hash: str) -> str:
     """The batch id of a delivery: the source plus the start of its content hash (same bytes, same id)."""
     return f"{contract.source}-{content_hash[:16]}"
 
 
-def read_delivery(contract: SourceContract, path: Path) -> tuple[str, str, list[list[str]]]:
-    """Decode and split a delivery: (content hash, detected encoding, data lines as cells)."""
-    content_hash, encoding, lines, _ = _read(contract, path)
-    return content_hash, encoding, lines
+def _label(location: str) -> str:
+    """`_file`: a file's name, or an API page's request URL as is."""
+    return location if "://" in location else Path(location).name
 
 
-def _read(contract: SourceContract, path: Path) -> tuple[str, str, list[list[str]], bool]:
-    data = path.read_bytes()
-    content_hash = hashlib.sha256(data).hexdigest()
-    decoded = decode_bytes(data)
-    if not decoded.ok:
-        raise DeliveryRejectedError(path, "FILE_ENCODING", str(decoded.detail),
-                                    f"ask {contract.department} to redeliver in {contract.delivery.encoding}")
-    text, encoding = decoded.value
-    lines = [cells for cells in csv.reader(io.StringIO(text, newline=""), delimiter=contract.delivery.delimiter)
-             if cells]
-    if contract.delivery.header:
-        if not lines:
-            raise DeliveryRejectedError(path, "HEADER_MISSING", "the file is empty",
-                                        "redeliver with the header line")
-        header = [c.strip() for c in lines[0]]
-        if tuple(header) != contract.columns:
-            raise DeliveryRejectedError(
-                path, "HEADER_MISMATCH", f"header {header} differs from the contract's {list(contract.columns)}",
-                f"fix the delivery or update {contract.file}")
-        lines = lines[1:]
-    if encoding.replace("-sig", "").lower() not in (contract.delivery.encoding.lower(), "utf-8"):
-        log.warning("%s: decoded as %s, contract says %s", path.name, encoding, contract.delivery.encoding)
-    # A file that stops without a final line break may have been cut off in the middle of a row.
-    ends_mid_row = bool(lines) and not text.endswith(("\n", "\r"))
-    return content_hash, encoding, lines, ends_mid_row
+def read_delivery(contract: SourceContract, path: str | Path) -> Delivery:
+    """Read a delivery with its contract's connector; DeliveryRejectedError if it is refused whole."""
+    delivered = read_all(contract, path)
+    if delivered.rejected_whole:
+        first: Rejection = delivered.rejected_whole[0]
+        raise DeliveryRejectedError(first.file, first.reason_code, first.detail,
+                                    first.fix or f"ask {contract.department} to redeliver")
+    names = [f.name for f in contract.fields]
+    rows: list[tuple] = []
+    hashes: list[str] = []
+    encodings: list[str] = []
+    items: list[RawRecord | Rejection] = sorted(
+        [*delivered.records, *delivered.rejections],
+        key=lambda i: ((i.lineage.page or 0, i.lineage.row) if isinstance(i, RawRecord) else (i.page or 0, i.row)))
+    for item in items:
+        if isinstance(item, RawRecord):
+            lin = item.lineage
+            values = [item.values.get(f.column, "") for f in contract.fields]
+            rows.append((_label(lin.location), lin.row, lin.encoding, lin.content_hash, values, None, None, None))
+            hashes.append(lin.content_hash)
+            encodings.append(lin.encoding)
+        else:
+            detail = f"_line: {item.reason_code} ({item.detail})"
+            rows.append((_label(item.file), item.row, item.encoding, item.content_hash, None, item.reason_code,
+                         detail, item.raw_masked or masked_record(contract, dict.fromkeys(names, ""))))
+            hashes.append(item.content_hash)
+            encodings.append(item.encoding)
+    distinct = list(dict.fromkeys(h for h in hashes if h))
+    # One file: its own hash. Several API pages: the hash of their hashes, in delivery order.
+    content_hash = distinct[0] if len(distinct) == 1 else hashlib.sha256("".join(distinct).encode()).hexdigest()
+    encoding = next((e for e in encodings if e), contract.delivery.encoding)
+    return Delivery(rows, content_hash, encoding)
 
 
 def _validated_schema(contract: SourceContract) -> StructType:
     return StructType(
-        [StructField("_row_number", IntegerType(), False)]
+        [StructField("_file", StringType(), False), StructField("_row_number", IntegerType(), False),
+         StructField("_encoding", StringType(), True), StructField("_content_hash", StringType(), True)]
         + [StructField(f.name, StringType(), True) for f in contract.fields]
-        + [StructField("_line_key", StringType(), False), StructField("ok", BooleanType(), False),
+        + [StructField("_line_key", StringType(), True), StructField("ok", BooleanType(), False),
            StructField("reason_code", StringType(), True), StructField("reason_detail", StringType(), True),
            StructField("raw_masked", StringType(), True)]
     )
@@ -125,56 +134,44 @@ def _validated_schema(contract: SourceContract) -> StructType:
 
 def _validate_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapInPandas function
     names = [f.name for f in contract.fields]
+    lineage = ["_file", "_row_number", "_encoding", "_content_hash"]
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             out = []
-            for row_number, cells in zip(batch["_row_number"], batch["cells"]):
-                cells = [str(c) for c in cells]
-                line_key = hashlib.sha256("\x1f".join(cells).encode("utf-8")).hexdigest()
-                raw = split_line(contract, cells)
-                if raw is None:
-                    problem = column_count_problem(contract, cells)
-                    out.append({"_row_number": int(row_number), **{n: None for n in names},
-                                "_line_key": line_key, "ok": False, "reason_code": problem.reason,
-                                "reason_detail": f"{problem.field}: {problem.reason} ({problem.detail})",
-                                "raw_masked": masked_cells(cells)})
+            for record in batch.to_dict("records"):
+                head = {k: record[k] for k in lineage}
+                head["_row_number"] = int(head["_row_number"])
+                if record["pre_reason"] is not None:  # the connector could not read this row
+                    out.append({**head, **dict.fromkeys(names), "_line_key": None, "ok": False,
+                                "reason_code": record["pre_reason"], "reason_detail": record["pre_detail"],
+                                "raw_masked": record["pre_masked"]})
                     continue
+                raw = {n: ("" if v is None else str(v)) for n, v in zip(names, record["cells"])}
+                line_key = hashlib.sha256("\x1f".join(raw[n] for n in names).encode("utf-8")).hexdigest()
                 result = validate_record(contract, raw)
-                out.append({"_row_number": int(row_number), **raw, "_line_key": line_key, "ok": result.ok,
-                            "reason_code": result.reason_code,
-                            "reason_detail": result.reason_detail or None,
+                out.append({**head, **raw, "_line_key": line_key, "ok": result.ok,
+                            "reason_code": result.reason_code, "reason_detail": result.reason_detail or None,
                             "raw_masked": masked_record(contract, raw)})
-            yield pd.DataFrame(out, columns=["_row_number", *names, "_line_key", "ok", "reason_code",
-                                             "reason_detail", "raw_masked"])
+            yield pd.DataFrame(out, columns=[*lineage, *names, "_line_key", "ok", "reason_code", "reason_detail",
+                                             "raw_masked"])
 
     return run
 
 
-def validate_delivery(spark: SparkSession, contract: SourceContract, lines: list[list[str]],
-                      ends_mid_row: bool = False) -> DataFrame:
-    """Validated lines (one row per delivered line) with ok / reason_code / reason_detail / raw_masked.
-
-    A short last line of a file that ends without a line break is FILE_TRUNCATED, not COLUMN_COUNT.
-    """
-    # One task per ~50k lines: a small delivery starts one Python worker, not one per core.
-    slices = max(1, min(spark.sparkContext.defaultParallelism, len(lines) // LINES_PER_TASK))
-    rdd = spark.sparkContext.parallelize([(i, line) for i, line in enumerate(lines, start=1)], slices)
-    cells = spark.createDataFrame(rdd, "_row_number int, cells array<string>")
-    validated = cells.mapInPandas(_validate_batches(contract), schema=_validated_schema(contract))
-    first = Window.partitionBy("_line_key").orderBy("_row_number")
+def validate_delivery(spark: SparkSession, contract: SourceContract, delivery: Delivery) -> DataFrame:
+    """Validated rows (one per delivered row) with ok / reason_code / reason_detail / raw_masked."""
+    # One task per ~50k rows: a small delivery starts one Python worker, not one per core.
+    slices = max(1, min(spark.sparkContext.defaultParallelism, len(delivery.rows) // ROWS_PER_TASK))
+    rdd = spark.sparkContext.parallelize(delivery.rows, slices)
+    rows = spark.createDataFrame(rdd, "_file string, _row_number int, _encoding string, _content_hash string, "
+                                      "cells array<string>, pre_reason string, pre_detail string, pre_masked string")
+    validated = rows.mapInPandas(_validate_batches(contract), schema=_validated_schema(contract))
+    first = Window.partitionBy("_line_key").orderBy("_file", "_row_number")
     repeat_of = F.first("_row_number").over(first)
-    duplicate = F.row_number().over(first) > 1
-    if ends_mid_row:
-        cut = (F.col("_row_number") == len(lines)) & (F.col("reason_code") == "COLUMN_COUNT")
-        validated = validated.withColumns({
-            "reason_detail": F.when(cut, F.concat(F.lit("_line: FILE_TRUNCATED (the file ends inside this row: "),
-                                                  F.regexp_extract("reason_detail", r"\((.*)\)", 1), F.lit(")")))
-            .otherwise(F.col("reason_detail")),
-            "reason_code": F.when(cut, F.lit("FILE_TRUNCATED")).otherwise(F.col("reason_code")),
-        })
+    duplicate = F.col("_line_key").isNotNull() & (F.row_number().over(first) > 1)
     return validated.select(
-        "_row_number", *[f.name for f in contract.fields],
+        "_file", "_row_number", "_encoding", "_content_hash", *[f.name for f in contract.fields],
         F.when(duplicate, F.lit(False)).otherwise(F.col("ok")).alias("ok"),
         F.when(duplicate, F.lit("DUPLICATE_ROW")).otherwise(F.col("reason_code")).alias("reason_code"),
         F.when(duplicate, F.concat(F.lit("_line: DUPLICATE_ROW (repeats row "), repeat_of.cast("string"),
@@ -205,54 +202,53 @@ def land_delivery(
     path: str | Path,
     ingested_at: datetime | None = None,
 ) -> LandingResult:
-    """Land one delivery into bronze and its rejects table; a second landing of the same bytes is a no-op."""
-    path = Path(path)
-    content_hash, encoding, lines, ends_mid_row = _read(contract, path)
-    batch_id = batch_id_of(contract, content_hash)
+    """Land one delivery into bronze and its rejects table; a second landing of the same content is a no-op."""
+    path = Path(path) if "://" not in str(path) else path
+    delivery = read_delivery(contract, path)
+    name = _label(str(path))
+    batch_id = batch_id_of(contract, delivery.content_hash)
+    delivered = len(delivery.rows)
     bronze_table, rejects_table = contract.tables.bronze, contract.tables.rejects
     landed_before = _batch_count(lakehouse, bronze_table, batch_id) or 0
     rejected_before = _batch_count(lakehouse, rejects_table, batch_id) or 0
-    if landed_before + rejected_before == len(lines) and lines:
+
+    def version(table: str) -> int | None:
+        return lakehouse.version(BRONZE, table) if lakehouse.exists(BRONZE, table) else None
+
+    if delivered == 0:
+        log.info("%s: the delivery holds no rows: nothing to land", name)
+        return LandingResult(contract.source, name, batch_id, delivery.content_hash, delivery.encoding, 0, 0, 0,
+                             {}, version(bronze_table), version(rejects_table))
+    if landed_before + rejected_before == delivered:
         log.info("%s: batch %s already landed (%d bronze, %d rejects): nothing to do",
-                 path.name, batch_id, landed_before, rejected_before)
-        return LandingResult(
-            contract.source, path.name, batch_id, content_hash, encoding, len(lines), landed_before,
-            rejected_before, _reasons(lakehouse, rejects_table, batch_id),
-            lakehouse.version(BRONZE, bronze_table) if lakehouse.exists(BRONZE, bronze_table) else None,
-            lakehouse.version(BRONZE, rejects_table) if lakehouse.exists(BRONZE, rejects_table) else None,
-            already_landed=True,
-        )
+                 name, batch_id, landed_before, rejected_before)
+        return LandingResult(contract.source, name, batch_id, delivery.content_hash, delivery.encoding, delivered,
+                             landed_before, rejected_before, _reasons(lakehouse, rejects_table, batch_id),
+                             version(bronze_table), version(rejects_table), already_landed=True)
 
     at = (ingested_at or datetime.now(timezone.utc)).replace(microsecond=0)
-    validated = validate_delivery(spark, contract, lines, ends_mid_row).withColumns({
-        "_source": F.lit(contract.source), "_file": F.lit(path.name), "_batch_id": F.lit(batch_id),
-        "_ingested_at": F.lit(at).cast("timestamp"), "_encoding": F.lit(encoding),
-        "_content_hash": F.lit(content_hash),
+    validated = validate_delivery(spark, contract, delivery).withColumns({
+        "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
+        "_ingested_at": F.lit(at).cast("timestamp"),
     }).cache()
     try:
         bronze_rows = validated.where("ok").select(*[f.name for f in contract.fields], *LINEAGE)
         rejects = validated.where("not ok").select(*REJECT_COLUMNS)
         landed, rejected = bronze_rows.count(), rejects.count()
-        if landed + rejected != len(lines):
+        if landed + rejected != delivered:
             raise LandingLossError(
-                f"{path}: {len(lines)} lines delivered but {landed} valid + {rejected} rejected; nothing written")
+                f"{name}: {delivered} rows delivered but {landed} valid + {rejected} rejected; nothing written")
         by_reason = dict(sorted((r["reason_code"], r["count"])
                                 for r in rejects.groupBy("reason_code").count().collect()))
         # Each table is written by one Delta commit; a table that already holds the batch is skipped,
         # so a rerun after a failure between the two commits completes the landing without duplicates.
-        bronze_version = rejects_version = None
         if landed and not landed_before:
-            bronze_version = lakehouse.write(bronze_rows, BRONZE, bronze_table, mode="append")
+            lakehouse.write(bronze_rows, BRONZE, bronze_table, mode="append")
         if rejected and not rejected_before:
-            rejects_version = lakehouse.write(rejects, BRONZE, rejects_table, mode="append")
+            lakehouse.write(rejects, BRONZE, rejects_table, mode="append")
     finally:
         validated.unpersist()
-    log.info("%s: batch %s: %d lines, %d to bronze.%s, %d to bronze.%s %s", path.name, batch_id, len(lines),
-             landed, bronze_table, rejected, rejects_table, dict(Counter(by_reason)))
-    return LandingResult(
-        contract.source, path.name, batch_id, content_hash, encoding, len(lines), landed, rejected, by_reason,
-        bronze_version if bronze_version is not None else (
-            lakehouse.version(BRONZE, bronze_table) if lakehouse.exists(BRONZE, bronze_table) else None),
-        rejects_version if rejects_version is not None else (
-            lakehouse.version(BRONZE, rejects_table) if lakehouse.exists(BRONZE, rejects_table) else None),
-    )
+    log.info("%s: batch %s: %d rows, %d to bronze.%s, %d to bronze.%s %s", name, batch_id, delivered,
+             landed, bronze_table, rejected, rejects_table, by_reason)
+    return LandingResult(contract.source, name, batch_id, delivery.content_hash, delivery.encoding, delivered,
+                         landed, rejected, by_reason, version(bronze_table), version(rejects_table))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -233,19 +233,3 @@ def validate_record(contract: SourceContract, raw: Mapping[str, str | None]) -> 
     for check in contract.row_checks:
         problems.extend(ROW_CHECKS[check](values, raw))
     return RecordResult(values, tuple(problems))
-
-
-def split_line(contract: SourceContract, cells: Sequence[str]) -> dict[str, str] | None:
-    """Map a delivered line's cells to field names; None if the column count is wrong."""
-    if len(cells) != len(contract.fields):
-        return None
-    return {spec.name: cell for spec, cell in zip(contract.fields, cells)}
-
-
-def column_count_problem(contract: SourceContract, cells: Sequence[str]) -> Problem:
-    return Problem("_line", "COLUMN_COUNT", f"{len(cells)} columns, expected {len(contract.fields)}")
-
-
-def masked_cells(cells: Sequence[str]) -> str:
-    """A line that cannot be mapped to fields is quoted fully redacted (any cell could be personal)."""
-    return json.dumps([redact(c) for c in cells], ensure_ascii=False)
