@@ -13,10 +13,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
-from citydata.standards import idcard, text, uscc
+from citydata.standards import coords, idcard, industry, money, text, uscc
 from citydata.standards.divisions import load_divisions
 from citydata.standards.result import REASON_CODES, ValidationResult, failed, passed
 
@@ -28,6 +29,9 @@ INGEST_REASON_CODES: dict[str, str] = {
     "MOBILE_FORMAT": "phone is not an 11-digit mainland mobile number (1[3-9] + 9 digits)",
     "DIVISION_LEVEL": "a district field holds no 6-digit code or a street field no 9-digit code",
     "STREET_DISTRICT_MISMATCH": "the street code does not lie in the declared district",
+    "NUMBER_FORMAT": "a decimal field is not a finite decimal number",
+    "COORD_FORMAT": "a lonlat field is not 'longitude,latitude'",
+    "GEOMETRY_FORMAT": "a geometry field is not a GeoJSON geometry object",
 }
 # Also used here from the standards' registry: DUPLICATE_ROW, FILE_TRUNCATED, ID_*, DIVISION_*, DATE_*.
 ALL_REASON_CODES: dict[str, str] = {**REASON_CODES, **INGEST_REASON_CODES}
@@ -99,25 +103,25 @@ def _clean(raw: str) -> str:
     return text.normalize_fullwidth(raw).strip()
 
 
-def _check_id_number(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_id_number(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
     return idcard.validate(raw)
 
 
-def _check_text(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_text(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
     return passed(" ".join(_clean(raw).split()))
 
 
-def _check_gender(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_gender(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
     value = idcard.normalize_gender(raw)
     return passed(value) if value else failed_ingest("GENDER_CODE", _clean(raw), "expected 男/女, 1/2 or M/F")
 
 
-def _check_date(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_date(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
     return text.parse_date(raw)
 
 
-def _check_division(level: str, digits: int) -> Callable[[str, date | None], ValidationResult | IngestResult]:
-    def check(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_division(level: str, digits: int) -> Callable[[str, FieldSpec, date | None], ValidationResult | IngestResult]:
+    def check(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
         code = _SPACES.sub("", _clean(raw))
         if len(code) != digits or not code.isdigit():
             return failed_ingest("DIVISION_LEVEL", code, f"a {level} code has {digits} digits")
@@ -126,7 +130,7 @@ def _check_division(level: str, digits: int) -> Callable[[str, date | None], Val
     return check
 
 
-def _check_mobile(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_mobile(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
     number = _SPACES.sub("", _clean(raw))
     if number.startswith("+86"):
         number = number[3:]
@@ -135,11 +139,52 @@ def _check_mobile(raw: str, at: date | None) -> ValidationResult | IngestResult:
     return passed(number)
 
 
-def _check_uscc(raw: str, at: date | None) -> ValidationResult | IngestResult:
+def _check_uscc(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
     return uscc.validate(raw)
 
 
-FIELD_CHECKS: dict[str, Callable[[str, date | None], ValidationResult | IngestResult]] = {
+def _check_money(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+    return money.parse_money(raw, unit=spec.unit or "元")
+
+
+def _check_decimal(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+    text_value = _clean(raw).replace(",", "")
+    try:
+        number = Decimal(text_value)
+    except InvalidOperation:
+        return failed_ingest("NUMBER_FORMAT", text_value, "not a decimal number")
+    if not number.is_finite():
+        return failed_ingest("NUMBER_FORMAT", text_value, "not a finite number")
+    return passed(number)
+
+
+def _check_industry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+    return industry.validate(raw)
+
+
+def _check_lonlat(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+    parts = [p.strip() for p in _clean(raw).split(",")]
+    if len(parts) != 2:
+        return failed_ingest("COORD_FORMAT", None, "expected 'longitude,latitude'")
+    result = coords.validate_point(parts[0], parts[1], spec.coord_system or "wgs84")
+    if not result.ok:
+        return result
+    lon, lat = result.value
+    return passed(f"{lon:.6f},{lat:.6f}")  # stored as WGS-84
+
+
+def _check_geometry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+    try:
+        geometry = json.loads(raw)
+    except ValueError:
+        return failed_ingest("GEOMETRY_FORMAT", None, "not JSON text")
+    if not isinstance(geometry, dict) or geometry.get("type") not in _GEOMETRY_TYPES \
+            or not isinstance(geometry.get("coordinates"), list):
+        return failed_ingest("GEOMETRY_FORMAT", None, f"expected a GeoJSON geometry ({', '.join(_GEOMETRY_TYPES)})")
+    return passed(json.dumps(geometry, ensure_ascii=False, separators=(",", ":")))
+
+
+FIELD_CHECKS: dict[str, Callable[[str, FieldSpec, date | None], ValidationResult | IngestResult]] = {
     "id_number": _check_id_number,
     "text": _check_text,
     "gender": _check_gender,
@@ -148,7 +193,13 @@ FIELD_CHECKS: dict[str, Callable[[str, date | None], ValidationResult | IngestRe
     "street_code": _check_division("street", 9),
     "mobile": _check_mobile,
     "uscc": _check_uscc,
+    "money": _check_money,
+    "decimal": _check_decimal,
+    "industry": _check_industry,
+    "lonlat": _check_lonlat,
+    "geometry": _check_geometry,
 }
+_GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
 @dataclass(frozen=True)
@@ -223,7 +274,7 @@ def validate_record(contract: SourceContract, raw: Mapping[str, str | None]) -> 
             if spec.required:
                 problems.append(Problem(spec.name, "REQUIRED_MISSING", "empty"))
             continue
-        result = FIELD_CHECKS[spec.check](value, _reference_date(contract, raw, spec))
+        result = FIELD_CHECKS[spec.check](value, spec, _reference_date(contract, raw, spec))
         if result.ok:
             values[spec.name] = result.value
         else:

@@ -107,3 +107,40 @@ def test_catalog_item_refuses_unknown_opening_attribute() -> None:
     raw["opening"] = "随便开放"
     with pytest.raises(ContractError, match="opening '随便开放'"):
         parse_item(raw, "x.yml")
+
+
+def test_every_check_a_contract_may_name_is_implemented_by_ingest() -> None:
+    from citydata.catalog.contracts import CHECKS, ROW_CHECKS
+    from citydata.ingest.validate import FIELD_CHECKS, ROW_CHECKS as INGEST_ROW_CHECKS
+
+    assert set(FIELD_CHECKS) == set(CHECKS)
+    assert set(INGEST_ROW_CHECKS) == set(ROW_CHECKS)
+
+
+@pytest.mark.parametrize(("check", "raw", "extra", "ok", "value_or_reason"), [
+    ("money", "12.5万元", {"unit": "元"}, True, "125000.0"),
+    ("money", "一百", {"unit": "元"}, False, "MONEY_FORMAT"),
+    ("decimal", "１,234.5", {}, True, "1234.5"),
+    ("decimal", "n/a", {}, False, "NUMBER_FORMAT"),
+    ("lonlat", "120.123456,30.123456", {"coord_system": "wgs84"}, True, "120.123456,30.123456"),
+    ("lonlat", "120.1", {"coord_system": "wgs84"}, False, "COORD_FORMAT"),
+    ("lonlat", "500,30", {"coord_system": "gcj02"}, False, "COORD_RANGE"),
+    ("geometry", '{"type": "Point", "coordinates": [120, 30]}', {"coord_system": "wgs84"}, True,
+     '{"type":"Point","coordinates":[120,30]}'),
+    ("geometry", '{"type": "Circle"}', {"coord_system": "wgs84"}, False, "GEOMETRY_FORMAT"),
+    ("mobile", "138 0571 0001", {}, True, "13805710001"),
+    ("mobile", "1380571", {}, False, "MOBILE_FORMAT"),
+    ("gender", "女", {}, True, "F"),
+    ("gender", "未知", {}, False, "GENDER_CODE"),
+    ("district_code", "339999", {}, False, "DIVISION_UNKNOWN"),
+    ("street_code", "339901", {}, False, "DIVISION_LEVEL"),
+])
+def test_field_checks(check: str, raw: str, extra: dict, ok: bool, value_or_reason: str) -> None:
+    from citydata.catalog.contracts import FieldSpec
+    from citydata.ingest.validate import FIELD_CHECKS
+
+    spec = FieldSpec(name="f", column="f", type="string", classification=Classification.PUBLIC, standard="-",
+                     check=check, **extra)
+    result = FIELD_CHECKS[check](raw, spec, None)
+    assert result.ok is ok
+    assert (str(result.value) if ok else result.reason) == value_or_reason
