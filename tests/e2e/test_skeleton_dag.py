@@ -115,10 +115,17 @@ def test_export_holds_no_raw_personal_value_and_masks_the_extract(runs) -> None:
 
 
 def test_logs_of_both_runs_quote_no_personal_value(runs) -> None:
-    _, (first, _), (second, _) = runs
+    home, (first, _), (second, _) = runs
     text = "\n".join([first.stdout, first.stderr, second.stdout, second.stderr])
     assert "DagRun Finished: dag_id=skeleton_chain" in text
     assert sorted(v for v in personal_values() if v in text) == []
+    # log files too: Airflow's task logs, dbt's own log, the gate's Data Docs
+    files = [p for folder in (home / ".airflow" / "logs", home / "data" / "dbt", home / "data" / "releases")
+             for p in folder.rglob("*") if p.is_file() and p.suffix in (".log", ".json", ".html", "")]
+    assert any(p.name == "dbt.log" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        assert sorted(v for v in personal_values() if v.encode("utf-8") in data) == [], path
 
 
 def test_second_run_gives_the_same_gold_and_duplicates_nothing(runs) -> None:
