@@ -45,3 +45,15 @@ def test_skeleton_chain_runs_its_steps_in_order(dagbag) -> None:
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     assert dag.get_task("gate").retries == 0  # a failed gate is a verdict, not a transient error
     assert dag.get_task("land_bronze").retries == 1
+
+
+def test_airflow_env_keeps_airflow_inside_the_project(tmp_path) -> None:
+    from citydata.pipeline import airflow_env
+
+    env = airflow_env(tmp_path, base={"PATH": "/usr/bin"})
+    assert env["AIRFLOW_HOME"] == str(tmp_path / ".airflow")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path / '.airflow' / 'airflow.db'}"
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(dags_folder())
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert env["CITYDATA_HOME"] == str(tmp_path)
+    assert env["PATH"].endswith(":/usr/bin")
