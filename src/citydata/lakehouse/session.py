@@ -65,6 +65,9 @@ def get_spark(
     for key, value in (extra_conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    # py4j logs every gateway connection at INFO, some from __del__ at interpreter exit, when the
+    # handlers' streams may already be closed ("--- Logging error ---"): keep it to warnings.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     spark.sparkContext.setLogLevel(os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN"))
     log.info("SparkSession %s on %s (shuffle partitions %d)", app_name, master, partitions)
     return spark
