@@ -244,7 +244,9 @@ def land_delivery(
         # so a rerun after a failure between the two commits completes the landing without duplicates.
         if landed and not landed_before:
             lakehouse.write(bronze_rows, BRONZE, bronze_table, mode="append")
-        if rejected and not rejected_before:
+        # The rejects table is created by the first landing even when it rejects nothing, so readers
+        # (release inputs, dbt sources, analysts) always find it.
+        if (rejected and not rejected_before) or not lakehouse.exists(BRONZE, rejects_table):
             lakehouse.write(rejects, BRONZE, rejects_table, mode="append")
     finally:
         validated.unpersist()

@@ -126,7 +126,9 @@ def publish_release(
         raise ReleaseBlockedError(f"datasets {missing} were not validated by the gate: nothing published")
     pins = {f"{split_dataset(n)[0]}/{split_dataset(n)[1]}": _pin(lakehouse, n, gate["datasets"][n].get("delta_version"))
             for n in names}
-    upstream = {f"{split_dataset(n)[0]}/{split_dataset(n)[1]}": _pin(lakehouse, n, None) for n in inputs}
+    # Upstream tables are lineage, not released: one that does not exist (yet) is left out, not fatal.
+    upstream = {f"{split_dataset(n)[0]}/{split_dataset(n)[1]}": _pin(lakehouse, n, None) for n in inputs
+                if lakehouse.exists(*split_dataset(n))}
     body = {
         "catalog": CATALOG,
         "lakehouse": str(lakehouse.root),

@@ -225,3 +225,15 @@ def test_a_file_cut_off_inside_a_row_rejects_that_row_as_truncated(spark, tmp_pa
     assert (row["_row_number"], row["reason_detail"]) == (
         4, "_line: FILE_TRUNCATED (the file ends inside row 4 after 4 of 11 columns, without a final line break)")
     assert "339901********" in row["raw_masked"] and "陈**" in row["raw_masked"]
+
+
+def test_a_clean_delivery_still_creates_an_empty_rejects_table(spark, tmp_path: Path) -> None:
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    lines = SAMPLE.read_bytes().decode("gbk").split("\r\n")
+    clean = tmp_path / "household_register_clean.csv"
+    clean.write_bytes(("\r\n".join(lines[:3]) + "\r\n").encode("gbk"))  # header + two valid rows
+    result = land_delivery(spark, lakehouse, CONTRACT, clean)
+    assert (result.landed, result.rejected, result.rejects_version) == (2, 0, 0)
+    assert lakehouse.read("bronze", "household_register_rejects").count() == 0
+    again = land_delivery(spark, lakehouse, CONTRACT, clean)
+    assert again.already_landed and lakehouse.version("bronze", "household_register_rejects") == 0

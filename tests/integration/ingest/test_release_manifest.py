@@ -62,3 +62,9 @@ def test_manifest_pins_the_gated_version_and_reruns_publish_nothing_new(spark, t
     assert (newer.number, newer.new) == (2, True)
     assert newer.content["datasets"]["gold/alpha"]["rows"] == 3
     assert sorted(p.name for p in releases.iterdir()) == ["release-0001.json", "release-0002.json"]
+
+
+def test_a_missing_input_table_is_left_out_not_fatal(tables, tmp_path: Path) -> None:
+    path = write_manifest(tables, ["alpha"], _gate(True, {"alpha": 1}), tmp_path / "releases",
+                          inputs=["bronze/never_landed", "gold/beta"])
+    assert list(json.loads(path.read_text(encoding="utf-8"))["inputs"]) == ["gold/beta"]
