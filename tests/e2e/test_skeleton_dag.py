@@ -144,3 +144,19 @@ def test_second_run_gives_the_same_gold_and_duplicates_nothing(runs) -> None:
         assert len(releases) == 1  # nothing changed: nothing new published
     exported = home / "exports" / f"release-{latest['release']:04d}"
     assert {p.name: p.read_bytes() for p in exported.glob("*.csv")} == snap1["exports"]
+
+
+def test_dag_params_choose_the_delivery_and_the_as_of_date(tmp_path: Path) -> None:
+    lines = SAMPLE.read_bytes().decode("gbk").split("\r\n")
+    delivery = tmp_path / "household_register_two_rows.csv"
+    delivery.write_bytes(("\r\n".join(lines[:3]) + "\r\n").encode("gbk"))  # header + two valid rows
+    env = airflow_env(tmp_path, tmp_path / ".airflow")
+    done = run_dag_test(env, {"delivery": str(delivery), "as_of": "2026-06-30"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    lake = tmp_path / "lakehouse"
+    assert DeltaTable(str(lake / "bronze" / "household_register")).to_pyarrow_table().num_rows == 2
+    assert DeltaTable(str(lake / "bronze" / "household_register_rejects")).to_pyarrow_table().num_rows == 0
+    residents = DeltaTable(str(lake / "gold" / "dim_resident")).to_pyarrow_table().to_pylist()
+    assert sorted((r["name"], str(r["as_of_date"]), r["age"]) for r in residents) == [
+        ("林秀英", "2026-06-30", 55), ("陈建国", "2026-06-30", 58)]
+    assert (tmp_path / "data" / "releases" / "release-0001.json").is_file()
