@@ -225,7 +225,7 @@ def test_geojson_in_another_crs_or_not_a_collection_is_rejected_whole(tmp_path: 
 
 
 def test_unknown_reason_code_cannot_be_used() -> None:
-    with pytest.raises(KeyError, match="register it in CONNECTOR_REASON_CODES"):
+    with pytest.raises(KeyError, match="register it in citydata.standards.result.REASON_CODES"):
         Rejection("s", "f", "MADE_UP", "detail")
 
 

@@ -17,8 +17,6 @@ from typing import Any
 
 from citydata.catalog.contracts import SourceContract
 from citydata.sources.connectors.base import (
-    ALL_REASON_CODES,
-    CONNECTOR_REASON_CODES,
     Connector,
     Delivered,
     Item,
@@ -70,7 +68,7 @@ def read_all(contract: SourceContract, delivery: Path | str, **options: Any) -> 
 
 
 __all__ = [
-    "ALL_REASON_CODES", "CONNECTORS", "CONNECTOR_REASON_CODES", "ApiFetchError", "CheckpointError", "Connector",
+    "CONNECTORS", "ApiFetchError", "CheckpointError", "Connector",
     "CsvConnector", "Delivered", "GeoJsonConnector", "Item", "JsonApiConnector", "Lineage", "PageCheckpoint",
     "RawRecord", "Rejection", "RetryPolicy", "XlsxConnector", "collect", "connector_for", "delivery_path",
     "read_all", "read_delivery",

@@ -22,18 +22,6 @@ from citydata.standards.result import REASON_CODES
 
 log = logging.getLogger(__name__)
 
-# Reason codes a connector adds to the standards' registry (citydata.standards.result.REASON_CODES,
-# which already holds FILE_ENCODING, FILE_TRUNCATED and COORD_SYSTEM). COLUMN_COUNT and the HEADER_*
-# codes mean the same as in citydata.ingest (which lands these rejections).
-CONNECTOR_REASON_CODES: dict[str, str] = {
-    "FILE_FORMAT": "file is not a readable workbook / JSON / GeoJSON document of the contract's format: rejected whole",
-    "HEADER_MISSING": "file has no header row: rejected whole",
-    "HEADER_MISMATCH": "header lacks a column of the contract (or repeats one): rejected whole",
-    "SHEET_MISSING": "workbook has no sheet of the name the contract gives: rejected whole",
-    "COLUMN_COUNT": "the delivered line does not have the header's number of columns",
-    "RECORD_FORMAT": "an API record or GeoJSON feature is not a JSON object with the expected members",
-}
-ALL_REASON_CODES: dict[str, str] = {**REASON_CODES, **CONNECTOR_REASON_CODES}
 
 
 @dataclass(frozen=True)
@@ -72,8 +60,10 @@ class Rejection:
     raw_masked: str = ""  # the row's cells as JSON {field: masked value}, for a row rejection
 
     def __post_init__(self) -> None:
-        if self.reason_code not in ALL_REASON_CODES:
-            raise KeyError(f"unknown reason code {self.reason_code!r}: register it in CONNECTOR_REASON_CODES")
+        if self.reason_code not in REASON_CODES:
+            raise KeyError(
+                f"unknown reason code {self.reason_code!r}: register it in citydata.standards.result.REASON_CODES"
+            )
 
     @property
     def whole_file(self) -> bool:
