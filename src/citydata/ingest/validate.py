@@ -19,22 +19,10 @@ from typing import Any
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
 from citydata.standards import coords, idcard, industry, money, text, uscc
 from citydata.standards.divisions import load_divisions
-from citydata.standards.result import REASON_CODES, ValidationResult, failed, passed
+from citydata.standards.result import ValidationResult, failed, passed
 
-# Reason codes the ingest layer adds to the standards' (citydata.standards.result.REASON_CODES).
-INGEST_REASON_CODES: dict[str, str] = {
-    "COLUMN_COUNT": "the delivered line does not have the contract's number of columns",
-    "REQUIRED_MISSING": "a required field is empty",
-    "GENDER_CODE": "gender is not one of 男/女, 1/2, M/F",
-    "MOBILE_FORMAT": "phone is not an 11-digit mainland mobile number (1[3-9] + 9 digits)",
-    "DIVISION_LEVEL": "a district field holds no 6-digit code or a street field no 9-digit code",
-    "STREET_DISTRICT_MISMATCH": "the street code does not lie in the declared district",
-    "NUMBER_FORMAT": "a decimal field is not a finite decimal number",
-    "COORD_FORMAT": "a lonlat field is not 'longitude,latitude'",
-    "GEOMETRY_FORMAT": "a geometry field is not a GeoJSON geometry object",
-}
-# Also used here from the standards' registry: DUPLICATE_ROW, FILE_TRUNCATED, ID_*, DIVISION_*, DATE_*.
-ALL_REASON_CODES: dict[str, str] = {**REASON_CODES, **INGEST_REASON_CODES}
+# Every reason code, row-level ones (REQUIRED_MISSING, GENDER_CODE, ...) included, is registered once
+# in citydata.standards.result.REASON_CODES; ValidationResult refuses any other.
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _SPACES = re.compile(r"[\s\-]+")
@@ -103,69 +91,69 @@ def _clean(raw: str) -> str:
     return text.normalize_fullwidth(raw).strip()
 
 
-def _check_id_number(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_id_number(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return idcard.validate(raw)
 
 
-def _check_text(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_text(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return passed(" ".join(_clean(raw).split()))
 
 
-def _check_gender(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_gender(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     value = idcard.normalize_gender(raw)
-    return passed(value) if value else failed_ingest("GENDER_CODE", _clean(raw), "expected 男/女, 1/2 or M/F")
+    return passed(value) if value else failed("GENDER_CODE", _clean(raw), "expected 男/女, 1/2 or M/F")
 
 
-def _check_date(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_date(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return text.parse_date(raw)
 
 
-def _check_division(level: str, digits: int) -> Callable[[str, FieldSpec, date | None], ValidationResult | IngestResult]:
-    def check(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_division(level: str, digits: int) -> Callable[[str, FieldSpec, date | None], ValidationResult]:
+    def check(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
         code = _SPACES.sub("", _clean(raw))
         if len(code) != digits or not code.isdigit():
-            return failed_ingest("DIVISION_LEVEL", code, f"a {level} code has {digits} digits")
+            return failed("DIVISION_LEVEL", code, f"a {level} code has {digits} digits")
         return load_divisions().validate(code, at)
 
     return check
 
 
-def _check_mobile(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_mobile(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     number = _SPACES.sub("", _clean(raw))
     if number.startswith("+86"):
         number = number[3:]
     if not _MOBILE.fullmatch(number):
-        return failed_ingest("MOBILE_FORMAT", number, f"{len(number)} characters, expected 11 digits 1[3-9]…")
+        return failed("MOBILE_FORMAT", number, f"{len(number)} characters, expected 11 digits 1[3-9]…")
     return passed(number)
 
 
-def _check_uscc(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_uscc(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return uscc.validate(raw)
 
 
-def _check_money(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_money(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return money.parse_money(raw, unit=spec.unit or "元")
 
 
-def _check_decimal(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_decimal(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     text_value = _clean(raw).replace(",", "")
     try:
         number = Decimal(text_value)
     except InvalidOperation:
-        return failed_ingest("NUMBER_FORMAT", text_value, "not a decimal number")
+        return failed("NUMBER_FORMAT", text_value, "not a decimal number")
     if not number.is_finite():
-        return failed_ingest("NUMBER_FORMAT", text_value, "not a finite number")
+        return failed("NUMBER_FORMAT", text_value, "not a finite number")
     return passed(number)
 
 
-def _check_industry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_industry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return industry.validate(raw)
 
 
-def _check_lonlat(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_lonlat(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     parts = [p.strip() for p in _clean(raw).split(",")]
     if len(parts) != 2:
-        return failed_ingest("COORD_FORMAT", None, "expected 'longitude,latitude'")
+        return failed("COORD_FORMAT", None, "expected 'longitude,latitude'")
     result = coords.validate_point(parts[0], parts[1], spec.coord_system or "wgs84")
     if not result.ok:
         return result
@@ -173,18 +161,18 @@ def _check_lonlat(raw: str, spec: FieldSpec, at: date | None) -> ValidationResul
     return passed(f"{lon:.6f},{lat:.6f}")  # stored as WGS-84
 
 
-def _check_geometry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult | IngestResult:
+def _check_geometry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     try:
         geometry = json.loads(raw)
     except ValueError:
-        return failed_ingest("GEOMETRY_FORMAT", None, "not JSON text")
+        return failed("GEOMETRY_FORMAT", None, "not JSON text")
     if not isinstance(geometry, dict) or geometry.get("type") not in _GEOMETRY_TYPES \
             or not isinstance(geometry.get("coordinates"), list):
-        return failed_ingest("GEOMETRY_FORMAT", None, f"expected a GeoJSON geometry ({', '.join(_GEOMETRY_TYPES)})")
+        return failed("GEOMETRY_FORMAT", None, f"expected a GeoJSON geometry ({', '.join(_GEOMETRY_TYPES)})")
     return passed(json.dumps(geometry, ensure_ascii=False, separators=(",", ":")))
 
 
-FIELD_CHECKS: dict[str, Callable[[str, FieldSpec, date | None], ValidationResult | IngestResult]] = {
+FIELD_CHECKS: dict[str, Callable[[str, FieldSpec, date | None], ValidationResult]] = {
     "id_number": _check_id_number,
     "text": _check_text,
     "gender": _check_gender,
@@ -200,22 +188,6 @@ FIELD_CHECKS: dict[str, Callable[[str, FieldSpec, date | None], ValidationResult
     "geometry": _check_geometry,
 }
 _GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """Same shape as the standards' ValidationResult, for the ingest-level reason codes."""
-
-    ok: bool
-    value: Any
-    reason: str | None = None
-    detail: str | None = None
-
-
-def failed_ingest(reason: str, value: Any, detail: str) -> IngestResult:
-    if reason not in INGEST_REASON_CODES:
-        raise KeyError(f"unknown ingest reason code {reason!r}: add it to INGEST_REASON_CODES")
-    return IngestResult(False, value, reason, detail)
 
 
 # --- row checks -------------------------------------------------------------------------------------
