@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow test test-fast setup java venv bench-lakehouse bench-simulate clean
+.PHONY: help demo demo-airflow airflow test test-fast setup java venv bench-lakehouse bench-simulate clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ demo: setup ## set everything up and run the skeleton chain on the embedded defa
 
 demo-airflow: setup ## the same chain as the Airflow 3 DAG (airflow dags test skeleton_chain)
 	$(PY) -m citydata.cli demo --airflow
+
+airflow: setup ## start Airflow 3 (standalone, SQLite) with the project's DAGs; prints URL and login; Ctrl-C stops
+	$(PY) -m citydata.cli airflow
 
 test: setup ## set everything up and run every test (unit, integration, e2e)
 	$(PY) -m pytest -q tests

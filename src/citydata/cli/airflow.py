@@ -1,0 +1,53 @@
+"""`citydata airflow`: start Airflow 3 (standalone, SQLite) with the project's DAGs; print URL and login."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+    parser = subparsers.add_parser(
+        "airflow", help="start Airflow 3 (standalone) with the project's DAGs and print the URL and login",
+        description="Runs `airflow standalone` (SQLite metadata database, LocalExecutor) with AIRFLOW_HOME "
+                    "inside the platform home and the project's dags/ folder, until Ctrl-C.")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="platform home (data and .airflow/ under it); default: $CITYDATA_HOME or the current folder")
+    parser.add_argument("--port", type=int, default=8080, help="port of the Airflow UI and API (default 8080)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow to be healthy")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from citydata import airflow_local
+    from citydata.config import Paths
+    from citydata.pipeline import airflow_env
+
+    console = Console()
+    paths = Paths.from_env(args.home)
+    env = airflow_local.standalone_env(airflow_env(paths.home), args.port)
+    airflow_home = Path(env["AIRFLOW_HOME"])
+    log_file = airflow_home / "standalone.log"
+    with console.status(f"starting airflow standalone (log: {log_file}) …"):
+        process = airflow_local.start_standalone(env, log_file)
+        try:
+            airflow_local.wait_until_healthy(process, args.port, log_file, args.timeout)
+        except airflow_local.AirflowStartError as error:
+            airflow_local.stop(process)
+            console.print(f"[red]{error}[/red]")
+            return 1
+    login = airflow_local.login(airflow_home, args.port)
+    console.print(f"[bold green]Airflow is up[/bold green]: {login.url}")
+    console.print(f"  login:        {login.user} / {login.password or '(see ' + str(login.passwords_file) + ')'}")
+    console.print(f"  DAGs folder:  {env['AIRFLOW__CORE__DAGS_FOLDER']} (new DAGs start paused: unpause in the UI)")
+    console.print(f"  AIRFLOW_HOME: {airflow_home}   log: {log_file}")
+    console.print("Ctrl-C stops it.")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        console.print("stopping Airflow …")
+    finally:
+        airflow_local.stop(process)
+    return 0 if process.returncode in (0, None, -15) else int(process.returncode)
