@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
-from citydata.standards import coords, idcard, industry, money, text, uscc
+from citydata.standards import coords, geo, idcard, industry, money, text, uscc
 from citydata.standards.divisions import load_divisions
 from citydata.standards.result import ValidationResult, failed, passed
 
@@ -158,6 +158,9 @@ def _check_lonlat(raw: str, spec: FieldSpec, at: date | None) -> ValidationResul
     if not result.ok:
         return result
     lon, lat = result.value
+    located = geo.locate(lon, lat)  # the standards: a point outside the city boundary is GEO_OUTSIDE_CITY
+    if not located.ok:
+        return located
     return passed(f"{lon:.6f},{lat:.6f}")  # stored as WGS-84
 
 

@@ -125,6 +125,7 @@ def test_every_check_a_contract_may_name_is_implemented_by_ingest() -> None:
     ("lonlat", "120.123456,30.123456", {"coord_system": "wgs84"}, True, "120.123456,30.123456"),
     ("lonlat", "120.1", {"coord_system": "wgs84"}, False, "COORD_FORMAT"),
     ("lonlat", "500,30", {"coord_system": "gcj02"}, False, "COORD_RANGE"),
+    ("lonlat", "120.6,30.2", {"coord_system": "wgs84"}, False, "GEO_OUTSIDE_CITY"),  # east of the city
     ("geometry", '{"type": "Point", "coordinates": [120, 30]}', {"coord_system": "wgs84"}, True,
      '{"type":"Point","coordinates":[120,30]}'),
     ("geometry", '{"type": "Circle"}', {"coord_system": "wgs84"}, False, "GEOMETRY_FORMAT"),

@@ -173,6 +173,17 @@ def test_csv_header_without_a_contract_column_is_rejected_whole(tmp_path: Path) 
     assert rejection.reason_code == "HEADER_MISMATCH" and "['有效期至']" in rejection.detail
 
 
+def test_csv_cut_inside_its_header_line_is_truncated_not_a_header_mismatch(tmp_path: Path) -> None:
+    contract = CONTRACTS["credit_red_list"]
+    path = tmp_path / "red_list.csv"
+    path.write_text("主体名称,统一社会信用代码,", encoding="utf-8")  # the header, cut: no line break, no rows
+    [rejection] = list(read_delivery(contract, path))
+    assert (rejection.reason_code, rejection.row) == ("FILE_TRUNCATED", 0) and "header line" in rejection.detail
+    path.write_text("主体名称,统一社会信用代码,\r\n", encoding="utf-8")  # a complete, short header line
+    [rejection] = list(read_delivery(contract, path))
+    assert rejection.reason_code == "HEADER_MISMATCH"
+
+
 def test_csv_short_row_in_the_middle_is_column_count_and_complete_last_row_without_newline_is_kept(
         tmp_path: Path) -> None:
     contract = CONTRACTS["credit_red_list"]
@@ -209,6 +220,32 @@ def test_xlsx_that_is_not_a_workbook_or_lacks_the_sheet_is_rejected_whole(tmp_pa
     workbook.save(other)
     [rejection] = list(XlsxConnector().read(contract, other))
     assert rejection.reason_code == "SHEET_MISSING" and "市场主体登记信息" in rejection.detail
+
+
+def test_xlsx_date_serials_in_a_date_column_become_iso_dates(tmp_path: Path) -> None:
+    contract = CONTRACTS["legal_entities"]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = contract.delivery.sheet
+    sheet.append(list(contract.columns))
+    at, name = contract.columns.index("成立日期"), contract.columns.index("企业名称")
+    for founded, company in [
+        (40878, 40878),              # a date cell formatted "General": the serial of 2011-12-01 (not a date column: kept)
+        (40878.0, "乙"),             # the same serial as a float
+        (20190305, "丙"),            # 20190305 typed as a number: beyond the serial range, parse_date's form
+        (2019, "丁"),                # a bare year: not read as a day of 1905, left for DATE_FORMAT
+        (40878.5, "戊"),             # a serial with a time of day: no date, left as it is
+        ("2011-12-01", "己"),        # text: as delivered
+    ]:
+        row = ["x"] * len(contract.columns)
+        row[at], row[name] = founded, company
+        sheet.append(row)
+    path = tmp_path / "legal_entities.xlsx"
+    workbook.save(path)
+    records = list(XlsxConnector().read(contract, path))
+    assert [r.values["成立日期"] for r in records] == [
+        "2011-12-01", "2011-12-01", "20190305", "2019", "40878.5", "2011-12-01"]
+    assert records[0].values["企业名称"] == "40878"
 
 
 def test_geojson_in_another_crs_or_not_a_collection_is_rejected_whole(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -25,6 +25,14 @@ def test_fast_xlsx_equals_openpyxl_write_only(tmp_path: Path) -> None:
     values = list(openpyxl.load_workbook(tmp_path / "fast.xlsx", read_only=True).active.values)
     assert values[0] == tuple(HEADER) and len(values) == len(ROWS) + 1
     assert values[1][4].date() == date(2020, 1, 2) and values[2][1] == 'say "hi"'
+
+
+def test_fast_xlsx_keeps_dates_when_the_first_row_writes_its_date_as_text(tmp_path: Path) -> None:
+    rows = [("甲", "2019年3月5日"), ("乙", None), ("丙", date(2020, 1, 2)), ("丁", date(2011, 11, 2))]
+    fast = write_xlsx(tmp_path / "fast.xlsx", "登记", ["名称", "成立日期"], rows)
+    assert fast == write_xlsx(tmp_path / "slow.xlsx", "登记", ["名称", "成立日期"], rows, fast=False)
+    values = list(openpyxl.load_workbook(tmp_path / "fast.xlsx", read_only=True).active.values)
+    assert [v[1] if len(v) > 1 else None for v in values[1:]] == ["2019年3月5日", None, datetime(2020, 1, 2), datetime(2011, 11, 2)]
 
 
 def test_merged_header_workbook(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """CSV deliveries: GBK, GB18030 or UTF-8 (with or without BOM), detected by citydata.standards.encoding.
 
 An undecodable file is rejected whole (FILE_ENCODING); a header without a contract column is
-rejected whole (HEADER_MISMATCH); a last row cut short without a final line break is FILE_TRUNCATED;
+rejected whole (HEADER_MISMATCH), unless the file ends inside that header line without a final line
+break: then it was cut, and it is rejected whole as FILE_TRUNCATED; a last row cut short without a
+final line break is FILE_TRUNCATED;
 any other row with the wrong number of cells is COLUMN_COUNT. Blank lines are skipped and not counted.
 """
 
@@ -56,6 +58,13 @@ class CsvConnector:
                                 fix="redeliver with the header line", encoding=encoding, content_hash=content_hash)
                 return
             problem = header_problem(contract, header)
+            if problem and next(lines, None) is None and not text.endswith(("\n", "\r")):
+                # the file ends, without a line break, inside its header line: cut, not a wrong header
+                yield Rejection(contract.source, str(path), "FILE_TRUNCATED",
+                                f"the file ends inside its header line after {len(header)} columns, "
+                                "without a final line break", fix=f"ask {contract.department} to redeliver "
+                                "the whole file", encoding=encoding, content_hash=content_hash)
+                return
             if problem:
                 yield Rejection(contract.source, str(path), "HEADER_MISMATCH", problem,
                                 fix=f"fix the delivery or update {contract.file}", encoding=encoding,

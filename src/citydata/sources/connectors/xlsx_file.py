@@ -6,7 +6,9 @@ multi-row headers are joined: a group cell merged across its columns (地区生�
 and 同比增长（%）) gives `地区生产总值/绝对值（亿元）` and `地区生产总值/同比增长（%）`; a cell merged
 down the header rows (地区) keeps its own name. Read-only mode does not expose the merge ranges, so a
 group cell is recognised by what the merge leaves behind: empty cells to its right with a sub-header
-below them. Cell values become strings: Excel dates as ISO dates, numbers as Python writes them.
+below them. Cell values become strings: Excel dates as ISO dates, numbers as Python writes them,
+except in a contract `date` column, where a whole number in Excel's date-serial range (a date cell
+formatted "General") becomes its ISO date too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import zipfile
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,19 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return str(value)
+
+
+EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 past Excel's phantom 1900-02-29
+SERIAL_RANGE = (3000, 2_958_465)   # 1908-03-18 .. 9999-12-31; below, a bare year (2019) is no date of 1905
+
+
+def date_cell_text(value: Any) -> str:
+    """A cell of a contract `date` column: an Excel date serial stored as a plain number (a column
+    formatted "General", e.g. 40878) becomes its ISO date; anything else is as cell_text gives it."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
+            and SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
+        return (EXCEL_EPOCH + timedelta(days=int(value))).isoformat()
+    return cell_text(value)
 
 
 def join_header(rows: Sequence[Sequence[Any]], joiner: str = "/") -> list[str]:
@@ -115,8 +130,9 @@ class XlsxConnector:
             warn_extra_columns(contract, str(path), header)
             wanted = [(header.index(c), c) for c in contract.columns if c != spec.title_column]
             width = len(header)
+            dated = {header.index(f.column) for f in contract.fields if f.type == "date" and f.column in header}
             for row, cells in enumerate(rows, start=1):
-                texts = [cell_text(v) for v in cells]
+                texts = [date_cell_text(v) if i in dated else cell_text(v) for i, v in enumerate(cells)]
                 if not any(t.strip() for t in texts):
                     continue  # an empty row (formatting left behind); the row numbers keep counting
                 if any(t.strip() for t in texts[width:]):
