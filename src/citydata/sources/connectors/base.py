@@ -18,6 +18,7 @@ from typing import Protocol
 
 from citydata.catalog.contracts import Classification, SourceContract
 from citydata.standards import masking
+from citydata.standards.encoding import decode_bytes
 from citydata.standards.result import REASON_CODES
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,29 @@ def collect(items: Iterable[Item]) -> Delivered:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """A text delivery read whole and decoded: its text, the encoding found and its SHA-256."""
+
+    path: Path
+    text: str
+    encoding: str
+    content_hash: str
+
+
+def read_text_delivery(contract: SourceContract, delivery: str | Path, fix: str) -> DecodedFile | Rejection:
+    """Read and decode a text delivery; an undecodable one is a whole-file FILE_ENCODING rejection with `fix`."""
+    path = Path(delivery)
+    data = path.read_bytes()
+    content_hash = sha256_hex(data)
+    decoded = decode_bytes(data)
+    if not decoded.ok:
+        return Rejection(contract.source, str(path), "FILE_ENCODING", str(decoded.detail), fix=fix,
+                         content_hash=content_hash)
+    text, encoding = decoded.value
+    return DecodedFile(path, text, encoding, content_hash)
 
 
 def file_hash(path: Path, chunk: int = 1 << 20) -> str:

@@ -23,10 +23,9 @@ from citydata.sources.connectors.base import (
     Rejection,
     header_problem,
     masked_row,
-    sha256_hex,
+    read_text_delivery,
     warn_extra_columns,
 )
-from citydata.standards.encoding import decode_bytes
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +34,12 @@ class CsvConnector:
     """Read a delimited text file named by the contract's `delivery` (format csv)."""
 
     def read(self, contract: SourceContract, delivery: str | Path) -> Iterator[Item]:
-        path = Path(delivery)
-        data = path.read_bytes()
-        content_hash = sha256_hex(data)
-        decoded = decode_bytes(data)
-        if not decoded.ok:
-            yield Rejection(contract.source, str(path), "FILE_ENCODING", str(decoded.detail),
-                            fix=f"ask {contract.department} to redeliver in {contract.delivery.encoding}",
-                            content_hash=content_hash)
+        decoded = read_text_delivery(
+            contract, delivery, fix=f"ask {contract.department} to redeliver in {contract.delivery.encoding}")
+        if isinstance(decoded, Rejection):
+            yield decoded
             return
-        text, encoding = decoded.value
+        path, text, encoding, content_hash = decoded.path, decoded.text, decoded.encoding, decoded.content_hash
         expected = contract.delivery.encoding.lower().replace("_", "-")
         if encoding.replace("-sig", "") not in (expected, "utf-8"):
             log.warning("%s: %s decoded as %s, the contract says %s", contract.source, path, encoding,

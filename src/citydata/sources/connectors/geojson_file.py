@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from citydata.catalog.contracts import SourceContract
-from citydata.sources.connectors.base import Item, Lineage, RawRecord, Rejection, sha256_hex, text_value
-from citydata.standards.encoding import decode_bytes
+from citydata.sources.connectors.base import Item, Lineage, RawRecord, Rejection, read_text_delivery, text_value
 
 # Names a GeoJSON `crs` member gives WGS-84 longitude/latitude (RFC 7946's only system; 2008 GeoJSON spelled it)
 WGS84_CRS_NAMES = frozenset({"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "CRS84",
@@ -25,15 +24,11 @@ class GeoJsonConnector:
     """Read a FeatureCollection named by the contract's `delivery` (format geojson)."""
 
     def read(self, contract: SourceContract, delivery: str | Path) -> Iterator[Item]:
-        path = Path(delivery)
-        data = path.read_bytes()
-        content_hash = sha256_hex(data)
-        decoded = decode_bytes(data)
-        if not decoded.ok:
-            yield Rejection(contract.source, str(path), "FILE_ENCODING", str(decoded.detail),
-                            fix="GeoJSON is UTF-8 (RFC 7946): ask for a UTF-8 export", content_hash=content_hash)
+        decoded = read_text_delivery(contract, delivery, fix="GeoJSON is UTF-8 (RFC 7946): ask for a UTF-8 export")
+        if isinstance(decoded, Rejection):
+            yield decoded
             return
-        text, encoding = decoded.value
+        path, text, encoding, content_hash = decoded.path, decoded.text, decoded.encoding, decoded.content_hash
 
         def reject(reason: str, detail: str, fix: str) -> Rejection:
             return Rejection(contract.source, str(path), reason, detail, fix=fix, encoding=encoding,
