@@ -1,0 +1,74 @@
+"""Which bronze batches a silver step has already applied: the bookkeeping behind incremental silver.
+
+Bronze is append-only by batch (one batch per delivery, see citydata.ingest.bronze). A silver step
+(a consumer, e.g. `silver.person` or `silver.tax_payment`) reads only the batches it has not applied
+yet, MERGEs what they change, then records them in `silver/applied_batches`
+(consumer, bronze_table, batch_id, applied_at). The MERGEs are idempotent, so a crash between the
+MERGE and the record only means the batch is applied again, unchanged, by the rerun.
+Must not: decide what a batch means (that is the consumer's business).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from citydata.lakehouse import Lakehouse
+
+log = logging.getLogger(__name__)
+
+STATE_LAYER = "silver"
+APPLIED_TABLE = "applied_batches"
+_SCHEMA = "consumer string, bronze_table string, batch_id string, applied_at timestamp"
+
+
+def bronze_batches(lakehouse: Lakehouse, bronze_table: str) -> list[str]:
+    """Every batch id in a bronze table (empty when the table does not exist yet)."""
+    if not lakehouse.exists("bronze", bronze_table):
+        return []
+    rows = lakehouse.read("bronze", bronze_table).select("_batch_id").distinct().collect()
+    return sorted(r["_batch_id"] for r in rows)
+
+
+def applied_batches(lakehouse: Lakehouse, consumer: str, bronze_table: str) -> set[str]:
+    """Batch ids of `bronze_table` the consumer has recorded as applied."""
+    if not lakehouse.exists(STATE_LAYER, APPLIED_TABLE):
+        return set()
+    rows = (lakehouse.read(STATE_LAYER, APPLIED_TABLE)
+            .where((F.col("consumer") == consumer) & (F.col("bronze_table") == bronze_table))
+            .select("batch_id").collect())
+    return {r["batch_id"] for r in rows}
+
+
+def pending_batches(lakehouse: Lakehouse, consumer: str, bronze_table: str) -> list[str]:
+    """Batch ids of `bronze_table` not yet applied by the consumer, sorted."""
+    done = applied_batches(lakehouse, consumer, bronze_table)
+    return [b for b in bronze_batches(lakehouse, bronze_table) if b not in done]
+
+
+def pending_rows(lakehouse: Lakehouse, consumer: str, bronze_table: str) -> tuple[DataFrame | None, list[str]]:
+    """The bronze rows of the consumer's pending batches (None when there are none) and those batch ids."""
+    pending = pending_batches(lakehouse, consumer, bronze_table)
+    if not pending:
+        return None, []
+    return lakehouse.read("bronze", bronze_table).where(F.col("_batch_id").isin(pending)), pending
+
+
+def mark_applied(lakehouse: Lakehouse, consumer: str, bronze_table: str, batch_ids: Sequence[str],
+                 applied_at: datetime | None = None) -> None:
+    """Record batches as applied by the consumer (one Delta commit; recording one twice changes nothing)."""
+    if not batch_ids:
+        return
+    at = (applied_at or datetime.now(timezone.utc)).replace(microsecond=0, tzinfo=None)
+    rows = [(consumer, bronze_table, b, at) for b in sorted(set(batch_ids))]
+    df = lakehouse.spark.createDataFrame(rows, _SCHEMA)
+    done = applied_batches(lakehouse, consumer, bronze_table)
+    new = df.where(~F.col("batch_id").isin(list(done))) if done else df
+    if new.isEmpty():
+        return
+    lakehouse.write(new, STATE_LAYER, APPLIED_TABLE, mode="append")
+    log.info("%s: applied %d batch(es) of bronze.%s", consumer, len(rows), bronze_table)
