@@ -17,14 +17,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
-from citydata.standards import coords, geo, idcard, industry, money, text, uscc
+from citydata.standards import coords, geo, idcard, industry, money, phone, text, uscc
 from citydata.standards.divisions import load_divisions
 from citydata.standards.result import ValidationResult, failed, passed
 
 # Every reason code, row-level ones (REQUIRED_MISSING, GENDER_CODE, ...) included, is registered once
 # in citydata.standards.result.REASON_CODES; ValidationResult refuses any other.
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 _SPACES = re.compile(r"[\s\-]+")
 
 
@@ -119,12 +118,7 @@ def _check_division(level: str, digits: int) -> Callable[[str, FieldSpec, date |
 
 
 def _check_mobile(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
-    number = _SPACES.sub("", _clean(raw))
-    if number.startswith("+86"):
-        number = number[3:]
-    if not _MOBILE.fullmatch(number):
-        return failed("MOBILE_FORMAT", number, f"{len(number)} characters, expected 11 digits 1[3-9]…")
-    return passed(number)
+    return phone.validate_mobile(raw)
 
 
 def _check_uscc(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
