@@ -58,6 +58,9 @@ REASON_CODES: dict[str, str] = {
     "COORD_SYSTEM": "coordinate system is not one of wgs84, gcj02, bd09",
     "COORD_RANGE": "longitude/latitude is not a finite number within -180..180 / -90..90",
     "GEO_OUTSIDE_CITY": "point lies outside the city boundary polygon",
+    # addresses (citydata.standards.geocode)
+    "GEO_ADDRESS_UNMATCHED": "address names no district or street of the city's division table (history included)",
+    "GEO_ADDRESS_AMBIGUOUS": "address names a street that lies in several districts, or not in the district it names",
 }
 
 
