@@ -1,0 +1,381 @@
+"""What ingest DAG tasks and the CLI call: land one source, run one silver step, or ingest a whole day.
+
+- `land_source` lands a source's delivery into bronze: a file source from a day's delivery folder
+  (the contract's `delivery.path`), a `json_api` source over HTTP when an API URL is given, else from
+  the pages in the delivery folder.
+- `SILVER_STEPS` (or `silver_steps()`): every silver step — one generic step per source without a
+  master (`citydata.ingest.silver.build_silver`), plus each master builder in `MASTERS` whose module
+  exists (population, legal entities, POIs), which takes over its sources. Each source's bronze feeds
+  exactly one step. Building the registry imports no Spark: the DAG files use it while parsing.
+- `ingest_day` lands every source of a day, then runs every step whose inputs changed.
+Must not: validate or conform data itself (bronze, silver and the masters do) or hold Airflow code.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from citydata.catalog.contracts import SourceContract, load_contract, load_contracts
+from citydata.config import Paths
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from citydata.ingest.bronze import LandingResult
+    from citydata.lakehouse import Lakehouse
+
+log = logging.getLogger(__name__)
+
+BRONZE, SILVER = "bronze", "silver"
+GENERIC_SILVER = "citydata.ingest.silver:build_silver"
+# A day folder under CITYDATA_LANDING (or the simulated city's folder): an ISO date or day-NNN.
+DAY_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2}|day-\d+)$")
+
+
+class DeliveryMissingError(FileNotFoundError):
+    """A source has no delivery in the day's folder: nothing arrived today (not a defect of the data)."""
+
+
+class SilverRegistryError(ValueError):
+    """The masters and the contracts disagree (a source claimed twice, or unknown): the registry can't be built."""
+
+
+@dataclass(frozen=True)
+class Master:
+    """A master-record builder that owns several sources; found by module name, imported only to run.
+
+    `sources_attr` names the module's tuple of contract sources; it is read from the module's source
+    text (a literal tuple), so building the registry stays cheap. `tables` are the master's own silver
+    tables; the per-source silver tables of its sources are outputs too.
+    """
+
+    name: str
+    module: str
+    function: str
+    sources_attr: str
+    tables: tuple[str, ...] = ()
+    default_sources: tuple[str, ...] = ()  # when the module has no `sources_attr`
+
+
+# Adding a master is one line here (its module may land later: until then its sources get generic steps).
+MASTERS: tuple[Master, ...] = (
+    Master("population", "citydata.ingest.population", "build_population", "POPULATION_SOURCES",
+           ("person", "person_history")),
+    Master("legal_entity", "citydata.ingest.legal_entity", "build_legal_entities", "LEGAL_ENTITY_SOURCES",
+           ("legal_entity", "legal_entity_status_history")),
+    Master("poi", "citydata.ingest.geo_features", "build_pois", "POI_SOURCES", (), ("internet_poi",)),
+)
+
+
+@dataclass(frozen=True)
+class SilverStep:
+    """One silver step: the bronze tables it reads, the silver tables it writes, what it calls."""
+
+    name: str
+    sources: tuple[str, ...]  # contract sources whose deliveries feed it
+    inputs: tuple[str, ...]  # their bronze tables
+    outputs: tuple[str, ...]  # silver tables it writes
+    target: str  # "module:function"
+    master: bool = False
+    theme: str = ""
+
+    def run(self, spark: SparkSession, lakehouse: Lakehouse) -> Any:
+        """Call the step: a master as `f(spark, lakehouse)`, a generic step as `f(spark, lakehouse, contract)`."""
+        module, function = self.target.split(":")
+        fn = getattr(importlib.import_module(module), function)
+        if self.master:
+            return fn(spark, lakehouse)
+        return fn(spark, lakehouse, load_contract(self.sources[0]))
+
+
+def _module_tuple(module: str, attr: str) -> tuple[str, ...] | None:
+    """A module's top-level tuple of strings read from its source without importing it; None if absent."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        return None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+        if any(isinstance(t, ast.Name) and t.id == attr for t in targets):
+            try:
+                return tuple(ast.literal_eval(node.value))
+            except ValueError:  # not a literal: import the module after all
+                return tuple(getattr(importlib.import_module(module), attr))
+    return None
+
+
+def master_available(master: Master) -> bool:
+    """Whether the master's module exists in this installation (it may be written later)."""
+    try:
+        return importlib.util.find_spec(master.module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def master_sources(master: Master) -> tuple[str, ...]:
+    """The contract sources a master builds from (its module's constant, else its default)."""
+    return _module_tuple(master.module, master.sources_attr) or master.default_sources
+
+
+def silver_steps(contracts: Mapping[str, SourceContract] | None = None,
+                 masters: tuple[Master, ...] | None = None) -> dict[str, SilverStep]:
+    """Every silver step by name: the available masters first, then one generic step per other source."""
+    contracts = load_contracts() if contracts is None else contracts
+    masters = MASTERS if masters is None else masters
+    steps: dict[str, SilverStep] = {}
+    owner: dict[str, str] = {}
+    for master in masters:
+        if not master_available(master):
+            continue
+        sources = master_sources(master)
+        for source in sources:
+            if source not in contracts:
+                raise SilverRegistryError(
+                    f"{master.module}.{master.sources_attr} names {source!r}, which has no contract in "
+                    f"schemas/. Fix: add schemas/{source}.yml or remove it from {master.sources_attr}")
+            if source in owner:
+                raise SilverRegistryError(
+                    f"source {source!r} is claimed by both the {owner[source]} and the {master.name} masters: "
+                    f"each source's bronze feeds exactly one silver step. Fix: remove it from one of them")
+            owner[source] = master.name
+        if not sources:
+            continue
+        per_source = tuple(contracts[s].tables.silver for s in sources)
+        themes = {contracts[s].theme for s in sources}
+        steps[master.name] = SilverStep(
+            master.name, tuple(sources), tuple(contracts[s].tables.bronze for s in sources),
+            tuple(dict.fromkeys((*master.tables, *per_source))), f"{master.module}:{master.function}",
+            master=True, theme=themes.pop() if len(themes) == 1 else "")
+    for source, contract in sorted(contracts.items()):
+        if source in owner:
+            continue
+        if source in steps:
+            raise SilverRegistryError(f"source {source!r} has the name of a master step: rename the master")
+        steps[source] = SilverStep(source, (source,), (contract.tables.bronze,), (contract.tables.silver,),
+                                   GENERIC_SILVER, theme=contract.theme)
+    return steps
+
+
+def step_for_source(source: str, steps: Mapping[str, SilverStep] | None = None) -> SilverStep:
+    """The silver step the source's bronze feeds."""
+    for step in (silver_steps() if steps is None else steps).values():
+        if source in step.sources:
+            return step
+    raise KeyError(f"no silver step reads source {source!r}: is schemas/{source}.yml there?")
+
+
+def __getattr__(name: str) -> Any:
+    # SILVER_STEPS is built on first use (it reads the contracts), not when the module is imported.
+    if name == "SILVER_STEPS":
+        return silver_steps()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --- where deliveries are ----------------------------------------------------------------------------
+
+def _day_folders(parent: Path) -> list[Path]:
+    if not parent.is_dir():
+        return []
+    return sorted(p for p in parent.iterdir() if p.is_dir() and DAY_FOLDER.match(p.name))
+
+
+def default_delivery_folder(paths: Paths | None = None) -> Path:
+    """The newest day under CITYDATA_LANDING (`YYYY-MM-DD` or `day-NNN`), else the simulated city's newest
+    day (`$CITYDATA_HOME/data/simulated/day-NNN`); a day folder with a `delivery/` inside means that."""
+    paths = paths or Paths.from_env()
+    simulated = paths.home / "data" / "simulated"
+    for parent in (paths.landing, simulated):
+        days = _day_folders(parent)
+        if days:
+            newest = days[-1]
+            return newest / "delivery" if (newest / "delivery").is_dir() else newest
+    raise DeliveryMissingError(
+        f"no day folder under {paths.landing} or {simulated}. Fix: pass the delivery folder "
+        f"(DAG param delivery_folder, or citydata ingest --day-folder), or simulate a day with citydata simulate")
+
+
+def default_landing_dir(paths: Paths | None = None) -> Path:
+    """Where API pages are fetched to: CITYDATA_LANDING/api (then `<source>/<run key>/` under it)."""
+    return (paths or Paths.from_env()).landing / "api"
+
+
+def run_key_of(run: str) -> str:
+    """A fetch run key (a folder name) from an Airflow run id or any label: other characters become `_`."""
+    key = re.sub(r"[^0-9A-Za-z._-]", "_", run).strip("_.-")
+    return key or "run"
+
+
+def _fetch(contract: SourceContract, api_url: str, landing_dir: Path, page_size: int | None,
+           run_key: str | None) -> Path | str:
+    """API pages saved into the landing zone (resumable under one run key) by citydata.ingest.api_fetch;
+    without that module, the API URL itself (the JSON API connector reads it with its own retries)."""
+    try:
+        from citydata.ingest.api_fetch import fetch_api
+    except ModuleNotFoundError as error:
+        if error.name != "citydata.ingest.api_fetch":
+            raise
+        return api_url
+    return fetch_api(contract, api_url, landing_dir, page_size=page_size, run_key=run_key)
+
+
+def land_source(
+    spark: SparkSession,
+    lakehouse: Lakehouse,
+    source: str | SourceContract,
+    *,
+    delivery_folder: str | Path | None = None,
+    api_url: str | None = None,
+    landing_dir: str | Path | None = None,
+    page_size: int | None = None,
+    run_key: str | None = None,
+) -> LandingResult:
+    """Land one source's delivery into bronze (and its rejects); a delivery landed before changes nothing.
+
+    Over HTTP the pages are saved first under `<landing_dir>/<source>/<run_key>` (default CITYDATA_LANDING/api
+    and today's UTC date): a rerun with the same run key resumes after the last saved page.
+    Raises DeliveryMissingError when the day's folder holds no delivery of the source,
+    DeliveryRejectedError when the delivery is refused whole, ApiFetchError when an API page keeps failing.
+    """
+    from citydata.ingest.bronze import land_delivery
+    from citydata.sources.connectors import delivery_path
+
+    contract = source if isinstance(source, SourceContract) else load_contract(source)
+    if api_url:
+        if contract.delivery.format != "json_api":
+            raise ValueError(f"{contract.source} is delivered as {contract.delivery.format}, not over an API: "
+                             f"drop api_url and pass the delivery folder")
+        where: Path | str = _fetch(contract, api_url, Path(landing_dir) if landing_dir else default_landing_dir(),
+                                   page_size, run_key)
+    else:
+        folder = Path(delivery_folder) if delivery_folder else default_delivery_folder()
+        where = delivery_path(contract, folder)
+        if not where.exists():
+            raise DeliveryMissingError(f"{contract.source}: nothing delivered in {folder} "
+                                       f"(expected {contract.delivery.path}): nothing to land")
+    log.info("%s: landing %s", contract.source, where)
+    return land_delivery(spark, lakehouse, contract, where)
+
+
+# --- silver ------------------------------------------------------------------------------------------
+
+def table_rows(lakehouse: Lakehouse, layer: str, table: str) -> int | None:
+    """Rows of a table from its Delta log statistics (no scan when every file has them); None if absent."""
+    if not lakehouse.exists(layer, table):
+        return None
+    from pyspark_delta.log import active_files, open_table
+
+    counts = [f.num_records for f in active_files(open_table(lakehouse.path(layer, table)))]
+    if all(c is not None for c in counts):
+        return int(sum(counts))
+    return lakehouse.read(layer, table).count()
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    """A step's result as a JSON-ready dict (dataclasses by their fields, scalars only)."""
+    raw = asdict(result) if is_dataclass(result) and not isinstance(result, type) else (
+        dict(result) if isinstance(result, Mapping) else {})
+    return {k: v for k, v in raw.items() if isinstance(v, (str, int, float, bool, type(None)))}
+
+
+def run_silver_step(spark: SparkSession, lakehouse: Lakehouse, step: str | SilverStep) -> dict[str, Any]:
+    """Run one silver step; returns its result's fields and the rows of each output table after it."""
+    step = silver_steps()[step] if isinstance(step, str) else step
+    started = time.monotonic()
+    result = step.run(spark, lakehouse)
+    return {"step": step.name, **_summary(result), "seconds": round(time.monotonic() - started, 1),
+            "tables": {f"silver/{t}": table_rows(lakehouse, SILVER, t) for t in step.outputs}}
+
+
+# --- a whole day -------------------------------------------------------------------------------------
+
+@dataclass
+class DayIngestResult:
+    """What `ingest_day` did: per source its landing (or why not), per silver step its result."""
+
+    delivery_folder: Path
+    landed: dict[str, LandingResult] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # source -> the DeliveryRejectedError message
+    missing: list[str] = field(default_factory=list)  # sources with nothing in the folder
+    silver: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> run_silver_step's result
+    skipped_steps: list[str] = field(default_factory=list)  # no input changed
+    seconds: dict[str, float] = field(default_factory=dict)  # "land", "silver"
+
+    @property
+    def changed_sources(self) -> list[str]:
+        return sorted(s for s, r in self.landed.items() if r.delivered and not r.already_landed)
+
+
+Progress = Callable[[str, str, Any], None]  # (stage "land"|"silver", name, result or None when starting)
+
+
+def ingest_day(
+    spark: SparkSession,
+    lakehouse: Lakehouse,
+    delivery_folder: str | Path,
+    *,
+    api_url: str | None = None,
+    progress: Progress | None = None,
+    all_steps: bool = False,
+) -> DayIngestResult:
+    """Land every source of a day, then run every silver step whose inputs changed (all with `all_steps`).
+
+    A source refused whole (DeliveryRejectedError) or not delivered is reported, not fatal for the others;
+    any other error (an API page that keeps failing, a silver step failing) stops the day.
+    A step also runs when one of its outputs does not exist yet while its bronze does (first build, or a
+    run that died between landing and silver).
+    """
+    from citydata.ingest.bronze import DeliveryRejectedError
+
+    folder = Path(delivery_folder)
+    result = DayIngestResult(folder)
+    contracts = load_contracts()
+    started = time.monotonic()
+    for source, contract in sorted(contracts.items()):
+        if progress:
+            progress("land", source, None)
+        api = api_url if api_url and contract.delivery.format == "json_api" else None
+        try:
+            landed = land_source(spark, lakehouse, contract, delivery_folder=folder, api_url=api)
+        except DeliveryRejectedError as error:
+            log.warning("%s: %s", source, error)
+            result.refused[source] = str(error)
+            outcome: Any = error
+        except DeliveryMissingError as error:
+            log.info("%s", error)
+            result.missing.append(source)
+            outcome = error
+        else:
+            result.landed[source] = outcome = landed
+        if progress:
+            progress("land", source, outcome)
+    result.seconds["land"] = round(time.monotonic() - started, 1)
+
+    started = time.monotonic()
+    changed = set(result.changed_sources)
+    for name, step in silver_steps(contracts).items():
+        first_build = any(lakehouse.exists(BRONZE, t) for t in step.inputs) and not all(
+            lakehouse.exists(SILVER, t) for t in step.outputs)
+        if not (all_steps or first_build or changed.intersection(step.sources)):
+            result.skipped_steps.append(name)
+            continue
+        if not any(lakehouse.exists(BRONZE, t) for t in step.inputs):
+            result.skipped_steps.append(name)  # nothing ever landed for it
+            continue
+        if progress:
+            progress("silver", name, None)
+        result.silver[name] = run_silver_step(spark, lakehouse, step)
+        if progress:
+            progress("silver", name, result.silver[name])
+    result.seconds["silver"] = round(time.monotonic() - started, 1)
+    return result

@@ -1,0 +1,71 @@
+"""The pure parts of the DAG factory: asset URIs, schedules, retries, params, docs built from contracts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from citydata import dag_factory as f
+from citydata.catalog.contracts import load_contract, load_contracts
+
+
+def test_assets_are_named_by_layer_and_table() -> None:
+    assert f.asset_uri("bronze", "tax_payments") == "citydata://bronze/tax_payments"
+    assert (f.ingest_dag_id("births"), f.silver_dag_id("population")) == ("ingest_births", "silver_population")
+
+
+@pytest.mark.parametrize(("cycle", "schedule"), [("daily", "@daily"), ("quarterly", "@quarterly"),
+                                                 (" Daily ", "@daily"), ("on_change", None)])
+def test_update_cycles_become_schedules(cycle: str, schedule: str | None) -> None:
+    assert f.schedule_for(cycle) == schedule
+
+
+def test_every_contracts_cycle_is_understood() -> None:
+    cycles = {c.update_cycle for c in load_contracts().values()}
+    assert {c for c in cycles if f.schedule_for(c) is None} <= {"on_change"}
+
+
+def test_retries_come_from_the_environment_with_defaults() -> None:
+    assert f.retry_args({}) == {"retries": 2, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True,
+                                "max_retry_delay": timedelta(hours=1)}
+    quick = f.retry_args({"CITYDATA_AIRFLOW_RETRIES": "1", "CITYDATA_AIRFLOW_RETRY_DELAY": "2"})
+    assert (quick["retries"], quick["retry_delay"]) == (1, timedelta(seconds=2))
+    with pytest.raises(ValueError, match="Fix: unset them"):
+        f.retry_args({"CITYDATA_AIRFLOW_RETRIES": "two"})
+
+
+def test_api_sources_take_an_api_url_and_a_page_size() -> None:
+    tax = f.ingest_param_specs(load_contract("tax_payments"))
+    assert set(tax) == {"delivery_folder", "api_url", "page_size"}
+    assert tax["api_url"]["default"] == "" and "/api/tax" in tax["api_url"]["description"]
+    assert tax["page_size"]["type"] == ["null", "integer"] and "500" in tax["page_size"]["description"]
+    assert set(f.ingest_param_specs(load_contract("births"))) == {"delivery_folder"}
+
+
+def test_tags_name_theme_department_and_format() -> None:
+    assert f.ingest_tags(load_contract("household_register")) == ["citydata", "ingest", "population", "市公安局", "csv"]
+
+
+def test_the_ingest_doc_says_what_arrives_and_classifies_every_field() -> None:
+    contract = load_contract("household_register")
+    doc = f.ingest_doc_md(contract)
+    assert doc.startswith("### ingest_household_register — 户籍人口登记")
+    for text in ("市公安局", "police/household_register.csv", "(csv, GBK)", "update cycle**: daily (schedule: @daily)",
+                 "citydata://bronze/household_register", "citydata://bronze/household_register_rejects",
+                 "schemas/household_register.yml", "docs/airflow.md"):
+        assert text in doc, text
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(contract.fields)
+    assert "| `id_number` | 公民身份号码 | string | sensitive | id_number | id_number |" in rows
+    tax = f.ingest_doc_md(load_contract("tax_payments"))
+    assert "`GET /api/tax` paged JSON API (pages of 500; on disk `tax/`)" in tax
+
+
+def test_the_silver_doc_names_its_trigger_assets_and_outputs() -> None:
+    from citydata.ingest.runner import silver_steps
+
+    contracts = load_contracts()
+    doc = f.silver_doc_md(silver_steps(contracts)["credit_penalties"], contracts)
+    assert "`citydata://bronze/credit_penalties`" in doc and "`ingest_credit_penalties`" in doc
+    assert "`silver/administrative_penalty`" in doc and "citydata.ingest.silver:build_silver" in doc
