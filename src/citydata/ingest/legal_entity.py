@@ -1,0 +1,271 @@
+"""Silver legal-entity master (法人基础库): one row per unified social credit code, and its status history.
+
+Inputs are the per-source standardized silver tables (built here by `build_silver` from bronze):
+the market registry (`silver.market_entity`: enterprises 91…, individual businesses 92…) and civil
+affairs' social organizations (`silver.social_organization`: 51/52/53…). Outputs:
+
+- `silver.legal_entity`: the master, one vocabulary across sources, geocoded, divisions of today;
+- `silver.legal_entity_status_history`: SCD type 2 of the status, keyed (credit_code, valid_from).
+
+Incremental: only entities whose source row came from a bronze batch this step has not applied
+(citydata.ingest.batches) are recomputed, and rows whose content did not change keep their lineage,
+so `Lakehouse.merge` commits nothing for them. A rerun commits nothing at all.
+Must not: standardize raw values itself (the contracts' checks did) or decide what a batch is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from citydata.catalog.contracts import SourceContract, load_contracts
+from citydata.ingest.batches import mark_applied, pending_batches
+from citydata.ingest.bronze import BRONZE
+from citydata.ingest.silver import SILVER, SilverResult, build_silver
+from citydata.lakehouse import Lakehouse, MergeResult
+from citydata.standards.divisions import load_divisions
+from citydata.standards.geocode import geocode
+from citydata.standards.industry import load_industries
+
+log = logging.getLogger(__name__)
+
+LEGAL_ENTITY_SOURCES = ("legal_entities", "social_organizations")
+MASTER = "legal_entity"
+HISTORY = "legal_entity_status_history"
+CONSUMER = "silver.legal_entity"
+
+ACTIVE, DEREGISTERED = "active", "deregistered"
+#: Status words of the registries → the master's two statuses (吊销 = licence revoked, 撤销 = cancelled).
+STATUS_WORDS = {"存续": ACTIVE, "在业": ACTIVE, "开业": ACTIVE, "正常": ACTIVE,
+                "注销": DEREGISTERED, "吊销": DEREGISTERED, "撤销": DEREGISTERED}
+SOCIAL_ORGANIZATION = "社会组织"  # the entity type of every civil-affairs organization (truth's vocabulary)
+
+MASTER_COLUMNS = ("credit_code", "name", "entity_type", "industry_code", "industry_section", "registered_capital",
+                  "established_on", "status", "deregistered_on", "authority_district_code", "address",
+                  "district_code", "street_code", "org_code", "source")
+HISTORY_COLUMNS = ("credit_code", "valid_from", "valid_to", "is_current", "status", "change_reason")
+LINEAGE = ("_batch_id", "_updated_at")
+
+_GEOCODE_TYPE = StructType([StructField("district_code", StringType()), StructField("street_code", StringType()),
+                            StructField("reason", StringType())])
+
+
+class LegalEntityError(RuntimeError):
+    """Source rows the master cannot take (e.g. an unknown status word): nothing was written."""
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """What one step did to one table: rows after it, the merge's counts and the table version."""
+
+    table: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    version: int
+
+
+@dataclass(frozen=True)
+class LegalEntityResult:
+    """Per-source silver results, the master's and the history's changes, and what was recomputed."""
+
+    sources: dict[str, SilverResult]
+    master: TableChange | None
+    history: TableChange | None
+    touched: int                      # entities recomputed (their source row came from a pending batch)
+    ungeocoded: int                   # touched entities whose address gave no street (district_code/street_code null)
+    batches: dict[str, list[str]] = field(default_factory=dict)  # bronze table -> batches applied now
+
+
+# --- pure column rules ------------------------------------------------------------------------------
+
+def _map_literal(mapping: dict[str, str]) -> Column:
+    return F.create_map(*[F.lit(x) for pair in sorted(mapping.items()) for x in pair])
+
+
+def _industry_section(code: Column) -> Column:
+    sections = {division: section for division, (_, section) in load_industries().divisions.items()}
+    return F.element_at(_map_literal(sections), F.substring(code, 1, 2))
+
+
+def _todays_district(code: Column) -> Column:
+    """A district code mapped to today's (retired 339906 → 339905); unknown codes stay as they are."""
+    table = load_divisions()
+    moved = {row.code: table.successor(row.code) for row in table.rows
+             if row.level == "district" and table.successor(row.code) not in (None, row.code)}
+    return F.coalesce(F.element_at(_map_literal(moved), code), code) if moved else code
+
+
+def _geocode_row(address):  # noqa: ANN001, ANN202 - no hints: PySpark would try to infer a pandas UDF from them
+    result = geocode(address)
+    if not result.ok:
+        return None, None, result.reason
+    return result.value.district_code, result.value.street_code, None
+
+
+_geocode_udf = F.udf(_geocode_row, _GEOCODE_TYPE)
+
+
+def _status(word: Column) -> Column:
+    return F.element_at(_map_literal(STATUS_WORDS), F.trim(word))
+
+
+# --- per-source rows in the master's vocabulary -----------------------------------------------------
+
+def _market_rows(rows: DataFrame) -> DataFrame:
+    return rows.select(
+        "credit_code", "name", F.col("entity_type").alias("entity_type"), "industry_code",
+        F.col("registered_capital").alias("registered_capital"), "established_on", F.col("status").alias("_status_word"),
+        # a 注销 row without a 注销日期 is dated by its change date
+        F.when(_status(F.col("status")) == DEREGISTERED, F.coalesce("deregistered_on", "changed_on"))
+        .alias("deregistered_on"),
+        "authority_district_code", "address", F.lit("legal_entities").alias("source"), *LINEAGE)
+
+
+def _organization_rows(rows: DataFrame) -> DataFrame:
+    return rows.select(
+        "credit_code", "name", F.lit(SOCIAL_ORGANIZATION).alias("entity_type"), "industry_code",
+        F.col("registered_funds").alias("registered_capital"), "established_on", F.col("status").alias("_status_word"),
+        F.when(_status(F.col("status")) == DEREGISTERED, F.col("deregistered_on")).alias("deregistered_on"),
+        "authority_district_code", "address", F.lit("social_organizations").alias("source"), *LINEAGE)
+
+
+_SOURCE_ROWS = {"legal_entities": _market_rows, "social_organizations": _organization_rows}
+
+
+def master_rows(source_rows: DataFrame) -> DataFrame:
+    """Source rows (in `_market_rows`' columns) as master rows: statuses, sections, divisions of today, geocodes."""
+    geo = _geocode_udf(F.col("address"))
+    return source_rows.select(
+        "credit_code", "name", "entity_type", "industry_code",
+        _industry_section(F.col("industry_code")).alias("industry_section"),
+        F.col("registered_capital").cast("decimal(20,2)").alias("registered_capital"),
+        "established_on", _status(F.col("_status_word")).alias("status"), "deregistered_on",
+        _todays_district(F.col("authority_district_code")).alias("authority_district_code"),
+        "address", geo.district_code.alias("district_code"), geo.street_code.alias("street_code"),
+        # GB 11714 organization code = positions 9-17 of the credit code: the link to legacy numbers
+        F.substring("credit_code", 9, 9).alias("org_code"), "source",
+        F.col("_status_word"), geo.reason.alias("_geocode_reason"), *LINEAGE)
+
+
+def history_rows(master: DataFrame) -> DataFrame:
+    """The status periods a master row implies: active from establishment (closed by a deregistration),
+    then deregistered from the deregistration date (the landing day when the source gives no date)."""
+    gone = F.col("status") == DEREGISTERED
+    gone_on = F.coalesce(F.col("deregistered_on"), F.to_date("_updated_at"))
+    active = master.where(~gone | (gone_on > F.col("established_on"))).select(
+        "credit_code", F.col("established_on").alias("valid_from"),
+        F.when(gone, gone_on).cast("date").alias("valid_to"), (~gone).alias("is_current"),
+        F.lit(ACTIVE).alias("status"), F.lit("established").alias("change_reason"), "_batch_id")
+    ended = master.where(gone).select(
+        "credit_code", gone_on.alias("valid_from"), F.lit(None).cast("date").alias("valid_to"),
+        F.lit(True).alias("is_current"), F.lit(DEREGISTERED).alias("status"),
+        F.lit("deregistered").alias("change_reason"), "_batch_id")
+    return active.unionByName(ended)
+
+
+def keep_unchanged_lineage(new: DataFrame, old: DataFrame | None, keys: list[str], lineage: list[str]) -> DataFrame:
+    """`new` rows, where a row equals its `old` row in every other column, carry the old lineage, so a
+    MERGE sees it unchanged (a re-delivered but unchanged row is not an update)."""
+    if old is None:
+        return new
+    compared = [c for c in new.columns if c not in keys and c not in lineage]
+    same = F.lit(True)
+    for column in compared:
+        same = same & F.col(f"n.{column}").eqNullSafe(F.col(f"o.{column}"))
+    joined = new.alias("n").join(old.alias("o"), on=keys, how="left")
+    found = F.col(f"o.{lineage[0]}").isNotNull()
+    return joined.select(
+        *[F.col(k) for k in keys], *[F.col(f"n.{c}") for c in compared],
+        *[F.when(found & same, F.col(f"o.{c}")).otherwise(F.col(f"n.{c}")).alias(c) for c in lineage])
+
+
+def _withdrawn(old: DataFrame, wanted: DataFrame) -> DataFrame:
+    """History rows no longer implied by their entity's master row (a corrected date, a reactivation):
+    kept, but as an empty period (valid_to = valid_from, not current), so no period overlaps another."""
+    gone = old.join(wanted.select("credit_code", "valid_from"), on=["credit_code", "valid_from"], how="left_anti")
+    return gone.where(F.col("valid_to").isNull() | (F.col("valid_to") != F.col("valid_from"))
+                      | F.col("is_current")).select(
+        "credit_code", "valid_from", F.col("valid_from").alias("valid_to"), F.lit(False).alias("is_current"),
+        "status", F.lit("withdrawn").alias("change_reason"), "_batch_id")
+
+
+# --- the step ---------------------------------------------------------------------------------------
+
+def _change(lakehouse: Lakehouse, table: str, merged: MergeResult) -> TableChange:
+    rows = lakehouse.read(SILVER, table).count()
+    log.info("silver.%s: %d inserted, %d updated, %d unchanged -> %d rows, version %d",
+             table, merged.inserted, merged.updated, merged.unchanged, rows, merged.version)
+    return TableChange(table, rows, merged.inserted, merged.updated, merged.unchanged, merged.version)
+
+
+def _unchanged(lakehouse: Lakehouse, table: str) -> TableChange | None:
+    if not lakehouse.exists(SILVER, table):
+        return None
+    return TableChange(table, lakehouse.read(SILVER, table).count(), 0, 0, 0, lakehouse.version(SILVER, table))
+
+
+def _check_statuses(rows: DataFrame) -> None:
+    bad = rows.where(F.col("status").isNull()).select("source", "credit_code", "_status_word").limit(10).collect()
+    if bad:
+        where = ", ".join(f"{r['source']} {r['credit_code']} ({r['_status_word']!r})" for r in bad)
+        raise LegalEntityError(
+            f"silver.{MASTER}: unknown 登记状态 in {where}. Fix: add the word to "
+            f"citydata.ingest.legal_entity.STATUS_WORDS (active or deregistered); silver.{MASTER} unchanged")
+
+
+def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
+                         applied_at: datetime | None = None) -> LegalEntityResult:
+    """Build the sources' silver tables, then MERGE the touched entities into the master and its history."""
+    contracts = load_contracts()
+    present: dict[str, SourceContract] = {
+        s: contracts[s] for s in LEGAL_ENTITY_SOURCES if lakehouse.exists(BRONZE, contracts[s].tables.bronze)}
+    sources = {s: build_silver(spark, lakehouse, c) for s, c in present.items()}
+    pending = {c.tables.bronze: pending_batches(lakehouse, CONSUMER, c.tables.bronze) for c in present.values()}
+    parts = [
+        _SOURCE_ROWS[s](lakehouse.read(SILVER, c.tables.silver).where(F.col("_batch_id").isin(pending[c.tables.bronze])))
+        for s, c in present.items() if pending[c.tables.bronze]
+    ]
+    if not parts:
+        log.info("silver.%s: no pending batches of %s: nothing to do", MASTER, ", ".join(present) or "any source")
+        return LegalEntityResult(sources, _unchanged(lakehouse, MASTER), _unchanged(lakehouse, HISTORY), 0, 0)
+    touched = parts[0]
+    for part in parts[1:]:
+        touched = touched.unionByName(part)
+    rows = master_rows(touched).cache()
+    try:
+        _check_statuses(rows)
+        count = rows.count()
+        ungeocoded = rows.where(F.col("street_code").isNull()).count()
+        if ungeocoded:
+            reasons = rows.where(F.col("street_code").isNull()).groupBy("_geocode_reason").count().collect()
+            log.warning("silver.%s: %d of %d touched entities not geocoded to a street (%s)", MASTER, ungeocoded, count,
+                        ", ".join(f"{r['_geocode_reason'] or 'district only'}: {r['count']}" for r in reasons))
+        codes = rows.select("credit_code")
+        new_master = rows.select(*MASTER_COLUMNS, *LINEAGE)
+        old_master = (lakehouse.read(SILVER, MASTER).join(codes, "credit_code", "left_semi")
+                      if lakehouse.exists(SILVER, MASTER) else None)
+        master = keep_unchanged_lineage(new_master, old_master, ["credit_code"], list(LINEAGE)).cache()
+        # history follows the master row after lineage was kept: an unchanged entity's periods keep their batch
+        wanted = history_rows(master)
+        old_history = (lakehouse.read(SILVER, HISTORY).join(codes, "credit_code", "left_semi")
+                       if lakehouse.exists(SILVER, HISTORY) else None)
+        if old_history is not None:
+            wanted = wanted.unionByName(_withdrawn(old_history, wanted))
+        history = keep_unchanged_lineage(wanted, old_history, ["credit_code", "valid_from"], ["_batch_id"])
+        master_change = _change(lakehouse, MASTER, lakehouse.merge(master, SILVER, MASTER, keys=["credit_code"]))
+        history_change = _change(lakehouse, HISTORY, lakehouse.merge(
+            history.select(*HISTORY_COLUMNS, "_batch_id"), SILVER, HISTORY, keys=["credit_code", "valid_from"]))
+        master.unpersist()
+    finally:
+        rows.unpersist()
+    applied = {table: batches for table, batches in pending.items() if batches}
+    for table, batches in applied.items():
+        mark_applied(lakehouse, CONSUMER, table, batches, applied_at=applied_at)
+    return LegalEntityResult(sources, master_change, history_change, count, ungeocoded, applied)
