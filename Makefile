@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow airflow test test-fast setup java venv bench-lakehouse bench-simulate clean
+.PHONY: help demo demo-airflow airflow test test-fast setup java venv bench-lakehouse bench-simulate bench-ingest clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench-lakehouse: setup ## Delta layer vs plain Parquet: write, read, pruned read
 
 bench-simulate: setup ## generate a 1,000,000-resident city: time and size
 	$(PY) benchmarks/bench_simulate.py
+
+bench-ingest: setup ## ingest a 1,000,000-resident city, day 1 then day 2: rows/s per stage, day-2/day-1 ratio
+	$(PY) benchmarks/bench_ingest.py $(BENCH_ARGS)
 
 clean: ## remove generated data (keeps .venv)
 	rm -rf lakehouse data exports .airflow/*.db spark-warehouse metastore_db

@@ -1,0 +1,112 @@
+"""Benchmark: ingest a simulated city (default 1,000,000 residents) day 1 (full) and day 2 (increment).
+
+Prints rows/s per stage — bronze landing per source, each silver step — for day 1, day 2 and a rerun of
+day 2, and day 2's time as a ratio of day 1's, all measured in this one run. Usage:
+    python benchmarks/bench_ingest.py [--persons N] [--seed S] [--period-days P] [--out DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# The bronze landing hands a delivery's rows to Spark from the driver: give a 1M-row register room.
+os.environ.setdefault("CITYDATA_SPARK_DRIVER_MEMORY", "8g")
+
+from citydata.ingest.runner import DayIngestResult, ingest_day, silver_steps  # noqa: E402
+from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
+from citydata.sources.simulate import simulate  # noqa: E402
+
+
+class StageClock:
+    """Progress callback of ingest_day that times every stage (land per source, silver per step)."""
+
+    def __init__(self) -> None:
+        self.started: dict[tuple[str, str], float] = {}
+        self.seconds: dict[tuple[str, str], float] = {}
+
+    def __call__(self, stage: str, name: str, outcome: Any) -> None:
+        key = (stage, name)
+        if outcome is None:
+            self.started[key] = time.perf_counter()
+            print(f"    {stage} {name} ...", flush=True)
+        else:
+            self.seconds[key] = time.perf_counter() - self.started[key]
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:>12,.0f}" if seconds > 0 and rows else f"{'-':>12}"
+
+
+def report(label: str, result: DayIngestResult, clock: StageClock, total: float) -> None:
+    """Print one run's stages: rows, seconds, rows/s."""
+    steps = silver_steps()
+    print(f"\n  {label}: {total:.1f} s in all (land {result.seconds.get('land', 0):.1f} s, "
+          f"silver {result.seconds.get('silver', 0):.1f} s)")
+    print(f"    {'stage':<8} {'source / step':<32} {'rows':>11} {'seconds':>9} {'rows/s':>12}  note")
+    for (stage, name), seconds in clock.seconds.items():
+        if stage == "land":
+            landed = result.landed.get(name)
+            rows = landed.delivered if landed else 0
+            note = ("already landed" if landed and landed.already_landed else
+                    "refused whole" if name in result.refused else "not delivered" if name in result.missing
+                    else f"{landed.rejected:,} rejected" if landed else "")
+        else:
+            # a silver step's input: the bronze rows this run landed for its sources
+            rows = sum(landed.landed for source, landed in result.landed.items()
+                       if not landed.already_landed and source in steps[name].sources)
+            note = ", ".join(f"{t} {v:,}" for t, v in result.silver[name]["tables"].items() if v is not None)
+        print(f"    {stage:<8} {name:<32} {rows:>11,} {seconds:>9.1f} {_rate(rows, seconds)}  {note}")
+    if result.skipped_steps:
+        print(f"    silver steps skipped (no input changed): {', '.join(result.skipped_steps)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--period-days", type=int, default=1, help="days between deliveries (1: a daily feed)")
+    parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder, removed afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the simulated days and the lakehouse")
+    args = parser.parse_args(argv)
+    out = args.out or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    print(f"ingest benchmark: {args.persons:,} residents, seed {args.seed}, period {args.period_days} day(s) -> {out}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+
+    started = time.perf_counter()
+    days = simulate(out / "simulated", [1, 2], persons=args.persons, seed=args.seed, period_days=args.period_days)
+    print(f"simulated days 1 and 2 in {time.perf_counter() - started:.1f} s (not part of the figures below)")
+
+    spark = get_spark(app_name="bench-ingest")
+    lakehouse = Lakehouse(spark, out / "lakehouse")
+    totals: dict[str, float] = {}
+    runs = [("day 1 (full)", days[0]), ("day 2 (increment)", days[1]), ("day 2 rerun", days[1])]
+    for label, day in runs:
+        clock = StageClock()
+        print(f"\n{label}: {day.folder / 'delivery'}", flush=True)
+        started = time.perf_counter()
+        result = ingest_day(spark, lakehouse, day.folder / "delivery", progress=clock)
+        totals[label] = time.perf_counter() - started
+        report(label, result, clock, totals[label])
+
+    full, increment, rerun = (totals[label] for label, _ in runs)
+    print(f"\nday 2 incremental / day 1 full: {increment:.1f} s / {full:.1f} s = {increment / full:.2f}x")
+    print(f"day 2 rerun (nothing new) / day 1 full: {rerun:.1f} s / {full:.1f} s = {rerun / full:.2f}x")
+    print(f"driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
+          f"(Spark's JVM and Python workers not included)")
+    spark.stop()
+    if not args.keep and args.out is None:
+        shutil.rmtree(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
