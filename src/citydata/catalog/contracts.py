@@ -36,6 +36,8 @@ CHECKS: frozenset[str] = frozenset(
     # money (citydata.standards.money, `unit` for bare numbers), decimal (a plain number, `unit` recorded),
     # industry (GB/T 4754), lonlat ("lon,lat" in `coord_system`), geometry (GeoJSON text in `coord_system`)
     | {"money", "decimal", "industry", "lonlat", "geometry"}
+    # a credit code or the legacy 15-character tax number (citydata.standards.uscc.validate_taxpayer_number)
+    | {"taxpayer_id"}
 )
 # Checks across fields of one row (citydata.ingest.validate.ROW_CHECKS must match).
 ROW_CHECKS: frozenset[str] = frozenset({"id_birth_date", "id_gender", "street_in_district"})

@@ -125,6 +125,10 @@ def _check_uscc(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return uscc.validate(raw)
 
 
+def _check_taxpayer_id(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
+    return uscc.validate_taxpayer_number(raw)
+
+
 def _check_money(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
     return money.parse_money(raw, unit=spec.unit or "元")
 
@@ -178,6 +182,7 @@ FIELD_CHECKS: dict[str, Callable[[str, FieldSpec, date | None], ValidationResult
     "street_code": _check_division("street", 9),
     "mobile": _check_mobile,
     "uscc": _check_uscc,
+    "taxpayer_id": _check_taxpayer_id,
     "money": _check_money,
     "decimal": _check_decimal,
     "industry": _check_industry,

@@ -28,6 +28,8 @@ REASON_CODES: dict[str, str] = {
     "ORGCODE_CHECKSUM": "organization code check character does not match the GB 11714 check",
     "REGNO_LENGTH": "business registration number is not 15 digits",
     "REGNO_CHARSET": "business registration number has a non-digit character",
+    "TAXNO_LENGTH": "taxpayer number is neither an 18-character credit code nor a 15-character legacy tax number",
+    "TAXNO_DIVISION": "legacy 15-character tax number does not start with a 6-digit division code",
     # administrative divisions (GB/T 2260 + statistical codes)
     "DIVISION_UNKNOWN": "division code does not exist in the city's division table at any time",
     "DIVISION_EXPIRED": "division code existed but is not valid at the given date (see its successor)",

@@ -129,3 +129,35 @@ def validate_registration_number(raw: str | None) -> ValidationResult:
     if not (number.isascii() and number.isdigit()):
         return failed("REGNO_CHARSET", number, "a registration number is all digits")
     return passed(number)
+
+
+def legacy_tax_number(code: str) -> str:
+    """The legacy 税务登记号 of a credit code's entity: its division + organization code (positions 3–17).
+
+    Before 三证合一 (2015-10-01) the tax bureau numbered a taxpayer by the 6-digit division of its
+    registration and its 9-character organization code; the credit code embeds both.
+    """
+    return _normalize(code)[2:17]
+
+
+def validate_taxpayer_number(raw: str | None) -> ValidationResult:
+    """A taxpayer identification number: an 18-character credit code, or the legacy 15-character tax
+    registration number (6-digit division + GB 11714 organization code). Value: the normalized number.
+
+    Reasons: TAXNO_LENGTH (neither length), the USCC_* codes for 18 characters, TAXNO_DIVISION and
+    the ORGCODE_* codes for 15.
+    """
+    if raw is None:
+        return failed("TAXNO_LENGTH", None, "empty taxpayer number")
+    number = _normalize(raw)
+    if len(number) == 18:
+        return validate(number)
+    if len(number) != 15:
+        return failed("TAXNO_LENGTH", number, f"{len(number)} characters, expected 18 (credit code) or 15 "
+                                              "(legacy division + organization code)")
+    if not (number[:6].isascii() and number[:6].isdigit()):
+        return failed("TAXNO_DIVISION", number, "a legacy tax number starts with a 6-digit division code")
+    org = validate_org_code(number[6:])
+    if not org.ok:
+        return failed(str(org.reason), number, f"organization code part: {org.detail}")
+    return passed(number)

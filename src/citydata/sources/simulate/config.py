@@ -27,6 +27,8 @@ class DefectRates:
     money_wan: float = 0.30             # amounts in 万元 instead of 元 (normalized)
     uscc_checksum: float = 0.003        # market registry: credit code check character wrong -> USCC_CHECKSUM
     outside_city: float = 0.01          # POIs with coordinates outside the city -> GEO_OUTSIDE_CITY
+    tax_legacy: float = 0.0             # tax API: taxpayers registered before 2015-10-01 under their legacy
+                                        # 15-character tax number (division + org code) -> linked in silver
     id_correction_days: int = 60        # wrong ID numbers are corrected by the register within this many days
     truncated: tuple[str, ...] = ("health/deaths.csv",)          # files cut mid-row -> FILE_TRUNCATED
     undecodable: tuple[str, ...] = ("civil_affairs/marriages.csv",)  # files neither UTF-8 nor GBK -> FILE_ENCODING

@@ -42,8 +42,10 @@ _UNKNOWN = {DUPLICATE_ROW, FILE_TRUNCATED, FILE_ENCODING, "ID_CHECKSUM", "ID_BIR
 if _UNKNOWN:
     raise ImportError(f"reason codes {sorted(_UNKNOWN)} are missing from citydata.standards.result.REASON_CODES")
 
-REJECT, NORMALIZE, MATCH = "reject", "normalize", "match"
+REJECT, NORMALIZE, MATCH, LINK = "reject", "normalize", "match", "link"
 DAY_BEFORE_MERGE = MERGE_DATE - timedelta(days=1)
+#: 三证合一: from this day new entities got only the credit code; older ones may keep the legacy tax number.
+THREE_IN_ONE = date(2015, 10, 1)
 
 
 @dataclass
@@ -644,9 +646,15 @@ def _money(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def tax_legacy(cfg: SimulationConfig, ents: Entities, entity: np.ndarray) -> np.ndarray:
+    """Taxpayers the tax bureau still numbers by the legacy 税务登记号 (persistent per entity)."""
+    return (ents.reg[entity] < days(THREE_IN_ONE)) & (hash_uniform(cfg.seed, "tax-legacy", entity) < cfg.defects.tax_legacy)
+
+
 def tax(d: Day) -> None:
     first, last = tax_window(d.cfg, d.day)
     t = tax_payments(d.cfg, d.ents, first, last)
+    legacy = tax_legacy(d.cfg, d.ents, t.entity)
     records: list[dict] = []
     wan: list[bool] = []
     roll = d.u("revenue-unit", t.entity * 1000 + t.month)
@@ -655,7 +663,8 @@ def tax(d: Day) -> None:
         month = int(t.month[i])
         base = {
             "tax_voucher_no": f"3399{month // 12:04d}{month % 12 + 1:02d}{entity:09d}{int(t.kind[i]) + 1}",
-            "taxpayer_id": d.ents.codes[entity], "taxpayer_name": d.ents.names[entity],
+            "taxpayer_id": uscc.legacy_tax_number(d.ents.codes[entity]) if legacy[i] else d.ents.codes[entity],
+            "taxpayer_name": d.ents.names[entity],
             "tax_type": ("增值税", "企业所得税")[int(t.kind[i])],
             "tax_period": f"{month // 12:04d}-{month % 12 + 1:02d}",
             "paid_date": str(np.datetime64(paid, "D")),
@@ -673,7 +682,9 @@ def tax(d: Day) -> None:
             wan.append(in_wan)
     records.sort(key=lambda r: (r["correction_date"] or r["paid_date"], r["tax_voucher_no"], r["correction"]))
     wan_sorted = [r["revenue"].endswith("万元") for r in records]
-    _pages(d, "tax", records, [(np.array(wan_sorted, dtype=bool), "revenue", "MONEY_WAN", "", NORMALIZE)])
+    legacy_sorted = [len(r["taxpayer_id"]) == 15 for r in records]
+    _pages(d, "tax", records, [(np.array(wan_sorted, dtype=bool), "revenue", "MONEY_WAN", "", NORMALIZE),
+                               (np.array(legacy_sorted, dtype=bool), "taxpayer_id", "TAX_LEGACY_NUMBER", "", LINK)])
 
 
 @dataclass
