@@ -1,9 +1,13 @@
-"""Silver: standardized, deduplicated master records from a source's bronze table.
+"""Silver: standardized, deduplicated per-source tables from a source's bronze table, incrementally.
 
-Every bronze row is standardized again by the contract's checks (the same functions that admitted
-it), typed by the contract's field types, reduced to one row per key (the contract's `latest_by`,
-then the latest delivery, then the last line wins) and MERGEd into `silver/<table>` by the key.
-The merge commits only rows that changed: a rerun on the same bronze writes nothing.
+Only the bronze batches the silver table has not applied yet (`citydata.ingest.batches`, consumer =
+the silver table's name) are standardized again by the contract's checks (the same functions that
+admitted them) and typed by the contract's field types. Their rows are reduced to one winner per key
+(the contract's `latest_by` desc nulls last, then the later landing, then the batch, then the row);
+a winner replaces the key's current silver row only if it also beats that row by the same rule
+(so a late-delivered but older record never overwrites a newer one), then MERGEd into
+`silver/<table>` by the key, and the batches are recorded as applied. A rerun with nothing pending
+writes nothing; a missing silver table makes every bronze batch pending again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BooleanType,
@@ -29,6 +33,7 @@ from pyspark.sql.types import (
 )
 
 from citydata.catalog.contracts import SourceContract
+from citydata.ingest.batches import applied_batches, bronze_batches, mark_applied
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.validate import validate_record
 from citydata.lakehouse import Lakehouse
@@ -48,12 +53,16 @@ class SilverStandardizationError(RuntimeError):
 
 @dataclass(frozen=True)
 class SilverResult:
+    """What one silver step did."""
+
     table: str
     rows: int  # rows of the silver table after the step
     inserted: int
     updated: int
-    unchanged: int
-    version: int
+    unchanged: int  # rows of the silver table this step left as they were (rows - inserted - updated)
+    version: int  # the silver table's version after the step
+    standardized: int = 0  # bronze rows standardized by this step (those of the pending batches)
+    batches: tuple[str, ...] = ()  # the bronze batches this step applied
 
 
 def silver_schema(contract: SourceContract) -> StructType:
@@ -96,32 +105,94 @@ def standardize(contract: SourceContract, bronze: DataFrame) -> DataFrame:
     return standardized.join(lineage, on=["_batch_id", "_row_number"], how="inner")
 
 
+def _order(contract: SourceContract) -> list[Column]:
+    """Winner order among rows of one key: latest_by desc nulls last, later landing, batch, row."""
+    order = [F.col(contract.latest_by).desc_nulls_last()] if contract.latest_by else []
+    return order + [F.col("_ingested_at").desc(), F.col("_batch_id").desc(), F.col("_row_number").desc()]
+
+
+def _beats_current(contract: SourceContract) -> Column:
+    """Whether a new winner (columns as in silver) beats the key's current silver row (`__cur_*` columns).
+
+    The same order as `_order`: silver keeps the winning row's latest_by, landing time (`_updated_at`)
+    and batch; the row number only separates rows of one batch, never a pending row from an applied one.
+    A tie (the same batch applied again after a crash) goes to the new row, which is then identical.
+    """
+    later = (F.col("_updated_at") > F.col("__cur_at")) | (
+        (F.col("_updated_at") == F.col("__cur_at")) & (F.col("_batch_id") >= F.col("__cur_batch")))
+    wins = F.col("__cur").isNull() | later
+    if contract.latest_by:
+        new, cur = F.col(contract.latest_by), F.col("__cur_latest")
+        newer = new.isNotNull() & (cur.isNull() | (new > cur))
+        older = cur.isNotNull() & (new.isNull() | (new < cur))
+        wins = F.col("__cur").isNull() | newer | (~older & later)
+    return F.coalesce(wins, F.lit(False))
+
+
+def _pending(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
+    """The bronze batches silver has not applied; all of them when the silver table is missing."""
+    table, bronze = contract.tables.silver, contract.tables.bronze
+    every = bronze_batches(lakehouse, bronze)
+    done = applied_batches(lakehouse, table, bronze)
+    if not lakehouse.exists(SILVER, table):
+        if done:
+            log.warning("silver.%s is missing although %d batch(es) of bronze.%s are recorded as applied: "
+                        "rebuilding it from every batch", table, len(done), bronze)
+        return every
+    return [b for b in every if b not in done]
+
+
 def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract) -> SilverResult:
-    """Standardize the source's bronze table into its silver master table (MERGE by the contract key)."""
-    table = contract.tables.silver
-    bronze = lakehouse.read(BRONZE, contract.tables.bronze)
+    """Standardize the source's pending bronze batches and MERGE their winners into its silver table."""
+    table, bronze_table = contract.tables.silver, contract.tables.bronze
+    schema = silver_schema(contract)
+    pending = _pending(lakehouse, contract)
+    if not pending:
+        if not lakehouse.exists(SILVER, table):
+            # No bronze yet (nothing delivered, or every delivery refused whole): an empty table, so
+            # readers (dbt sources, masters, analysts) find it.
+            version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="append")
+            log.info("silver.%s: bronze.%s has no rows yet: empty table, version %d", table, bronze_table, version)
+            return SilverResult(table, 0, 0, 0, 0, version)
+        total, version = lakehouse.read(SILVER, table).count(), lakehouse.version(SILVER, table)
+        log.info("silver.%s: no pending batch of bronze.%s: unchanged (%d rows, version %d)",
+                 table, bronze_table, total, version)
+        return SilverResult(table, total, 0, 0, total, version)
+
+    bronze = lakehouse.read(BRONZE, bronze_table).where(F.col("_batch_id").isin(pending))
     rows = standardize(contract, bronze).cache()
     try:
+        standardized = rows.count()
         failing = rows.where(~F.col("_ok")).select("_batch_id", "_row_number", "_reason").limit(20).collect()
         if failing:
             where = ", ".join(f"{r['_batch_id']} row {r['_row_number']} ({r['_reason']})" for r in failing)
             raise SilverStandardizationError(
-                f"bronze.{contract.tables.bronze}: rows no longer pass the contract checks: {where}. "
+                f"bronze.{bronze_table}: rows no longer pass the contract checks: {where}. "
                 f"Fix: check recent changes to citydata.standards or {contract.file}; silver.{table} unchanged")
-        order = [F.col(contract.latest_by).desc_nulls_last()] if contract.latest_by else []
-        order += [F.col("_ingested_at").desc(), F.col("_batch_id").desc(), F.col("_row_number").desc()]
-        winner = Window.partitionBy(*contract.key).orderBy(*order)
+        winner = Window.partitionBy(*contract.key).orderBy(*_order(contract))
         latest = (
             rows.withColumn("_rank", F.row_number().over(winner))
             .where(F.col("_rank") == 1)
             # _updated_at is the winning row's landing time: deterministic for a given bronze table.
             .select(*[f.name for f in contract.fields], "_batch_id", F.col("_ingested_at").alias("_updated_at"))
         )
-        latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in silver_schema(contract).fields])
+        latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
+        if lakehouse.exists(SILVER, table):
+            # Only the columns the comparison needs are read (Parquet column pruning).
+            current = lakehouse.read(SILVER, table).select(
+                *contract.key, F.lit(True).alias("__cur"), F.col("_updated_at").alias("__cur_at"),
+                F.col("_batch_id").alias("__cur_batch"),
+                *([F.col(contract.latest_by).alias("__cur_latest")] if contract.latest_by else []))
+            latest = (latest.join(current, on=list(contract.key), how="left")
+                      .where(_beats_current(contract)).select(*[f.name for f in schema.fields]))
         merged = lakehouse.merge(latest, SILVER, table, keys=list(contract.key))
     finally:
         rows.unpersist()
+    mark_applied(lakehouse, table, bronze_table, pending)
     total = lakehouse.read(SILVER, table).count()
-    log.info("silver.%s: %d inserted, %d updated, %d unchanged -> %d rows, version %d",
-             table, merged.inserted, merged.updated, merged.unchanged, total, merged.version)
-    return SilverResult(table, total, merged.inserted, merged.updated, merged.unchanged, merged.version)
+    unchanged = total - merged.inserted - merged.updated
+    log.info("silver.%s: %d batch(es), %d rows standardized: %d inserted, %d updated, %d unchanged -> %d rows, "
+             "version %d", table, len(pending), standardized, merged.inserted, merged.updated, unchanged, total,
+             merged.version)
+    return SilverResult(table, total, merged.inserted, merged.updated, unchanged, merged.version, standardized,
+                        tuple(pending))
