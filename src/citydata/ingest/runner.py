@@ -332,8 +332,8 @@ def ingest_day(
 
     A source refused whole (DeliveryRejectedError) or not delivered is reported, not fatal for the others;
     any other error (an API page that keeps failing, a silver step failing) stops the day.
-    A step also runs when one of its outputs does not exist yet while its bronze does (first build, or a
-    run that died between landing and silver).
+    A step also runs when its main output table does not exist yet while some of its bronze does (first
+    build, or a run that died between landing and silver).
     """
     from citydata.ingest.bronze import DeliveryRejectedError
 
@@ -364,8 +364,9 @@ def ingest_day(
     started = time.monotonic()
     changed = set(result.changed_sources)
     for name, step in silver_steps(contracts).items():
-        first_build = any(lakehouse.exists(BRONZE, t) for t in step.inputs) and not all(
-            lakehouse.exists(SILVER, t) for t in step.outputs)
+        # its main table (a master's own, a generic step's only one) missing while some input landed
+        first_build = any(lakehouse.exists(BRONZE, t) for t in step.inputs) and not lakehouse.exists(
+            SILVER, step.outputs[0])
         if not (all_steps or first_build or changed.intersection(step.sources)):
             result.skipped_steps.append(name)
             continue
