@@ -5,7 +5,10 @@ the market registry (`silver.market_entity`: enterprises 91…, individual busin
 affairs' social organizations (`silver.social_organization`: 51/52/53…). Outputs:
 
 - `silver.legal_entity`: the master, one vocabulary across sources, geocoded, divisions of today;
-- `silver.legal_entity_status_history`: SCD type 2 of the status, keyed (credit_code, valid_from).
+- `silver.legal_entity_status_history`: SCD type 2 of the status, keyed (credit_code, valid_from);
+- `silver.tax_payment`: the tax bureau's payments (standardized by `build_silver` into
+  `silver.tax_payment_source`) with `credit_code` resolved: a legacy 15-character 税务登记号 is
+  linked through the master's `org_code`.
 
 Incremental: only entities whose source row came from a bronze batch this step has not applied
 (citydata.ingest.batches) are recomputed, and rows whose content did not change keep their lineage,
@@ -16,7 +19,7 @@ Must not: standardize raw values itself (the contracts' checks did) or decide wh
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -34,10 +37,14 @@ from citydata.standards.industry import load_industries
 
 log = logging.getLogger(__name__)
 
-LEGAL_ENTITY_SOURCES = ("legal_entities", "social_organizations")
+LEGAL_ENTITY_SOURCES = ("legal_entities", "social_organizations", "tax_payments")
+ENTITY_SOURCES = ("legal_entities", "social_organizations")  # the master's own; tax payments link to it
 MASTER = "legal_entity"
 HISTORY = "legal_entity_status_history"
 CONSUMER = "silver.legal_entity"
+TAX_SOURCE = "tax_payments"
+TAX_STAGING = "tax_payment_source"  # build_silver's standardized tax rows; silver.tax_payment adds credit_code
+TAX_CONSUMER = "silver.tax_payment"
 
 ACTIVE, DEREGISTERED = "active", "deregistered"
 #: Status words of the registries → the master's two statuses (吊销 = licence revoked, 撤销 = cancelled).
@@ -81,6 +88,8 @@ class LegalEntityResult:
     touched: int                      # entities recomputed (their source row came from a pending batch)
     ungeocoded: int                   # touched entities whose address gave no street (district_code/street_code null)
     batches: dict[str, list[str]] = field(default_factory=dict)  # bronze table -> batches applied now
+    tax: TableChange | None = None    # silver.tax_payment (None when no tax payments were delivered)
+    tax_unlinked: int = 0             # tax payments whose taxpayer number links to no entity of the master
 
 
 # --- pure column rules ------------------------------------------------------------------------------
@@ -220,13 +229,18 @@ def _check_statuses(rows: DataFrame) -> None:
             f"citydata.ingest.legal_entity.STATUS_WORDS (active or deregistered); silver.{MASTER} unchanged")
 
 
-def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
-                         applied_at: datetime | None = None) -> LegalEntityResult:
-    """Build the sources' silver tables, then MERGE the touched entities into the master and its history."""
-    contracts = load_contracts()
-    present: dict[str, SourceContract] = {
-        s: contracts[s] for s in LEGAL_ENTITY_SOURCES if lakehouse.exists(BRONZE, contracts[s].tables.bronze)}
-    sources = {s: build_silver(spark, lakehouse, c) for s, c in present.items()}
+@dataclass(frozen=True)
+class _MasterChange:
+    master: TableChange | None
+    history: TableChange | None
+    touched: int
+    ungeocoded: int
+    batches: dict[str, list[str]]
+
+
+def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
+                  applied_at: datetime | None) -> _MasterChange:
+    """MERGE the entities touched by pending batches into the master and its status history."""
     pending = {c.tables.bronze: pending_batches(lakehouse, CONSUMER, c.tables.bronze) for c in present.values()}
     parts = [
         _SOURCE_ROWS[s](lakehouse.read(SILVER, c.tables.silver).where(F.col("_batch_id").isin(pending[c.tables.bronze])))
@@ -234,7 +248,7 @@ def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
     ]
     if not parts:
         log.info("silver.%s: no pending batches of %s: nothing to do", MASTER, ", ".join(present) or "any source")
-        return LegalEntityResult(sources, _unchanged(lakehouse, MASTER), _unchanged(lakehouse, HISTORY), 0, 0)
+        return _MasterChange(_unchanged(lakehouse, MASTER), _unchanged(lakehouse, HISTORY), 0, 0, {})
     touched = parts[0]
     for part in parts[1:]:
         touched = touched.unionByName(part)
@@ -268,4 +282,75 @@ def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
     applied = {table: batches for table, batches in pending.items() if batches}
     for table, batches in applied.items():
         mark_applied(lakehouse, CONSUMER, table, batches, applied_at=applied_at)
-    return LegalEntityResult(sources, master_change, history_change, count, ungeocoded, applied)
+    return _MasterChange(master_change, history_change, count, ungeocoded, applied)
+
+
+def link_taxpayers(payments: DataFrame, master: DataFrame) -> DataFrame:
+    """`payments` with `credit_code`: the taxpayer number itself when it is a credit code (18), else the
+    master entity whose organization code is positions 7-15 of the legacy number (null when none, or
+    when several entities share it)."""
+    unique = master.groupBy("org_code").agg(F.count("*").alias("_n"), F.first("credit_code").alias("_linked")) \
+        .where(F.col("_n") == 1).select("org_code", "_linked")
+    legacy = F.length("taxpayer_id") == 15
+    linked = payments.withColumn("_org", F.when(legacy, F.substring("taxpayer_id", 7, 9))) \
+        .join(unique, F.col("_org") == unique["org_code"], "left")
+    return linked.withColumn("credit_code", F.when(legacy, F.col("_linked")).otherwise(F.col("taxpayer_id"))) \
+        .drop("_org", "org_code", "_linked")
+
+
+def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract,
+                        applied_at: datetime | None) -> tuple[SilverResult, TableChange | None, int, list[str]]:
+    """Standardize tax payments (build_silver into silver.tax_payment_source), then MERGE into
+    silver.tax_payment the payments of pending batches and every payment not linked yet, with credit_code."""
+    staged_contract = replace(contract, tables=replace(contract.tables, silver=TAX_STAGING))
+    staged = build_silver(spark, lakehouse, staged_contract)
+    table = contract.tables.silver
+    pending = pending_batches(lakehouse, TAX_CONSUMER, contract.tables.bronze)
+    exists = lakehouse.exists(SILVER, table)
+    source = lakehouse.read(SILVER, TAX_STAGING)
+    wanted = F.col("_batch_id").isin(pending) if pending else F.lit(False)
+    if exists:
+        # an entity registered after its payments arrived links them now
+        unlinked = lakehouse.read(SILVER, table).where(F.col("credit_code").isNull()).select("tax_voucher_no")
+        touched = source.where(wanted).unionByName(source.join(unlinked, "tax_voucher_no", "left_semi")).distinct()
+    else:
+        touched = source.where(wanted)
+    master = lakehouse.read(SILVER, MASTER) if lakehouse.exists(SILVER, MASTER) else None
+    if master is None:
+        master = spark.createDataFrame([], "org_code string, credit_code string")
+    rows = link_taxpayers(touched, master.select("org_code", "credit_code"))
+    columns = [*[f.name for f in contract.fields], "credit_code", *LINEAGE]
+    old = lakehouse.read(SILVER, table) if exists else None
+    if old is not None:
+        old = old.join(touched.select("tax_voucher_no"), "tax_voucher_no", "left_semi")
+    merged_rows = keep_unchanged_lineage(rows.select(*columns), old, ["tax_voucher_no"], list(LINEAGE)) \
+        .select(*columns).cache()
+    try:
+        if merged_rows.isEmpty():
+            log.info("silver.%s: no pending batches and nothing left to link: nothing to do", table)
+            return staged, _unchanged(lakehouse, table), 0, []
+        change = _change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"]))
+    finally:
+        merged_rows.unpersist()
+    unlinked_now = lakehouse.read(SILVER, table).where(F.col("credit_code").isNull()).count()
+    mark_applied(lakehouse, TAX_CONSUMER, contract.tables.bronze, pending, applied_at=applied_at)
+    return staged, change, unlinked_now, pending
+
+
+def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
+                         applied_at: datetime | None = None) -> LegalEntityResult:
+    """Build the sources' silver tables, MERGE the touched entities into the master and its history,
+    then link the pending tax payments to it."""
+    contracts = load_contracts()
+    present: dict[str, SourceContract] = {
+        s: contracts[s] for s in ENTITY_SOURCES if lakehouse.exists(BRONZE, contracts[s].tables.bronze)}
+    sources = {s: build_silver(spark, lakehouse, c) for s, c in present.items()}
+    done = _build_master(lakehouse, present, applied_at)
+    batches = dict(done.batches)
+    tax, unlinked = None, 0
+    tax_contract = contracts[TAX_SOURCE]
+    if lakehouse.exists(BRONZE, tax_contract.tables.bronze):
+        sources[TAX_SOURCE], tax, unlinked, tax_batches = _build_tax_payments(spark, lakehouse, tax_contract, applied_at)
+        if tax_batches:
+            batches[tax_contract.tables.bronze] = tax_batches
+    return LegalEntityResult(sources, done.master, done.history, done.touched, done.ungeocoded, batches, tax, unlinked)

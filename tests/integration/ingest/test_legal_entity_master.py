@@ -1,15 +1,19 @@
-"""The legal-entity master and its status history on real Spark + Delta, against the simulated city's truth.
+"""The legal-entity master, its status history and the tax payments linked to it, on real Spark + Delta,
+against the simulated city's truth.
 
 Seed 66 (300 persons, 30-day periods, 5 % wrong credit codes) is chosen because its day 2 holds one new
 registration and two deregistrations, and day 1 rejects three registry rows: the counts below are
-exact, not "more than zero". Day 1 lands and builds; then day 2; then everything runs again.
+exact, not "more than zero". 80 % of the taxpayers registered before 2015-10-01 pay under their legacy
+tax number. Day 1 lands and builds; then day 2; then everything runs again.
 """
 
 from __future__ import annotations
 
 import csv
-from collections import Counter
+import json
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,7 @@ from pyspark.sql import functions as F
 from citydata.catalog.contracts import load_contracts
 from citydata.ingest.batches import APPLIED_TABLE
 from citydata.ingest.bronze import BRONZE, land_delivery
-from citydata.ingest.legal_entity import HISTORY, LEGAL_ENTITY_SOURCES, MASTER, build_legal_entities
+from citydata.ingest.legal_entity import HISTORY, LEGAL_ENTITY_SOURCES, MASTER, TAX_STAGING, build_legal_entities
 from citydata.ingest.silver import SILVER
 from citydata.lakehouse import Lakehouse
 from citydata.sources.connectors import delivery_path
@@ -55,7 +59,7 @@ def _land(spark, lakehouse: Lakehouse, folder: Path, at: datetime) -> dict[str, 
 
 
 def _versions(lakehouse: Lakehouse) -> dict[str, int]:
-    tables = [(SILVER, MASTER), (SILVER, HISTORY), (SILVER, APPLIED_TABLE)]
+    tables = [(SILVER, MASTER), (SILVER, HISTORY), (SILVER, APPLIED_TABLE), (SILVER, TAX_STAGING)]
     tables += [(SILVER, CONTRACTS[s].tables.silver) for s in LEGAL_ENTITY_SOURCES]
     tables += [(BRONZE, CONTRACTS[s].tables.bronze) for s in LEGAL_ENTITY_SOURCES]
     return {f"{layer}.{table}": lakehouse.version(layer, table) for layer, table in tables}
@@ -71,7 +75,7 @@ def _active_in_master(lakehouse: Lakehouse) -> Counter:
 def run(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("legal-entity")
     day1, day2 = simulate(root / "sim", [1, 2], persons=300, seed=SEED, period_days=30,
-                          defects=DefectRates(uscc_checksum=0.05))
+                          defects=DefectRates(uscc_checksum=0.05, tax_legacy=0.8))
     lakehouse = Lakehouse(spark, root / "lakehouse")
     out: dict = {"lakehouse": lakehouse, "day1": day1.folder, "day2": day2.folder}
     out["batches1"] = _land(spark, lakehouse, day1.folder, DAY1_AT)
@@ -171,7 +175,8 @@ def test_day2_recomputes_only_the_entities_its_batches_touch(run) -> None:
     # the registry delivers only its changes; civil affairs its full list, here the same bytes as on day 1
     # (no organization changed), so the same batch: nothing of it is pending
     assert run["batches2"]["social_organizations"] == run["batches1"]["social_organizations"]
-    assert run["result2"].batches == {"legal_entities": [run["batches2"]["legal_entities"]]}
+    assert run["result2"].batches == {"legal_entities": [run["batches2"]["legal_entities"]],
+                                      "tax_payments": [run["batches2"]["tax_payments"]]}
     assert run["result2"].touched == market.select("credit_code").distinct().count() == 3
     assert run["result2"].touched < len(run["master2"])
     assert (run["result2"].master.inserted, run["result2"].master.updated) == (1, 2 + changed)
@@ -184,3 +189,40 @@ def test_a_rerun_changes_no_table(run) -> None:
     result = run["result3"]
     assert result.touched == 0 and result.batches == {}
     assert (result.master.inserted, result.master.updated, result.history.inserted, result.history.updated) == (0, 0, 0, 0)
+
+
+def _legacy_vouchers(folder: Path) -> set[str]:
+    """Vouchers whose records the simulator delivered under the legacy tax number (truth/defects.csv)."""
+    vouchers = set()
+    for row in _truth(folder, "defects.csv"):
+        if row["defect"] == "TAX_LEGACY_NUMBER":
+            assert row["action"] == "link"
+            page = json.loads((folder / row["file"]).read_text(encoding="utf-8"))
+            vouchers.add(page["records"][int(row["row"]) - 1]["tax_voucher_no"])
+    return vouchers
+
+
+def test_tax_payments_link_legacy_numbers_and_sum_to_the_truth_by_section_and_district(run) -> None:
+    payments = run["lakehouse"].read(SILVER, "tax_payment").collect()
+    master = run["master2"]
+    legacy = [p for p in payments if len(p["taxpayer_id"]) == 15]
+    assert {p["tax_voucher_no"] for p in legacy} == _legacy_vouchers(run["day1"]) | _legacy_vouchers(run["day2"])
+    assert len(legacy) == 23
+    by_org = {r["org_code"]: code for code, r in master.items()}
+    for p in legacy:  # linked through the organization code; unlinked only when the entity was rejected
+        assert p["credit_code"] == by_org.get(p["taxpayer_id"][6:])
+        if p["credit_code"]:
+            assert p["credit_code"][2:17] == p["taxpayer_id"]
+    assert run["result2"].tax_unlinked == sum(p["credit_code"] is None for p in payments)
+    assert all(p["credit_code"] == p["taxpayer_id"] for p in payments if len(p["taxpayer_id"]) == 18)
+    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for p in payments:
+        entity = master.get(p["credit_code"])
+        where = (entity["industry_section"], entity["district_code"]) if entity else ("", "")
+        acc = sums[(*where, p["tax_period"], p["tax_type"])]
+        acc[0] += p["amount"]
+        acc[1] += p["revenue"]
+    truth = {(r["section"], r["district_code"], r["tax_period"], r["tax_type"]):
+             [Decimal(r["amount_yuan"]), Decimal(r["revenue_yuan"])]
+             for r in _truth(run["day2"], "tax_by_section_district_month.csv")}
+    assert dict(sums) == truth
