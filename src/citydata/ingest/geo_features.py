@@ -3,29 +3,30 @@
 The internet map source delivers `location` as "lon,lat" in GCJ-02, a full crawl every day. Its
 contract check (`lonlat`, citydata.ingest.validate) already converts to WGS-84 (6 decimals) and
 rejects points outside the city (GEO_OUTSIDE_CITY) at bronze. This step takes over the source's
-silver table: it re-standardizes only bronze batches not applied yet (citydata.ingest.batches),
-stores longitude/latitude as decimal(9,6) WGS-84 plus the delivered system, locates every point in
-its district and street (citydata.standards.geo, point in polygon), and keeps POIs absent from the
-latest crawl with `is_open = false` (they closed). Unchanged POIs keep their lineage, so a MERGE
-commits only what changed and a rerun commits nothing.
+silver table: `build_silver` standardizes the crawls into `silver.poi_source` (one row per POI, the
+latest crawl's row winning); the POIs whose row came from a batch not applied yet here
+(citydata.ingest.batches) are MERGEd into `silver.poi` with longitude/latitude as decimal(9,6)
+WGS-84 plus the delivered system, their district and street (citydata.standards.geo, point in
+polygon), and `is_open = false` for POIs absent from the latest crawl (they closed). Unchanged POIs
+keep their lineage, so a MERGE commits only what changed and a rerun commits nothing.
 Must not: convert or locate by its own rules (citydata.standards.coords / geo do).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, StringType, StructField, StructType
 
 from citydata.catalog.contracts import load_contract
-from citydata.ingest.batches import mark_applied, pending_rows
+from citydata.ingest.batches import mark_applied, pending_batches
 from citydata.ingest.legal_entity import TableChange, keep_unchanged_lineage
-from citydata.ingest.silver import SILVER, SilverStandardizationError, standardize
+from citydata.ingest.silver import SILVER, SilverResult, build_silver
 from citydata.lakehouse import Lakehouse
 from citydata.standards import coords, geo
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 POI_SOURCES = ("internet_poi",)
 CONSUMER = "silver.poi"
+POI_STAGING = "poi_source"  # build_silver's standardized crawl rows; silver.poi adds coordinates and codes
 COORD = DecimalType(9, 6)
 POI_COLUMNS = ("poi_id", "name", "category", "category_code", "address", "longitude", "latitude",
                "coord_system", "source_coord_system", "district_code", "street_code", "district_name", "city_name",
@@ -48,8 +50,10 @@ class PoiError(RuntimeError):
 
 @dataclass(frozen=True)
 class PoiResult:
-    """What `build_pois` did: the table change, POIs recomputed, the latest crawl's batch and the batches applied."""
+    """What `build_pois` did: the staging and POI tables' changes, POIs recomputed, the latest crawl's batch
+    and the batches applied."""
 
+    source: SilverResult
     poi: TableChange | None
     touched: int = 0
     latest_batch: str | None = None
@@ -68,27 +72,15 @@ def _locate_row(location):  # noqa: ANN001, ANN202 - no hints: PySpark would try
 _locate_udf = F.udf(_locate_row, _LOCATED)
 
 
-def _latest_per_poi(rows: DataFrame) -> DataFrame:
-    order = Window.partitionBy("poi_id").orderBy(F.col("_ingested_at").desc(), F.col("_batch_id").desc(),
-                                                 F.col("_row_number").desc())
-    return rows.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1).drop("_rank")
-
-
-def _check(rows: DataFrame, system: str) -> None:
-    failing = rows.where(~F.col("_ok")).select("_batch_id", "_row_number", "_reason").limit(20).collect()
-    if failing:
-        where = ", ".join(f"{r['_batch_id']} row {r['_row_number']} ({r['_reason']})" for r in failing)
-        raise SilverStandardizationError(
-            f"bronze.internet_poi: rows no longer pass the contract checks: {where}. Fix: check recent changes to "
-            f"citydata.standards or schemas/internet_poi.yml; silver.poi unchanged")
-    # the contract's lonlat check converts from the contract's system: a record declaring another one would
-    # be converted wrongly, so refuse it rather than store a point hundreds of metres off
+def _check_systems(rows: DataFrame, system: str) -> None:
+    """The contract's lonlat check converts from the contract's system: a record declaring another one
+    would be stored hundreds of metres off, so refuse it."""
     other = rows.where(F.lower(F.regexp_replace("coord_system", r"[^0-9A-Za-z]", "")) != system) \
         .select("poi_id", "coord_system").limit(10).collect()
     if other:
         where = ", ".join(f"{r['poi_id']} ({r['coord_system']})" for r in other)
-        raise PoiError(f"bronze.internet_poi: records declare another coordinate system than the contract's {system}: "
-                       f"{where}. Fix: split the source by system (one contract each); silver.poi unchanged")
+        raise PoiError(f"silver.{POI_STAGING}: records declare another coordinate system than the contract's "
+                       f"{system}: {where}. Fix: split the source by system (one contract each); silver.poi unchanged")
 
 
 def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetime | None = None) -> PoiResult:
@@ -96,34 +88,33 @@ def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetim
     contract = load_contract("internet_poi")
     table = contract.tables.silver
     system = coords.normalize_system(contract.field("location").coord_system or "wgs84")
-    bronze, pending = pending_rows(lakehouse, CONSUMER, contract.tables.bronze)
-    if bronze is None:
+    staged = build_silver(spark, lakehouse, replace(contract, tables=replace(contract.tables, silver=POI_STAGING)))
+    pending = pending_batches(lakehouse, CONSUMER, contract.tables.bronze)
+    if not pending:
         log.info("silver.%s: no pending batches of bronze.%s: nothing to do", table, contract.tables.bronze)
         exists = lakehouse.exists(SILVER, table)
-        return PoiResult(TableChange(table, lakehouse.read(SILVER, table).count(), 0, 0, 0,
-                                     lakehouse.version(SILVER, table)) if exists else None)
-    rows = standardize(contract, bronze).cache()
+        return PoiResult(staged, TableChange(table, lakehouse.read(SILVER, table).count(), 0, 0, 0,
+                                             lakehouse.version(SILVER, table)) if exists else None)
+    rows = lakehouse.read(SILVER, POI_STAGING).where(F.col("_batch_id").isin(pending)).cache()
     try:
-        _check(rows, system)
-        # a crawl is the full list: the latest pending crawl decides which POIs are open
-        latest = rows.orderBy(F.col("_ingested_at").desc(), F.col("_batch_id").desc()).select(
-            "_batch_id", "_ingested_at").first()
-        in_latest = rows.where(F.col("_batch_id") == latest["_batch_id"]).select("poi_id").distinct()
-        winners = _latest_per_poi(rows).join(in_latest.withColumn("_open", F.lit(True)), "poi_id", "left")
+        _check_systems(rows, system)
+        # a crawl is the full list and its rows win in the staging table: the latest pending crawl's
+        # batch marks the open POIs
+        latest = rows.orderBy(F.col("_updated_at").desc(), F.col("_batch_id").desc()).select(
+            "_batch_id", "_updated_at").first()
         place = _locate_udf(F.col("location"))
-        new = winners.select(
+        new = rows.select(
             "poi_id", "name", "category", "category_code", "address", place.longitude.alias("longitude"),
             place.latitude.alias("latitude"), F.lit("wgs84").alias("coord_system"),
             F.lit(system).alias("source_coord_system"), place.district_code.alias("district_code"),
             place.street_code.alias("street_code"), "district_name", "city_name",
-            F.coalesce("_open", F.lit(False)).alias("is_open"), "_batch_id",
-            F.col("_ingested_at").alias("_updated_at"))
+            (F.col("_batch_id") == latest["_batch_id"]).alias("is_open"), "_batch_id", "_updated_at")
         old = lakehouse.read(SILVER, table) if lakehouse.exists(SILVER, table) else None
         if old is not None:
             # open POIs missing from the latest crawl (and from every pending batch) closed
             closed = (old.where(F.col("is_open")).join(new.select("poi_id"), "poi_id", "left_anti")
                       .withColumn("is_open", F.lit(False)).withColumn("_batch_id", F.lit(latest["_batch_id"]))
-                      .withColumn("_updated_at", F.lit(latest["_ingested_at"]).cast("timestamp")))
+                      .withColumn("_updated_at", F.lit(latest["_updated_at"]).cast("timestamp")))
             new = new.unionByName(closed.select(*new.columns))
         merged_rows = keep_unchanged_lineage(new, old, ["poi_id"], ["_batch_id", "_updated_at"]) \
             .select(*POI_COLUMNS, "_batch_id", "_updated_at").cache()
@@ -136,5 +127,5 @@ def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetim
     log.info("silver.%s: %d inserted, %d updated, %d unchanged -> %d rows, version %d",
              table, merged.inserted, merged.updated, merged.unchanged, total, merged.version)
     mark_applied(lakehouse, CONSUMER, contract.tables.bronze, pending, applied_at=applied_at)
-    return PoiResult(TableChange(table, total, merged.inserted, merged.updated, merged.unchanged, merged.version),
-                     touched, latest["_batch_id"], pending)
+    return PoiResult(staged, TableChange(table, total, merged.inserted, merged.updated, merged.unchanged,
+                                         merged.version), touched, latest["_batch_id"], pending)

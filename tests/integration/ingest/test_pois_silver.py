@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import APPLIED_TABLE
 from citydata.ingest.bronze import BRONZE, land_delivery
-from citydata.ingest.geo_features import build_pois
+from citydata.ingest.geo_features import POI_STAGING, build_pois
 from citydata.ingest.silver import SILVER
 from citydata.lakehouse import Lakehouse
 from citydata.sources.connectors import delivery_path
@@ -64,11 +64,10 @@ def run(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out["landed2"] = land_delivery(spark, lakehouse, CONTRACT, root / "crawl2", ingested_at=AT2)
     out["result2"] = build_pois(spark, lakehouse, applied_at=AT2)
     out["pois2"] = {r["poi_id"]: r.asDict() for r in lakehouse.read(SILVER, "poi").collect()}
-    versions = [lakehouse.version(SILVER, "poi"), lakehouse.version(SILVER, APPLIED_TABLE),
-                lakehouse.version(BRONZE, "internet_poi")]
+    tables = [(SILVER, "poi"), (SILVER, POI_STAGING), (SILVER, APPLIED_TABLE), (BRONZE, "internet_poi")]
+    versions = [lakehouse.version(*t) for t in tables]
     out["result3"] = build_pois(spark, lakehouse, applied_at=AT2)
-    out["versions"] = (versions, [lakehouse.version(SILVER, "poi"), lakehouse.version(SILVER, APPLIED_TABLE),
-                                  lakehouse.version(BRONZE, "internet_poi")])
+    out["versions"] = (versions, [lakehouse.version(*t) for t in tables])
     return out
 
 
@@ -89,6 +88,7 @@ def test_the_seed_has_points_outside_the_city(run) -> None:
 def test_day1_pois_per_district_and_category_equal_the_truth(run) -> None:
     assert _open_by_district(run["pois1"]) == _truth(run["day"])
     assert len(run["pois1"]) == 12 == run["result1"].poi.inserted == run["result1"].touched
+    assert run["result1"].source.table == POI_STAGING and run["result1"].source.rows == 12
 
 
 def test_points_are_wgs84_decimals_that_round_trip_to_the_delivered_gcj02_within_a_metre(run) -> None:
