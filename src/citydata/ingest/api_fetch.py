@@ -90,6 +90,8 @@ def fetch_api(contract: SourceContract, base_url: str, landing_dir: Path | str, 
             f"{progress_path}: pages of {state.get('source')} {state.get('endpoint')} at page size "
             f"{state.get('page_size')}, not of {contract.source} {spec.endpoint} at page size {size}. "
             f"Fix: fetch with page size {state.get('page_size')} under this run key, or delete {folder} to start over")
+    if state and state.get("last"):  # every page saved; only api.json was missing (a crash right before it)
+        return _finish(contract, folder, state)
     page = int(state["pages_done"]) + 1 if state else 1
     if page > 1:
         log.info("%s: resuming %s after page %d", contract.source, folder, page - 1)
@@ -117,20 +119,24 @@ def fetch_api(contract: SourceContract, base_url: str, landing_dir: Path | str, 
         _write_atomic(folder / "received" / name, body)
         _write_atomic(folder / "pages" / name,
                       _canonical({k: v for k, v in document.items() if k not in ENVELOPE}))
-        state = {**identity, "pages_done": page, "total": total, "total_pages": total_pages,
-                 "page_size_served": document.get("page_size", size)}
-        _write_atomic(progress_path, _canonical(state))
         records = document.get(spec.records_key)
+        last = (document.get("next") is None if "next" in document
+                else total_pages is None or page >= int(total_pages)) or not records
+        state = {**identity, "pages_done": page, "total": total, "total_pages": total_pages,
+                 "page_size_served": document.get("page_size", size), "last": last}
+        _write_atomic(progress_path, _canonical(state))
         log.info("%s: page %d%s saved (%d records)", contract.source, page,
                  f"/{total_pages}" if total_pages else "", len(records) if isinstance(records, list) else 0)
-        last = (document.get("next") is None if "next" in document
-                else total_pages is None or page >= int(total_pages))
-        if last or not records:
-            break
+        if last:
+            return _finish(contract, folder, state)
         page += 1
 
-    meta = {"endpoint": spec.endpoint, "page_size": state["page_size_served"], "total": state["total"],
-            "total_pages": page, "pages": [f"pages/page-{p:05d}.json" for p in range(1, page + 1)]}
+
+def _finish(contract: SourceContract, folder: Path, state: dict[str, Any]) -> Path:
+    """Write api.json (the simulated city's layout): from now on the folder is a complete delivery."""
+    pages = int(state["pages_done"])
+    meta = {"endpoint": contract.delivery.endpoint, "page_size": state["page_size_served"], "total": state["total"],
+            "total_pages": pages, "pages": [f"pages/page-{p:05d}.json" for p in range(1, pages + 1)]}
     _write_atomic(folder / "api.json", _canonical(meta))
-    log.info("%s: %d page(s), %s records fetched into %s", contract.source, page, state["total"], folder)
+    log.info("%s: %d page(s), %s records fetched into %s", contract.source, pages, state["total"], folder)
     return folder

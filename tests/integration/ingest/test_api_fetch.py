@@ -19,7 +19,7 @@ from citydata.catalog.contracts import load_contract
 from citydata.ingest.api_fetch import fetch_api
 from citydata.ingest.bronze import BRONZE, land_delivery
 from citydata.lakehouse import Lakehouse
-from citydata.sources.connectors import ApiFetchError, RetryPolicy
+from citydata.sources.connectors import ApiFetchError, CheckpointError, RetryPolicy
 from citydata.sources.simulate import ApiServer, DefectRates, Fault, simulate
 
 TAX = load_contract("tax_payments")
@@ -99,7 +99,9 @@ def test_a_page_failing_forever_writes_no_table_and_the_rerun_fetches_only_the_r
     assert first.landed > 0 and None not in before
 
     server.set_faults([Fault("tax", 2, times=-1)])
-    caplog.set_level(logging.DEBUG)
+    # The platform's loggers at DEBUG from here on, the rest at INFO (py4j's DEBUG echoes every JVM call).
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="citydata")
     with pytest.raises(ApiFetchError) as failed:
         folder = fetch_api(TAX, server.url, landing, retry=FAST, page_size=PAGE, run_key=city["as_of"][2])
         land_delivery(spark, lakehouse, TAX, folder)  # never reached: the fetch raised
@@ -113,15 +115,6 @@ def test_a_page_failing_forever_writes_no_table_and_the_rerun_fetches_only_the_r
     assert not (folder / "api.json").exists()  # incomplete: land_delivery cannot take it by mistake
     assert (_version(lakehouse, TAX.tables.bronze), _version(lakehouse, TAX.tables.rejects)) == before
     assert _bronze(lakehouse, TAX.tables.bronze) == rows_before
-
-    # No raw taxpayer value in the error or in any log line of the failed fetch.
-    said = [message, *(r.getMessage() for r in caplog.records)]
-    values = {v for p in _pages_on_disk(city["days"][2], TAX)
-              for r in json.loads(p.read_text(encoding="utf-8"))["records"]
-              for v in (r["taxpayer_name"], r["taxpayer_id"], r["tax_voucher_no"])}
-    assert len(values) > 20
-    leaked = sorted({v for v in values for text in said if v in text})
-    assert leaked == [], f"{len(leaked)} record values quoted"
 
     server.set_faults([])
     server.requests.clear()
@@ -137,3 +130,27 @@ def test_a_page_failing_forever_writes_no_table_and_the_rerun_fetches_only_the_r
     assert second.batch_id != first.batch_id
     assert len(_bronze(lakehouse, TAX.tables.bronze)) == len(rows_before) + second.landed
     assert lakehouse.version(BRONZE, TAX.tables.bronze) == before[0] + 1
+
+    # No raw taxpayer value in the error or in any log line of the failed fetch, the resumed one or landing.
+    said = [message, *(r.getMessage() for r in caplog.records)]
+    assert any("page 2 attempt 1/3 failed" in text for text in said)  # the logs were captured
+    values = {v for p in _pages_on_disk(city["days"][2], TAX)
+              for r in json.loads(p.read_text(encoding="utf-8"))["records"]
+              for v in (r["taxpayer_name"], r["taxpayer_id"], r["tax_voucher_no"])}
+    assert len(values) > 20
+    leaked = sorted({v for v in values for text in said if v in text})
+    assert leaked == [], f"{len(leaked)} record values quoted"
+
+
+def test_a_fetch_killed_before_api_json_completes_without_asking_again(city: dict, tmp_path: Path) -> None:
+    with ApiServer(city["days"][1]) as api:
+        folder = fetch_api(TAX, api.url, tmp_path, retry=FAST, page_size=PAGE, run_key="2025-01-01")
+        written = (folder / "api.json").read_bytes()
+        (folder / "api.json").unlink()  # as if killed after the last page, before api.json
+        api.requests.clear()
+        assert fetch_api(TAX, api.url, tmp_path, retry=FAST, page_size=PAGE, run_key="2025-01-01") == folder
+        assert not api.requests and (folder / "api.json").read_bytes() == written
+        (folder / "api.json").unlink()
+        with pytest.raises(CheckpointError, match="at page size 10, not of tax_payments /api/tax at page size 7"):
+            fetch_api(TAX, api.url, tmp_path, retry=FAST, page_size=7, run_key="2025-01-01")
+        assert not api.requests
