@@ -25,7 +25,7 @@ from pyspark.sql.types import DecimalType, StringType, StructField, StructType
 
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import mark_applied, pending_batches
-from citydata.ingest.legal_entity import TableChange, keep_unchanged_lineage
+from citydata.ingest.legal_entity import keep_unchanged_lineage, table_change, table_unchanged
 from citydata.ingest.silver import SILVER, SilverResult, build_silver
 from citydata.lakehouse import Lakehouse
 from citydata.standards import coords, geo
@@ -54,7 +54,7 @@ class PoiResult:
     and the batches applied."""
 
     source: SilverResult
-    poi: TableChange | None
+    poi: SilverResult | None
     touched: int = 0
     latest_batch: str | None = None
     batches: list[str] = field(default_factory=list)
@@ -92,9 +92,7 @@ def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetim
     pending = pending_batches(lakehouse, CONSUMER, contract.tables.bronze)
     if not pending:
         log.info("silver.%s: no pending batches of bronze.%s: nothing to do", table, contract.tables.bronze)
-        exists = lakehouse.exists(SILVER, table)
-        return PoiResult(staged, TableChange(table, lakehouse.read(SILVER, table).count(), 0, 0, 0,
-                                             lakehouse.version(SILVER, table)) if exists else None)
+        return PoiResult(staged, table_unchanged(lakehouse, table))
     rows = lakehouse.read(SILVER, POI_STAGING).where(F.col("_batch_id").isin(pending)).cache()
     try:
         _check_systems(rows, system)
@@ -119,13 +117,9 @@ def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetim
         merged_rows = keep_unchanged_lineage(new, old, ["poi_id"], ["_batch_id", "_updated_at"]) \
             .select(*POI_COLUMNS, "_batch_id", "_updated_at").cache()
         touched = merged_rows.count()
-        merged = lakehouse.merge(merged_rows, SILVER, table, keys=["poi_id"])
+        change = table_change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["poi_id"]))
         merged_rows.unpersist()
     finally:
         rows.unpersist()
-    total = lakehouse.read(SILVER, table).count()
-    log.info("silver.%s: %d inserted, %d updated, %d unchanged -> %d rows, version %d",
-             table, merged.inserted, merged.updated, merged.unchanged, total, merged.version)
     mark_applied(lakehouse, CONSUMER, contract.tables.bronze, pending, applied_at=applied_at)
-    return PoiResult(staged, TableChange(table, total, merged.inserted, merged.updated, merged.unchanged,
-                                         merged.version), touched, latest["_batch_id"], pending)
+    return PoiResult(staged, change, touched, latest["_batch_id"], pending)

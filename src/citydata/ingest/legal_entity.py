@@ -67,28 +67,19 @@ class LegalEntityError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class TableChange:
-    """What one step did to one table: rows after it, the merge's counts and the table version."""
-
-    table: str
-    rows: int
-    inserted: int
-    updated: int
-    unchanged: int
-    version: int
-
-
-@dataclass(frozen=True)
 class LegalEntityResult:
-    """Per-source silver results, the master's and the history's changes, and what was recomputed."""
+    """Per-source silver results, the master's and the history's changes, and what was recomputed.
+
+    Every table change is a `SilverResult` (rows after the step, inserted, updated, unchanged = the
+    table's other rows, version), as the generic step reports it."""
 
     sources: dict[str, SilverResult]
-    master: TableChange | None
-    history: TableChange | None
+    master: SilverResult | None
+    history: SilverResult | None
     touched: int                      # entities recomputed (their source row came from a pending batch)
     ungeocoded: int                   # touched entities whose address gave no street (district_code/street_code null)
     batches: dict[str, list[str]] = field(default_factory=dict)  # bronze table -> batches applied now
-    tax: TableChange | None = None    # silver.tax_payment (None when no tax payments were delivered)
+    tax: SilverResult | None = None    # silver.tax_payment (None when no tax payments were delivered)
     tax_unlinked: int = 0             # tax payments whose taxpayer number links to no entity of the master
 
 
@@ -207,17 +198,21 @@ def _withdrawn(old: DataFrame, wanted: DataFrame) -> DataFrame:
 
 # --- the step ---------------------------------------------------------------------------------------
 
-def _change(lakehouse: Lakehouse, table: str, merged: MergeResult) -> TableChange:
+def table_change(lakehouse: Lakehouse, table: str, merged: MergeResult) -> SilverResult:
+    """A silver table after a MERGE, reported like the generic step reports its table."""
     rows = lakehouse.read(SILVER, table).count()
-    log.info("silver.%s: %d inserted, %d updated, %d unchanged -> %d rows, version %d",
-             table, merged.inserted, merged.updated, merged.unchanged, rows, merged.version)
-    return TableChange(table, rows, merged.inserted, merged.updated, merged.unchanged, merged.version)
+    log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
+             table, merged.inserted, merged.updated, rows, merged.version)
+    return SilverResult(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
+                        merged.version)
 
 
-def _unchanged(lakehouse: Lakehouse, table: str) -> TableChange | None:
+def table_unchanged(lakehouse: Lakehouse, table: str) -> SilverResult | None:
+    """A silver table a step left alone (None when it does not exist yet)."""
     if not lakehouse.exists(SILVER, table):
         return None
-    return TableChange(table, lakehouse.read(SILVER, table).count(), 0, 0, 0, lakehouse.version(SILVER, table))
+    rows = lakehouse.read(SILVER, table).count()
+    return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
 
 
 def _check_statuses(rows: DataFrame) -> None:
@@ -231,8 +226,8 @@ def _check_statuses(rows: DataFrame) -> None:
 
 @dataclass(frozen=True)
 class _MasterChange:
-    master: TableChange | None
-    history: TableChange | None
+    master: SilverResult | None
+    history: SilverResult | None
     touched: int
     ungeocoded: int
     batches: dict[str, list[str]]
@@ -248,7 +243,7 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
     ]
     if not parts:
         log.info("silver.%s: no pending batches of %s: nothing to do", MASTER, ", ".join(present) or "any source")
-        return _MasterChange(_unchanged(lakehouse, MASTER), _unchanged(lakehouse, HISTORY), 0, 0, {})
+        return _MasterChange(table_unchanged(lakehouse, MASTER), table_unchanged(lakehouse, HISTORY), 0, 0, {})
     touched = parts[0]
     for part in parts[1:]:
         touched = touched.unionByName(part)
@@ -273,8 +268,8 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
         if old_history is not None:
             wanted = wanted.unionByName(_withdrawn(old_history, wanted))
         history = keep_unchanged_lineage(wanted, old_history, ["credit_code", "valid_from"], ["_batch_id"])
-        master_change = _change(lakehouse, MASTER, lakehouse.merge(master, SILVER, MASTER, keys=["credit_code"]))
-        history_change = _change(lakehouse, HISTORY, lakehouse.merge(
+        master_change = table_change(lakehouse, MASTER, lakehouse.merge(master, SILVER, MASTER, keys=["credit_code"]))
+        history_change = table_change(lakehouse, HISTORY, lakehouse.merge(
             history.select(*HISTORY_COLUMNS, "_batch_id"), SILVER, HISTORY, keys=["credit_code", "valid_from"]))
         master.unpersist()
     finally:
@@ -299,7 +294,7 @@ def link_taxpayers(payments: DataFrame, master: DataFrame) -> DataFrame:
 
 
 def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract,
-                        applied_at: datetime | None) -> tuple[SilverResult, TableChange | None, int, list[str]]:
+                        applied_at: datetime | None) -> tuple[SilverResult, SilverResult | None, int, list[str]]:
     """Standardize tax payments (build_silver into silver.tax_payment_source), then MERGE into
     silver.tax_payment the payments of pending batches and every payment not linked yet, with credit_code."""
     staged_contract = replace(contract, tables=replace(contract.tables, silver=TAX_STAGING))
@@ -328,8 +323,8 @@ def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: Sou
     try:
         if merged_rows.isEmpty():
             log.info("silver.%s: no pending batches and nothing left to link: nothing to do", table)
-            return staged, _unchanged(lakehouse, table), 0, []
-        change = _change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"]))
+            return staged, table_unchanged(lakehouse, table), 0, []
+        change = table_change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"]))
     finally:
         merged_rows.unpersist()
     unlinked_now = lakehouse.read(SILVER, table).where(F.col("credit_code").isNull()).count()
