@@ -84,11 +84,20 @@ def land_bronze(config: ChainConfig) -> dict[str, Any]:
 
 
 def build_silver(config: ChainConfig) -> dict[str, Any]:
-    """Conform bronze into the silver master table (MERGE by key: a rerun changes nothing)."""
+    """Conform bronze into silver (MERGE by key: a rerun changes nothing). A population source builds
+    the population master silver/person (citydata.ingest.population); any other its per-source table."""
     from citydata.catalog.contracts import load_contract
+    from citydata.ingest.population import POPULATION_SOURCES, build_population
     from citydata.ingest.silver import build_silver as conform
 
     spark, lakehouse = _session(config)
+    if config.source in POPULATION_SOURCES:
+        person = build_population(spark, lakehouse).person
+        if person is None:
+            raise RuntimeError(f"silver/person was not built: bronze holds no household register. Fix: land "
+                               f"schemas/household_register.yml's delivery before {config.source}'s silver step")
+        return {"table": f"silver/{person.table}", "rows": person.rows, "inserted": person.inserted,
+                "updated": person.updated, "unchanged": person.unchanged, "version": person.version}
     result = conform(spark, lakehouse, load_contract(config.source))
     return {"table": f"silver/{result.table}", "rows": result.rows, "inserted": result.inserted,
             "updated": result.updated, "unchanged": result.unchanged, "version": result.version}
@@ -125,8 +134,8 @@ def release(config: ChainConfig, gate_result: Mapping[str, Any]) -> dict[str, An
 
     _, lakehouse = _session(config)
     contract = load_contract(config.source)
-    inputs = [f"bronze/{contract.tables.bronze}", f"bronze/{contract.tables.rejects}",
-              f"silver/{contract.tables.silver}"]
+    # gold reads the population master, not the register's per-source table
+    inputs = [f"bronze/{contract.tables.bronze}", f"bronze/{contract.tables.rejects}", "silver/person"]
     published = publish_release(lakehouse, GOLD_DATASETS, gate_result, config.paths.releases, inputs=inputs)
     return {"release": published.number, "manifest": str(published.path), "new": published.new,
             "released_at": published.content["released_at"],

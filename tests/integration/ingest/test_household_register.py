@@ -25,6 +25,7 @@ from citydata.standards import idcard
 
 CONTRACT = load_contract("household_register")
 SAMPLE = sample_delivery("household_register")
+REGISTRATION = CONTRACT.tables.silver  # the register's own silver table (silver.person is the master)
 EXPECTED_REASONS = {
     "COLUMN_COUNT": [37], "DATE_FORMAT": [31], "DATE_IMPOSSIBLE": [30], "DIVISION_EXPIRED": [35],
     "DIVISION_UNKNOWN": [28], "DUPLICATE_ROW": [14], "ID_BIRTHDATE": [11], "ID_BIRTHDATE_MISMATCH": [24],
@@ -106,7 +107,7 @@ def test_rejects_quote_no_personal_value(landed) -> None:
 def test_silver_has_one_standardized_row_per_person(landed) -> None:
     lakehouse, _, silver = landed
     assert (silver.rows, silver.inserted, silver.version) == (20, 20, 0)
-    person = {r["id_number"]: r for r in lakehouse.read("silver", "person").collect()}
+    person = {r["id_number"]: r for r in lakehouse.read("silver", REGISTRATION).collect()}
     assert len(person) == 20
     assert "339903196208151335" in person  # legacy 15-digit number upgraded
     assert "33990119821130049X" in person  # lowercase x stored upper-case
@@ -128,7 +129,7 @@ def test_silver_has_one_standardized_row_per_person(landed) -> None:
 def test_rerunning_landing_and_silver_changes_nothing(spark, landed, tmp_path: Path) -> None:
     lakehouse, first, _ = landed
     versions = {t: lakehouse.version(*t) for t in
-                [("bronze", "household_register"), ("bronze", "household_register_rejects"), ("silver", "person")]}
+                [("bronze", "household_register"), ("bronze", "household_register_rejects"), ("silver", REGISTRATION)]}
     again = land_delivery(spark, lakehouse, CONTRACT, SAMPLE)
     renamed = tmp_path / "household_register_copy.csv"  # same bytes under another name: same batch
     renamed.write_bytes(SAMPLE.read_bytes())
@@ -156,7 +157,7 @@ def test_a_new_delivery_merges_changes_into_silver(spark, tmp_path: Path) -> Non
     silver = build_silver(spark, lakehouse, CONTRACT)
     assert (landed.landed, landed.rejected) == (2, 0)
     assert (silver.inserted, silver.updated, silver.unchanged, silver.rows) == (1, 1, 19, 21)
-    chen_now = lakehouse.read("silver", "person").where(F.col("id_number") == "339901196804120110").first()
+    chen_now = lakehouse.read("silver", REGISTRATION).where(F.col("id_number") == "339901196804120110").first()
     assert (chen_now["street_code"], chen_now["_batch_id"]) == ("339901002", landed.batch_id)
     assert lakehouse.read("bronze", "household_register").count() == 23
 
@@ -182,7 +183,7 @@ def test_silver_fails_whole_and_keeps_its_version_on_a_bronze_row_that_no_longer
     lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
     land_delivery(spark, lakehouse, CONTRACT, SAMPLE)
     build_silver(spark, lakehouse, CONTRACT)
-    before = lakehouse.version("silver", "person")
+    before = lakehouse.version("silver", REGISTRATION)
     # A row that bypassed validation (e.g. landed by an older, laxer contract): bad check digit.
     bronze = lakehouse.read("bronze", "household_register")
     bad = bronze.where(F.col("_row_number") == 1).withColumn("id_number", F.lit("339901196804120111")) \
@@ -190,8 +191,8 @@ def test_silver_fails_whole_and_keeps_its_version_on_a_bronze_row_that_no_longer
     lakehouse.write(bad, "bronze", "household_register", mode="append")
     with pytest.raises(SilverStandardizationError, match=r"household_register-legacy row 99 \(ID_CHECKSUM\)"):
         build_silver(spark, lakehouse, CONTRACT)
-    assert lakehouse.version("silver", "person") == before
-    assert lakehouse.read("silver", "person").count() == 20
+    assert lakehouse.version("silver", REGISTRATION) == before
+    assert lakehouse.read("silver", REGISTRATION).count() == 20
 
 
 def test_no_personal_value_reaches_the_logs(spark, tmp_path: Path, caplog, capfd) -> None:
@@ -210,7 +211,7 @@ def test_no_personal_value_reaches_the_logs(spark, tmp_path: Path, caplog, capfd
             build_silver(spark, lakehouse, CONTRACT)
     captured = capfd.readouterr()
     text = "\n".join([caplog.text, captured.out, captured.err, str(failure.value)])
-    assert "silver.person" in caplog.text  # the logs were captured
+    assert f"silver.{REGISTRATION}" in caplog.text  # the logs were captured
     assert sorted(v for v in personal_values() | {"339901197009030226"} if v in text) == []
 
 

@@ -1,4 +1,5 @@
-{#- One row per person resident at the as_of_date: born and registered on or before it. -#}
+{#- One row per person resident at the as_of_date: born and registered on or before it, not dead by then
+    (silver.person keeps the deceased, with died_on, for the history). -#}
 with persons as (
 
     select * from {{ ref('stg_silver__person') }}
@@ -13,6 +14,7 @@ residents_at_date as (
     from persons
     where persons.birth_date <= {{ as_of_date() }}
         and (persons.registered_on is null or persons.registered_on <= {{ as_of_date() }})
+        and (persons.died_on is null or persons.died_on > {{ as_of_date() }})
 
 ),
 

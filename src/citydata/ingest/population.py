@@ -1,0 +1,572 @@
+"""Silver population master (人口基础库): one row per citizen ID number, and its residence/status history.
+
+Inputs are the per-source standardized silver tables, built here by `build_silver` from bronze:
+the household register (`silver.household_registration`) and its change log (`silver.person_change`),
+civil affairs' marriages (`silver.marriage_registration`), health's birth and death certificates
+(`silver.birth`, `silver.death`) and social insurance (`silver.insured_employment`). Outputs:
+
+- `silver.person`: one row per person of the household register (a valid register row), every other
+  department's facts attached by ID number; IDs known only to other departments stay in their own
+  per-source tables (the register decides who is a resident, see docs/silver.md);
+- `silver.person_history`: SCD type 2 of residence and status, keyed (id_number, valid_from).
+
+Incremental: only persons named by a bronze batch this step has not applied (citydata.ingest.batches)
+are recomputed; both tables are written with `Lakehouse.merge`, which commits only changed rows, and
+the batches are recorded last, so a failed run is repaired by running again.
+Must not: standardize raw values itself (the contracts' checks did) or decide what a batch is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import lru_cache
+from itertools import groupby
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, DateType, StringType, StructField, StructType, TimestampType
+
+from citydata.catalog.contracts import SourceContract, load_contract
+from citydata.ingest.batches import mark_applied, pending_batches
+from citydata.ingest.bronze import BRONZE
+from citydata.ingest.silver import SILVER, SilverResult, build_silver, standardize
+from citydata.lakehouse import Lakehouse, MergeResult
+from citydata.standards.divisions import load_divisions
+
+log = logging.getLogger(__name__)
+
+POPULATION_SOURCES = ("household_register", "household_register_changes", "marriages", "births", "deaths",
+                      "social_insurance_employment")
+PERSON = "person"
+HISTORY = "person_history"
+CONSUMER = "silver.person"
+
+REGISTERED, DECEASED = "registered", "deceased"
+INSURED_STATUS = "正常参保"  # 参保状态 of an active contribution (暂停缴费 / 终止参保 are not insured)
+
+# Event kinds of the history, and the change_reason each one writes.
+BIRTH, CORRECTION, REGISTER, MOVE, DEATH = "birth", "correction", "register", "move", "death"
+REASONS = {BIRTH: "出生", CORRECTION: "更正", REGISTER: "首次登记", MOVE: "迁移", DEATH: "死亡"}
+REREGISTERED = "登记变更"  # a register row moves the person without a 迁移 row in the change log
+# Same-day events apply in this order: a person is born or corrected, registered, moves, dies.
+_ORDER = {BIRTH: 0, CORRECTION: 1, REGISTER: 2, MOVE: 3, DEATH: 4}
+# 变动类型/变动原因 of the change log -> event kind (婚姻状况变更 changes no residence or status).
+CHANGE_KINDS = {("新增", "出生"): BIRTH, ("更正", "更正公民身份号码"): CORRECTION, ("变更", "迁移"): MOVE,
+                ("注销", "死亡"): DEATH}
+# 登记类型 of civil affairs -> marital status (GB/T 2261.2 words); 补领结婚证 changes nothing.
+MARRIAGE_STATUS = {"结婚登记": "已婚", "离婚登记": "离婚"}
+
+REGISTER_COLUMNS = ("id_number", "name", "gender", "birth_date", "household_id", "relation_to_head",
+                    "district_code", "street_code", "address", "phone", "registered_on")
+PERSON_SCHEMA = StructType(
+    [StructField(c, DateType() if c in ("birth_date", "registered_on") else StringType()) for c in REGISTER_COLUMNS]
+    + [StructField("status", StringType()), StructField("died_on", DateType()),
+       StructField("marital_status", StringType()), StructField("employer_credit_code", StringType()),
+       StructField("insured", BooleanType()), StructField("birth_certificate_no", StringType()),
+       StructField("death_certificate_no", StringType()), StructField("death_certified_on", DateType()),
+       StructField("in_civil_affairs", BooleanType()), StructField("in_health", BooleanType()),
+       StructField("in_social_insurance", BooleanType()),
+       StructField("_batch_id", StringType()), StructField("_updated_at", TimestampType())])
+HISTORY_SCHEMA = StructType([
+    StructField("id_number", StringType()), StructField("valid_from", DateType()), StructField("valid_to", DateType()),
+    StructField("is_current", BooleanType()), StructField("status", StringType()),
+    StructField("district_code", StringType()), StructField("street_code", StringType()),
+    StructField("change_reason", StringType()), StructField("_batch_id", StringType())])
+# What the history function reads per person: its current period (kind "current") and its new events.
+_TIMELINE_INPUT = StructType([
+    StructField("id_number", StringType()), StructField("kind", StringType()), StructField("on", DateType()),
+    StructField("status", StringType()), StructField("district_code", StringType()),
+    StructField("street_code", StringType()), StructField("previous_street_code", StringType()),
+    StructField("change_reason", StringType()), StructField("_batch_id", StringType())])
+
+
+class PopulationError(RuntimeError):
+    """The population master cannot be built from what is in bronze (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class TableCount:
+    """One output table after the step: rows, what the merge did, and its Delta version."""
+
+    table: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int  # rows of the table this step did not change
+    version: int
+
+
+@dataclass(frozen=True)
+class PopulationResult:
+    """Per-source silver results, the master's and the history's counts, and what was recomputed."""
+
+    sources: dict[str, SilverResult]
+    person: TableCount | None
+    history: TableCount | None
+    touched: int  # persons recomputed (named by a pending batch of some source)
+    batches: dict[str, list[str]] = field(default_factory=dict)  # bronze table -> batches applied now
+
+
+# --- pure rules ---------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def successor_codes() -> dict[str, str]:
+    """Every retired division code -> the code that holds it today (districts and streets)."""
+    table = load_divisions()
+    out = {}
+    for row in table.rows:
+        current = table.successor(row.code)
+        if current and current != row.code:
+            out[row.code] = current
+    return out
+
+
+def current_code(code: str | None) -> str | None:
+    """A division code as today's division table names it (a retired code maps to its successor)."""
+    return successor_codes().get(code, code) if code else code
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated fact of the household register about one person (codes already today's)."""
+
+    on: date
+    kind: str  # BIRTH, CORRECTION, REGISTER, MOVE or DEATH
+    district_code: str | None = None
+    street_code: str | None = None
+    previous_street_code: str | None = None  # MOVE: the street moved from
+    batch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """One row of the history: residence and status during [valid_from, valid_to) (valid_to None: current)."""
+
+    valid_from: date
+    valid_to: date | None
+    status: str
+    district_code: str | None
+    street_code: str | None
+    change_reason: str
+    batch_id: str | None
+
+
+def _reason(labels: Iterable[str]) -> str:
+    return ",".join(dict.fromkeys(labels))  # distinct, in order of the events
+
+
+def _open(day: list[Event], later: list[Event], district_of: Callable[[str], str | None]) -> Period | None:
+    """The first period of a person the history does not know yet, from the events of its first day."""
+    first = next((e for e in day if e.kind != DEATH), None)
+    if first is None:  # a death is all we know: nothing to open
+        return None
+    district, street = first.district_code, first.street_code
+    if first.kind == REGISTER:
+        # A register row states today's residence; a later 迁移 of the same delivery says where the
+        # person lived before it, so the registration opens there and the move follows.
+        move = next((e for e in later if e.kind == MOVE and e.previous_street_code), None)
+        if move is not None:
+            street = move.previous_street_code
+            district = district_of(street) or district
+    labels = [REASONS[e.kind] for e in day if e.kind not in (REGISTER, DEATH)] or [REASONS[REGISTER]]
+    dead = any(e.kind == DEATH for e in day)
+    if dead:
+        labels.append(REASONS[DEATH])
+    return Period(first.on, None, DECEASED if dead else REGISTERED, district, street, _reason(labels), first.batch_id)
+
+
+def person_timeline(current: Period | None, events: Sequence[Event],
+                    district_of: Callable[[str], str | None] | None = None) -> list[Period]:
+    """Apply a person's new events to its current period: the current period (closed, changed in place
+    or as it was) followed by the periods the events open. A change closes the open period on its date
+    (valid_to = the change date) and opens the next; a change dated on or before the open period's
+    start changes that period in place (history further back is not rewritten). Nothing follows a death.
+    """
+    district_of = district_of or load_divisions().district_of
+    periods = [current] if current else []
+    ordered = sorted(events, key=lambda e: (e.on, _ORDER[e.kind]))
+    for on, group in groupby(ordered, key=lambda e: e.on):
+        day = list(group)
+        if not periods:
+            opened = _open(day, [e for e in ordered if e.on > on], district_of)
+            if opened:
+                periods.append(opened)
+            continue
+        last = periods[-1]
+        if last.status == DECEASED:
+            continue
+        district, street, status = last.district_code, last.street_code, last.status
+        for event in day:
+            if event.kind in (REGISTER, MOVE) and event.street_code:
+                district, street = event.district_code, event.street_code
+            elif event.kind == DEATH:
+                status = DECEASED
+        moved = (district, street) != (last.district_code, last.street_code)
+        if not moved and status == last.status:
+            continue
+        labels = []
+        if moved:
+            labels.append(REASONS[MOVE] if any(e.kind == MOVE for e in day) else REREGISTERED)
+        if status != last.status:
+            labels.append(REASONS[DEATH])
+        batch = next(e.batch_id for e in reversed(day) if e.kind in (REGISTER, MOVE, DEATH))
+        if on <= last.valid_from:
+            periods[-1] = replace(last, status=status, district_code=district, street_code=street,
+                                  change_reason=_reason([*last.change_reason.split(","), *labels]), batch_id=batch)
+        else:
+            periods[-1] = replace(last, valid_to=on)
+            periods.append(Period(on, None, status, district, street, _reason(labels), batch))
+    return periods
+
+
+def _timeline_groups(rows: pd.DataFrame) -> pd.DataFrame:
+    """applyInPandas body: one person's current period and events in, its periods to merge out."""
+    current = None
+    events = []
+    for r in rows.to_dict("records"):
+        if r["kind"] == "current":
+            current = Period(r["on"], None, r["status"], r["district_code"], r["street_code"], r["change_reason"],
+                             r["_batch_id"])
+        else:
+            events.append(Event(r["on"], r["kind"], r["district_code"], r["street_code"], r["previous_street_code"],
+                                r["_batch_id"]))
+    periods = person_timeline(current, events)
+    person = rows["id_number"].iloc[0]
+    return pd.DataFrame(
+        [(person, p.valid_from, p.valid_to, p.valid_to is None, p.status, p.district_code, p.street_code,
+          p.change_reason, p.batch_id) for p in periods],
+        columns=[f.name for f in HISTORY_SCHEMA.fields])
+
+
+# --- Spark steps --------------------------------------------------------------------------------------
+
+def _today_code(column: str) -> Column:
+    """The column's division code as of today (retired codes mapped to their successor)."""
+    mapping = successor_codes()
+    if not mapping:
+        return F.col(column)
+    lookup = F.create_map(*[F.lit(x) for pair in sorted(mapping.items()) for x in pair])
+    return F.coalesce(lookup[F.col(column)], F.col(column)).alias(column)
+
+
+def _ids(df: DataFrame, *columns: str) -> DataFrame:
+    """The distinct non-null ID numbers of some columns, as one column `id_number`."""
+    parts = [df.select(F.col(c).alias("id_number")) for c in columns]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out.where(F.col("id_number").isNotNull()).distinct()
+
+
+def _union(frames: Sequence[DataFrame]) -> DataFrame:
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
+class _Inputs:
+    """The per-source silver tables present, and each source's pending batches."""
+
+    def __init__(self, lakehouse: Lakehouse, contracts: dict[str, SourceContract], pending: dict[str, list[str]]):
+        self.lakehouse, self.contracts, self.pending = lakehouse, contracts, pending
+
+    def has(self, source: str) -> bool:
+        return source in self.contracts
+
+    def table(self, source: str) -> DataFrame:
+        return self.lakehouse.read(SILVER, self.contracts[source].tables.silver)
+
+    def new_rows(self, source: str) -> DataFrame | None:
+        """The source's silver rows that came from a batch this step has not applied (None: none)."""
+        if not self.pending.get(source):
+            return None
+        return self.table(source).where(F.col("_batch_id").isin(self.pending[source]))
+
+
+def _changes(inputs: _Inputs) -> DataFrame:
+    """The change log with its event kind (`kind` null for changes that are no event of the history)."""
+    kind = F.lit(None).cast("string")
+    for (change_type, reason), value in CHANGE_KINDS.items():
+        kind = F.when((F.col("change_type") == change_type) & (F.col("change_reason") == reason), value).otherwise(kind)
+    return inputs.table("household_register_changes").withColumn("kind", kind)
+
+
+def _wrong_ids(inputs: _Inputs) -> DataFrame | None:
+    """ID numbers the register corrected (更正: 原公民身份号码): they never become persons."""
+    if not inputs.has("household_register_changes"):
+        return None
+    return (_changes(inputs).where((F.col("kind") == CORRECTION) & F.col("previous_id_number").isNotNull())
+            .select(F.upper(F.trim("previous_id_number")).alias("id_number")).distinct())
+
+
+def _current_insurance(lakehouse: Lakehouse, contracts: dict[str, SourceContract]) -> DataFrame | None:
+    """Per ID number in social insurance's latest full list: insured, and the employer of the active
+    contribution that started last. Read from the latest bronze batch (the list is complete each day)."""
+    if "social_insurance_employment" not in contracts:
+        return None
+    contract = contracts["social_insurance_employment"]
+    bronze = lakehouse.read(BRONZE, contract.tables.bronze)
+    latest = bronze.groupBy("_batch_id").agg(F.max("_ingested_at").alias("at")).orderBy(
+        F.col("at").desc(), F.col("_batch_id").desc()).first()
+    if latest is None:
+        return None
+    rows = standardize(contract, bronze.where(F.col("_batch_id") == latest["_batch_id"])).where(F.col("_ok"))
+    active = rows.where(F.col("status") == INSURED_STATUS)
+    first = Window.partitionBy("id_number").orderBy(F.col("insured_on").desc_nulls_last(),
+                                                    F.col("employer_credit_code"))
+    employer = (active.withColumn("_rank", F.row_number().over(first)).where(F.col("_rank") == 1)
+                .select("id_number", "employer_credit_code", F.lit(True).alias("insured")))
+    listed = rows.select("id_number").distinct()
+    return listed.join(employer, "id_number", "left").select(
+        "id_number", "employer_credit_code", F.coalesce(F.col("insured"), F.lit(False)).alias("insured"))
+
+
+def _touched(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs,
+             insurance: DataFrame | None) -> DataFrame:
+    """ID numbers some pending batch says something new about."""
+    parts: list[DataFrame] = []
+    for source, columns in (("household_register", ("id_number",)), ("household_register_changes", ("id_number",)),
+                            ("marriages", ("husband_id_number", "wife_id_number")),
+                            ("births", ("mother_id_number",)), ("deaths", ("id_number",))):
+        rows = inputs.new_rows(source)
+        if rows is not None:
+            parts.append(_ids(rows, *columns))
+    births = inputs.new_rows("births")
+    if births is not None and inputs.has("household_register"):
+        parts.append(_child_matches(births, inputs.table("household_register")).select("id_number"))
+    if insurance is not None and inputs.pending.get("social_insurance_employment"):
+        # a full list: only persons whose insurance differs from what the master holds are touched
+        if lakehouse.exists(SILVER, PERSON) and "insured" in lakehouse.read(SILVER, PERSON).columns:
+            held = (lakehouse.read(SILVER, PERSON).where(F.col("in_social_insurance"))
+                    .select("id_number", F.col("employer_credit_code").alias("_held_employer"),
+                            F.col("insured").alias("_held_insured")))
+            both = insurance.join(held, "id_number", "full_outer")
+            differs = ~(F.col("employer_credit_code").eqNullSafe(F.col("_held_employer"))
+                        & F.coalesce(F.col("insured"), F.lit(False)).eqNullSafe(
+                            F.coalesce(F.col("_held_insured"), F.lit(False)))
+                        & F.col("_held_insured").isNotNull())
+            parts.append(both.where(differs).select("id_number"))
+        else:
+            parts.append(insurance.select("id_number"))
+    if not parts:
+        return spark.createDataFrame([], "id_number string")
+    return _union(parts).distinct()
+
+
+def _child_matches(births: DataFrame, register: DataFrame) -> DataFrame:
+    """Birth certificates matched to the child's register row: same household as the mother, same name,
+    birth date and gender (the certificate names no ID number for the child)."""
+    mothers = register.select(F.col("id_number").alias("mother_id_number"),
+                              F.col("household_id").alias("_mother_household"))
+    children = register.select("id_number", F.col("name").alias("child_name"), "birth_date", "gender",
+                               F.col("household_id").alias("_mother_household"))
+    return (births.select("certificate_no", "child_name", "birth_date", "gender", "mother_id_number")
+            .join(mothers, "mother_id_number")
+            .join(children, ["_mother_household", "child_name", "birth_date", "gender"])
+            .select("id_number", "certificate_no"))
+
+
+def _history_rows(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs, persons: DataFrame) -> DataFrame | None:
+    """New and changed history periods of `persons` (id_number) from the pending register and change rows."""
+    events: list[DataFrame] = []
+    register = inputs.new_rows("household_register")
+    if register is not None:
+        events.append(register.join(persons, "id_number", "left_semi").select(
+            "id_number", F.lit(REGISTER).alias("kind"), F.col("registered_on").alias("on"),
+            F.lit(None).cast("string").alias("status"), _today_code("district_code"), _today_code("street_code"),
+            F.lit(None).cast("string").alias("previous_street_code"), F.lit(None).cast("string").alias("change_reason"),
+            "_batch_id"))
+    if inputs.pending.get("household_register_changes"):
+        changes = (_changes(inputs).where(F.col("_batch_id").isin(inputs.pending["household_register_changes"])
+                                          & F.col("kind").isNotNull())
+                   .join(persons, "id_number", "left_semi"))
+        events.append(changes.select(
+            "id_number", "kind", F.col("changed_on").alias("on"), F.lit(None).cast("string").alias("status"),
+            _today_code("district_code"), _today_code("street_code"),
+            _today_code("previous_street_code"), F.lit(None).cast("string").alias("change_reason"), "_batch_id"))
+    if not events:
+        return None
+    events_df = _union(events)
+    parts = [events_df]
+    if lakehouse.exists(SILVER, HISTORY):
+        current = (lakehouse.read(SILVER, HISTORY).where(F.col("is_current"))
+                   .join(events_df.select("id_number").distinct(), "id_number", "left_semi"))
+        parts.append(current.select(
+            "id_number", F.lit("current").alias("kind"), F.col("valid_from").alias("on"), "status", "district_code",
+            "street_code", F.lit(None).cast("string").alias("previous_street_code"), "change_reason", "_batch_id"))
+    timeline = _union(parts).select(*[f.name for f in _TIMELINE_INPUT.fields])
+    return timeline.groupBy("id_number").applyInPandas(_timeline_groups, schema=HISTORY_SCHEMA)
+
+
+def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
+                 insurance: DataFrame | None) -> DataFrame:
+    """silver.person rows of `persons` (ID numbers with a register row) from every source."""
+    register = inputs.table("household_register").join(persons, "id_number", "left_semi")
+    out = register.select(*REGISTER_COLUMNS, "_batch_id", "_updated_at")
+    out = out.withColumn("district_code", _today_code("district_code")).withColumn(
+        "street_code", _today_code("street_code"))
+    if history is not None:
+        # residence is the history's open period: a 迁移 the register has not re-delivered yet counts
+        now = history.where(F.col("is_current")).select("id_number", F.col("district_code").alias("_h_district"),
+                                                       F.col("street_code").alias("_h_street"))
+        out = (out.join(now, "id_number", "left")
+               .withColumn("district_code", F.coalesce("_h_district", "district_code"))
+               .withColumn("street_code", F.coalesce("_h_street", "street_code")).drop("_h_district", "_h_street"))
+    if inputs.has("household_register_changes"):
+        changes = _changes(inputs).join(persons, "id_number", "left_semi")
+        died = changes.where(F.col("kind") == DEATH).groupBy("id_number").agg(F.max("changed_on").alias("died_on"))
+        out = out.join(died, "id_number", "left")
+        marital = [changes.select("id_number", F.col("changed_on").alias("on"), F.lit(1).alias("_rank"),
+                                  "marital_status").where(F.col("marital_status").isNotNull())]
+    else:
+        out = out.withColumn("died_on", F.lit(None).cast("date"))
+        marital = []
+    if inputs.has("marriages"):
+        marriages = inputs.table("marriages")
+        words = F.create_map(*[F.lit(x) for pair in MARRIAGE_STATUS.items() for x in pair])
+        for side in ("husband_id_number", "wife_id_number"):
+            marital.append(marriages.select(F.col(side).alias("id_number"), F.col("registered_on").alias("on"),
+                                            F.lit(0).alias("_rank"),
+                                            words[F.col("registration_type")].alias("marital_status"))
+                           .where(F.col("marital_status").isNotNull()).join(persons, "id_number", "left_semi"))
+        in_civil = _ids(marriages, "husband_id_number", "wife_id_number").join(persons, "id_number", "left_semi")
+        out = out.join(in_civil.withColumn("in_civil_affairs", F.lit(True)), "id_number", "left")
+    else:
+        out = out.withColumn("in_civil_affairs", F.lit(False))
+    if marital:
+        # the latest dated statement wins; on the same date the register's change log over civil affairs
+        latest = Window.partitionBy("id_number").orderBy(F.col("on").desc(), F.col("_rank").desc(),
+                                                         F.col("marital_status"))
+        status = (_union(marital).withColumn("_n", F.row_number().over(latest)).where(F.col("_n") == 1)
+                  .select("id_number", "marital_status"))
+        out = out.join(status, "id_number", "left")
+    else:
+        out = out.withColumn("marital_status", F.lit(None).cast("string"))
+    health: list[DataFrame] = []
+    if inputs.has("deaths"):
+        last = Window.partitionBy("id_number").orderBy(F.col("death_date").desc(), F.col("certificate_no").desc())
+        deaths = (inputs.table("deaths").join(persons, "id_number", "left_semi")
+                  .withColumn("_n", F.row_number().over(last)).where(F.col("_n") == 1)
+                  .select("id_number", F.col("certificate_no").alias("death_certificate_no"),
+                          F.col("death_date").alias("death_certified_on")))
+        out = out.join(deaths, "id_number", "left")
+        health.append(deaths.select("id_number"))
+    else:
+        out = out.withColumn("death_certificate_no", F.lit(None).cast("string")).withColumn(
+            "death_certified_on", F.lit(None).cast("date"))
+    if inputs.has("births"):
+        births = inputs.table("births")
+        children = (_child_matches(births, inputs.table("household_register")).join(persons, "id_number", "left_semi")
+                    .groupBy("id_number").agg(F.min("certificate_no").alias("birth_certificate_no")))
+        out = out.join(children, "id_number", "left")
+        health += [children.select("id_number"), _ids(births, "mother_id_number").join(persons, "id_number",
+                                                                                        "left_semi")]
+    else:
+        out = out.withColumn("birth_certificate_no", F.lit(None).cast("string"))
+    if health:
+        out = out.join(_union(health).distinct().withColumn("in_health", F.lit(True)), "id_number", "left")
+    else:
+        out = out.withColumn("in_health", F.lit(False))
+    if inputs.has("social_insurance_employment"):
+        ever = _ids(inputs.table("social_insurance_employment"), "id_number").join(persons, "id_number", "left_semi")
+        out = out.join(ever.withColumn("in_social_insurance", F.lit(True)), "id_number", "left")
+        if insurance is not None:
+            out = out.join(insurance.join(persons, "id_number", "left_semi"), "id_number", "left")
+    else:
+        out = out.withColumn("in_social_insurance", F.lit(False))
+    if "insured" not in out.columns:
+        out = out.withColumn("employer_credit_code", F.lit(None).cast("string")).withColumn(
+            "insured", F.lit(None).cast("boolean"))
+    out = (out.withColumn("status", F.when(F.col("died_on").isNotNull(), DECEASED).otherwise(REGISTERED))
+           .withColumn("insured", F.coalesce(F.col("insured"), F.lit(False))))
+    for flag in ("in_civil_affairs", "in_health", "in_social_insurance"):
+        out = out.withColumn(flag, F.coalesce(F.col(flag), F.lit(False)))
+    return out.select(*[F.col(f.name).cast(f.dataType) for f in PERSON_SCHEMA.fields])
+
+
+def _count(lakehouse: Lakehouse, table: str, merged: MergeResult | None) -> TableCount | None:
+    if not lakehouse.exists(SILVER, table):
+        return None
+    rows = lakehouse.read(SILVER, table).count()
+    if merged is None:
+        return TableCount(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
+    log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
+             table, merged.inserted, merged.updated, rows, merged.version)
+    return TableCount(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
+                      merged.version)
+
+
+def _write_person(lakehouse: Lakehouse, rows: DataFrame) -> MergeResult:
+    """MERGE by ID number; a silver.person of another shape (the per-source table of older versions) is
+    replaced whole: this run then recomputes every person, since no batch was applied to this shape."""
+    if lakehouse.exists(SILVER, PERSON):
+        columns = [(f.name, f.dataType) for f in lakehouse.read(SILVER, PERSON).schema.fields]
+        if columns != [(f.name, f.dataType) for f in PERSON_SCHEMA.fields]:
+            log.warning("silver.%s has the columns of an older version: rewriting it whole", PERSON)
+            count = rows.count()
+            version = lakehouse.write(rows, SILVER, PERSON, mode="overwrite")
+            return MergeResult(count, 0, 0, version)
+    return lakehouse.merge(rows, SILVER, PERSON, keys=["id_number"])
+
+
+def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
+                     applied_at: datetime | None = None) -> PopulationResult:
+    """Build the population sources' silver tables, then MERGE the touched persons into silver.person
+    and their residence/status periods into silver.person_history; record the applied batches."""
+    contracts = {s: load_contract(s) for s in POPULATION_SOURCES}
+    present = {s: c for s, c in contracts.items() if lakehouse.exists(BRONZE, c.tables.bronze)}
+    sources = {s: build_silver(spark, lakehouse, c) for s, c in present.items()}
+    if "household_register" not in present:
+        log.info("silver.%s: no household register in bronze yet: nothing to build", PERSON)
+        return PopulationResult(sources, _count(lakehouse, PERSON, None), _count(lakehouse, HISTORY, None), 0)
+    stale = lakehouse.exists(SILVER, PERSON) and "status" not in lakehouse.read(SILVER, PERSON).columns
+    pending = {s: (sorted({r["_batch_id"] for r in lakehouse.read(BRONZE, c.tables.bronze)
+                           .select("_batch_id").distinct().collect()}) if stale
+                   else pending_batches(lakehouse, CONSUMER, c.tables.bronze)) for s, c in present.items()}
+    if stale and lakehouse.exists(SILVER, HISTORY):
+        raise PopulationError(
+            f"silver.{PERSON} has an older shape but silver.{HISTORY} exists: the two disagree. Fix: delete "
+            f"{lakehouse.path(SILVER, PERSON)} and {lakehouse.path(SILVER, HISTORY)} and run again (both are "
+            "rebuilt from bronze)")
+    if not any(pending.values()):
+        log.info("silver.%s: no pending batches of %s: nothing to do", PERSON, ", ".join(present))
+        return PopulationResult(sources, _count(lakehouse, PERSON, None), _count(lakehouse, HISTORY, None), 0)
+    inputs = _Inputs(lakehouse, present, pending)
+    insurance = _current_insurance(lakehouse, present)
+    if insurance is not None:
+        insurance = insurance.cache()
+    touched = _touched(spark, lakehouse, inputs, insurance)
+    wrong = _wrong_ids(inputs)
+    if wrong is not None:
+        touched = touched.join(wrong, "id_number", "left_anti")
+    persons = (inputs.table("household_register").select("id_number")
+               .join(touched, "id_number", "left_semi")).cache()
+    try:
+        touched_count = persons.count()
+        history_rows = _history_rows(spark, lakehouse, inputs, persons)
+        history_merge = None
+        if history_rows is not None:
+            history_merge = lakehouse.merge(history_rows, SILVER, HISTORY, keys=["id_number", "valid_from"])
+        history = (lakehouse.read(SILVER, HISTORY).join(persons, "id_number", "left_semi")
+                   if lakehouse.exists(SILVER, HISTORY) else None)
+        person_merge = _write_person(lakehouse, _person_rows(inputs, persons, history, insurance))
+    finally:
+        persons.unpersist()
+        if insurance is not None:
+            insurance.unpersist()
+    # recorded last: a run that failed above left its batches pending, and the merges are idempotent
+    applied = {}
+    for source, batch_ids in pending.items():
+        if batch_ids:
+            bronze_table = present[source].tables.bronze
+            mark_applied(lakehouse, CONSUMER, bronze_table, batch_ids, applied_at=applied_at)
+            applied[bronze_table] = list(batch_ids)
+    log.info("silver.%s: %d persons recomputed from %d pending batch(es)", PERSON, touched_count,
+             sum(len(b) for b in applied.values()))
+    return PopulationResult(sources, _count(lakehouse, PERSON, person_merge), _count(lakehouse, HISTORY, history_merge),
+                            touched_count, applied)
