@@ -1,4 +1,6 @@
-"""`citydata airflow`'s engine: a real `airflow standalone` serves the project's DAGs on loopback."""
+"""`citydata airflow`'s engine: a real `airflow standalone` serves the project's DAGs on loopback; with its
+scheduler, an ingest DAG triggered through the REST API makes the silver DAG run by asset event, and a
+failing ingest run writes a task log file naming source, page and cause, without personal values."""
 
 from __future__ import annotations
 
@@ -34,12 +36,12 @@ def _live_group_members(group: int) -> list[int]:
     return members
 
 
-def _api(port: int, path: str, token: str | None = None, body: dict | None = None) -> dict:
+def _api(port: int, path: str, token: str | None = None, body: dict | None = None, method: str | None = None) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
-        method="GET" if body is None else "POST",
+        method=method or ("GET" if body is None else "POST"),
     )
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.load(reply)
@@ -73,3 +75,96 @@ def test_standalone_serves_the_project_dags_and_stops_cleanly(tmp_path: Path) ->
         time.sleep(0.5)  # SIGKILL is delivered asynchronously
     assert _live_group_members(process.pid) == []
     assert airflow_local.health(port, timeout=2) is None
+
+
+def _wait_for(what: str, probe, timeout: float, log_file: Path):  # noqa: ANN001, ANN202 - a polling helper
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(3)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s; see {log_file}")
+
+
+def _runs(port: int, token: str, dag_id: str) -> list[dict]:
+    return _api(port, f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after", token)["dag_runs"]
+
+
+@pytest.mark.slow
+def test_an_ingest_run_triggers_its_silver_dag_by_asset_event(tmp_path: Path) -> None:
+    """Data-aware scheduling for real: trigger `ingest_credit_licences` through the REST API; the scheduler
+    queues `silver_credit_licences` from the asset event of bronze.credit_licences, which builds silver. A
+    tax run against an API page that keeps failing fails with a task log file naming source, page, cause."""
+    from deltalake import DeltaTable
+
+    from citydata.sources.simulate import ApiServer, Fault, simulate
+    from simulated_pii import personal_values
+
+    from citydata.ingest.runner import run_key_of
+
+    # Outside the default delivery folders: unpausing a daily DAG also starts its latest scheduled run, which
+    # then finds no delivery and skips (no asset event), so only the runs triggered here land anything.
+    [day] = simulate(tmp_path / "deliveries", [1], persons=300, seed=1, period_days=30, page_size=10)
+    port = _free_port()
+    env = airflow_local.standalone_env(airflow_env(tmp_path), port)
+    env.update({"CITYDATA_AIRFLOW_RETRIES": "0", "AIRFLOW__CORE__UNIT_TEST_MODE": "False"})
+    airflow_home = Path(env["AIRFLOW_HOME"])
+    log_file = airflow_home / "standalone.log"
+    wanted = ("ingest_credit_licences", "silver_credit_licences", "ingest_tax_payments")
+    with ApiServer(day.folder, port=0, faults=[Fault("tax", 2, times=-1)]) as server:
+        process = airflow_local.start_standalone(env, log_file)
+        try:
+            airflow_local.wait_until_healthy(process, port, log_file, timeout=300)
+            login = airflow_local.login(airflow_home, port)
+            token = _api(port, "/auth/token", body={"username": login.user, "password": login.password})["access_token"]
+            _wait_for("the generated DAGs parsed", lambda: set(wanted) <= {
+                d["dag_id"] for d in _api(port, "/api/v2/dags?limit=100", token)["dags"]}, 180, log_file)
+            for dag_id in wanted:
+                _api(port, f"/api/v2/dags/{dag_id}", token, {"is_paused": False}, method="PATCH")
+            started = time.monotonic()
+            licences = _api(port, "/api/v2/dags/ingest_credit_licences/dagRuns", token, {
+                "logical_date": None, "conf": {"delivery_folder": str(day.folder / "delivery")}})
+            tax = _api(port, "/api/v2/dags/ingest_tax_payments/dagRuns", token, {
+                "logical_date": None, "conf": {"api_url": server.url, "page_size": 10}})
+
+            def state(dag_id: str, run_id: str) -> str | None:
+                run = next(r for r in _runs(port, token, dag_id) if r["dag_run_id"] == run_id)
+                return run["state"] if run["state"] in ("success", "failed") else None
+
+            assert _wait_for("ingest_credit_licences run", lambda: state(
+                "ingest_credit_licences", licences["dag_run_id"]), 600, log_file) == "success"
+            silver = _wait_for("silver_credit_licences run by asset event", lambda: [
+                r for r in _runs(port, token, "silver_credit_licences") if r["run_type"] == "asset_triggered"],
+                120, log_file)[0]
+            assert _wait_for("silver_credit_licences run", lambda: state(
+                "silver_credit_licences", silver["dag_run_id"]), 600, log_file) == "success"
+            assert _wait_for("ingest_tax_payments run", lambda: state(
+                "ingest_tax_payments", tax["dag_run_id"]), 600, log_file) == "failed"
+            print(f"ingest -> asset event -> silver, and the failing tax run: {time.monotonic() - started:.0f} s")
+            events = _api(port, "/api/v2/assets/events?limit=100", token)["asset_events"]
+            assert sorted(e["uri"] for e in events if e["uri"].startswith("citydata://bronze/")) == [
+                "citydata://bronze/credit_licences", "citydata://bronze/credit_licences_rejects"]
+            assert [r["run_type"] for r in _runs(port, token, "silver_credit_licences")] == ["asset_triggered"]
+            [event] = [e for e in events if e["uri"] == "citydata://bronze/credit_licences"]
+            # the event of the run triggered here created the silver run
+            assert (event["source_dag_id"], event["source_run_id"]) == ("ingest_credit_licences", licences["dag_run_id"])
+            assert [(r["dag_id"], r["run_id"]) for r in event["created_dagruns"]] == [
+                ("silver_credit_licences", silver["dag_run_id"])]
+        finally:
+            airflow_local.stop(process)
+
+    assert DeltaTable(str(tmp_path / "lakehouse" / "silver" / "administrative_licence")).to_pyarrow_table().num_rows == 18
+    assert not (tmp_path / "lakehouse" / "bronze" / "tax_payments").exists()  # the failed fetch landed nothing
+    fetched = tmp_path / "data" / "landing" / "api" / "tax_payments" / run_key_of(tax["dag_run_id"])
+    assert (fetched / "pages" / "page-00001.json").is_file() and not (fetched / "api.json").exists()
+    logs = [p for p in (airflow_home / "logs").rglob("*.log") if p.is_file()]
+    tax_logs = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in logs
+                         if "dag_id=ingest_tax_payments" in str(p) and tax["dag_run_id"].split("+")[0] in str(p))
+    assert "tax_payments: page 2 failed after 5 attempt(s): HTTP 500" in tax_logs
+    values = personal_values(day.folder / "delivery")
+    assert len(values) > 600
+    for path in logs:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        assert sorted(v for v in values if v in text) == [], path
+
