@@ -5,6 +5,10 @@ Seed 66 (300 persons, 30-day periods, 5 % wrong credit codes) is chosen because 
 registration and two deregistrations, and day 1 rejects three registry rows: the counts below are
 exact, not "more than zero". 80 % of the taxpayers registered before 2015-10-01 pay under their legacy
 tax number. Day 1 lands and builds; then day 2; then everything runs again.
+
+The history rules the simulated city never exercises run on a hand-written registry (three rows, each
+there for one rule): a 注销 row without a 注销日期, an address outside the city, a deregistration the
+registry takes back (the deregistered period is withdrawn), and a status word the master does not know.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,11 +26,15 @@ from pyspark.sql import functions as F
 from citydata.catalog.contracts import load_contracts
 from citydata.ingest.batches import APPLIED_TABLE
 from citydata.ingest.bronze import BRONZE, land_delivery
-from citydata.ingest.legal_entity import HISTORY, LEGAL_ENTITY_SOURCES, MASTER, TAX_STAGING, build_legal_entities
+from citydata.ingest.legal_entity import (
+    HISTORY, LEGAL_ENTITY_SOURCES, MASTER, TAX_STAGING, LegalEntityError, build_legal_entities,
+)
 from citydata.ingest.silver import SILVER
 from citydata.lakehouse import Lakehouse
 from citydata.sources.connectors import delivery_path
 from citydata.sources.simulate import DefectRates, simulate
+from citydata.sources.simulate.writers import write_xlsx
+from citydata.standards import idcard, uscc
 
 SEED = 66
 DAY1_AT = datetime(2025, 1, 2, tzinfo=timezone.utc)
@@ -226,3 +234,91 @@ def test_tax_payments_link_legacy_numbers_and_sum_to_the_truth_by_section_and_di
              [Decimal(r["amount_yuan"]), Decimal(r["revenue_yuan"])]
              for r in _truth(run["day2"], "tax_by_section_district_month.csv")}
     assert dict(sums) == truth
+
+
+# --- history rules on a hand-written registry ---------------------------------------------------------
+
+REGISTRY_HEADER = [f.column for f in CONTRACTS["legal_entities"].fields]
+REP_ID = idcard.make("339901", date(1980, 1, 1), 17)
+A = uscc.make("9", "1", "339901", "MA2B3C4D")   # established 2010, deregistered on day 2, reinstated on day 3
+B = uscc.make("9", "2", "339906", "MA2B3C4E")   # 注销 without a 注销日期: dated by its 变更日期; 新港区 authority
+C = uscc.make("9", "1", "339902", "MA2B3C4F")   # an address outside the city: not geocoded
+
+
+def _row(code: str, status: str, dereg: str, address: str, authority: str, change: str, changed: str) -> list:
+    return [code, "示范市测试有限公司", "企业", "51", "50万元", "张三", REP_ID, "2010-05-01", status, dereg, address,
+            authority, change, changed]
+
+
+def _registry(path: Path, rows: list[list]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_xlsx(path, "市场主体登记信息", REGISTRY_HEADER, rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hand(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("legal-entity-rules")
+    lakehouse = Lakehouse(spark, root / "lakehouse")
+    contract = CONTRACTS["legal_entities"]
+    days = [
+        [_row(A, "存续", "", "东湖区湖滨街道中山路1号", "339901", "全量", "2010-05-01"),
+         _row(B, "注销", "", "中和区新港街道海港路2号", "339906", "全量", "2020-03-04"),
+         _row(C, "存续", "", "上海市静安区南京西路1号", "339902", "全量", "2010-05-01")],
+        [_row(A, "注销", "2025-01-20", "东湖区湖滨街道中山路1号", "339901", "注销", "2025-01-20")],
+        [_row(A, "存续", "", "东湖区湖滨街道中山路1号", "339901", "变更", "2025-02-15")],
+        [_row(C, "迁出", "", "上海市静安区南京西路1号", "339902", "变更", "2025-03-10")],
+    ]
+    out: dict = {"lakehouse": lakehouse, "results": [], "history": []}
+    for day, rows in enumerate(days[:3], start=1):
+        at = datetime(2025, day, 2, tzinfo=timezone.utc)
+        land_delivery(spark, lakehouse, contract, _registry(root / f"day{day}" / "registry.xlsx", rows), ingested_at=at)
+        out["results"].append(build_legal_entities(spark, lakehouse, applied_at=at))
+        out["history"].append({(r["credit_code"], r["valid_from"]): r.asDict()
+                               for r in lakehouse.read(SILVER, HISTORY).collect()})
+    out["master"] = {r["credit_code"]: r.asDict() for r in lakehouse.read(SILVER, MASTER).collect()}
+    out["version"] = lakehouse.version(SILVER, MASTER)
+    land_delivery(spark, lakehouse, contract, _registry(root / "day4" / "registry.xlsx", days[3]),
+                  ingested_at=datetime(2025, 4, 2, tzinfo=timezone.utc))
+    with pytest.raises(LegalEntityError) as error:
+        build_legal_entities(spark, lakehouse)
+    out["error"] = str(error.value)
+    out["version_after_error"] = lakehouse.version(SILVER, MASTER)
+    return out
+
+
+def _periods(history: dict, code: str) -> list[tuple]:
+    return [(r["valid_from"], r["valid_to"], r["is_current"], r["status"], r["change_reason"])
+            for _, r in sorted((k, v) for k, v in history.items() if k[0] == code)]
+
+
+def test_a_deregistration_without_date_is_dated_by_its_change_and_divisions_are_todays(hand) -> None:
+    b = hand["master"][B]
+    assert (b["status"], b["deregistered_on"], b["authority_district_code"]) == ("deregistered", date(2020, 3, 4), "339905")
+    assert (b["district_code"], b["street_code"]) == ("339905", "339905005")
+    assert _periods(hand["history"][0], B) == [
+        (date(2010, 5, 1), date(2020, 3, 4), False, "active", "established"),
+        (date(2020, 3, 4), None, True, "deregistered", "deregistered")]
+
+
+def test_an_address_outside_the_city_is_counted_not_guessed(hand) -> None:
+    c = hand["master"][C]
+    assert (c["district_code"], c["street_code"]) == (None, None)
+    assert hand["results"][0].ungeocoded == 1 and hand["results"][0].touched == 3
+
+
+def test_a_reinstated_entity_withdraws_its_deregistered_period(hand) -> None:
+    assert _periods(hand["history"][1], A) == [
+        (date(2010, 5, 1), date(2025, 1, 20), False, "active", "established"),
+        (date(2025, 1, 20), None, True, "deregistered", "deregistered")]
+    assert _periods(hand["history"][2], A) == [
+        (date(2010, 5, 1), None, True, "active", "established"),
+        (date(2025, 1, 20), date(2025, 1, 20), False, "deregistered", "withdrawn")]
+    assert (hand["master"][A]["status"], hand["master"][A]["deregistered_on"]) == ("active", None)
+    third = hand["results"][2]
+    assert (third.touched, third.master.updated, third.history.updated, third.history.inserted) == (1, 1, 2, 0)
+
+
+def test_an_unknown_status_word_stops_the_step_and_names_the_entity_and_the_fix(hand) -> None:
+    assert C in hand["error"] and "'迁出'" in hand["error"] and "STATUS_WORDS" in hand["error"]
+    assert hand["version_after_error"] == hand["version"]
