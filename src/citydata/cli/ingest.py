@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    if not args.verbose:  # refused deliveries are logged as warnings; the table below shows them already
+        logging.getLogger("citydata.ingest.runner").setLevel(logging.ERROR)
     os.environ.setdefault("CITYDATA_SPARK_LOG_LEVEL", "ERROR")
     console = Console()
     if not console.is_terminal and console.width < 120:
@@ -70,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         if source in result.landed:
             r = result.landed[source]
             reasons = ", ".join(f"{k} {v}" for k, v in r.rejects_by_reason.items())
-            outcome = ("landed before" if r.already_landed else "new batch") + (f" — {reasons}" if reasons else "")
+            outcome = ("no rows" if not r.delivered else "landed before" if r.already_landed else "new batch") + (
+                f" — {reasons}" if reasons else "")
             sources.add_row(source, f"{r.delivered:,}", f"{r.landed:,}", f"{r.rejected:,}", outcome)
         elif source in result.refused:
             sources.add_row(source, "", "", "", f"[red]refused whole[/red]: {result.refused[source]}")
