@@ -51,13 +51,15 @@ def test_every_source_feeds_exactly_one_step() -> None:
 
 def test_a_master_takes_over_its_sources_and_writes_their_silver_too(master_module) -> None:
     module = master_module('("household_register", "births")')
-    steps = silver_steps(CONTRACTS, (Master("population", module, "build", "SOURCES", ("person_history",)),))
+    register, births = CONTRACTS["household_register"].tables.silver, CONTRACTS["births"].tables.silver
+    # the master names one of its sources' silver tables among its own: it is an output once
+    steps = silver_steps(CONTRACTS, (Master("population", module, "build", "SOURCES", ("person", births)),))
     population = steps["population"]
     assert population.master and population.target == f"{module}:build"
     assert population.sources == ("household_register", "births")
     assert population.inputs == ("household_register", "births")
-    # its own tables first, then each source's silver table once (person is the register's silver table)
-    assert population.outputs == ("person_history", "person", "birth")
+    # its own tables first, then each source's silver table once
+    assert population.outputs == ("person", births, register)
     assert population.theme == "population"
     assert "household_register" not in steps and "births" not in steps
     assert steps["deaths"].target == GENERIC_SILVER
