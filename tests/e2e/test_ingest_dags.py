@@ -26,6 +26,7 @@ from citydata.pipeline import airflow, airflow_env
 from citydata.sources.simulate import ApiServer, Fault, simulate
 from simulated_pii import personal_values
 
+pytestmark = pytest.mark.slow
 PERSONS, SEED, PERIOD, PAGE = 300, 1, 30, 10
 
 
