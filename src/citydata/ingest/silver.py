@@ -5,8 +5,9 @@ the silver table's name) are standardized again by the contract's checks (the sa
 admitted them) and typed by the contract's field types. Their rows are reduced to one winner per key
 (the contract's `latest_by` desc nulls last, then the later landing, then the batch, then the row);
 a winner replaces the key's current silver row only if it also beats that row by the same rule
-(so a late-delivered but older record never overwrites a newer one), then MERGEd into
-`silver/<table>` by the key, and the batches are recorded as applied. A rerun with nothing pending
+(so a late-delivered but older record never overwrites a newer one; one equal to it keeps its
+lineage, so the MERGE leaves it alone), then MERGEd into `silver/<table>` by the key, and the batches
+are recorded as applied. A rerun with nothing pending
 writes nothing; a missing silver table makes every bronze batch pending again.
 """
 
@@ -118,15 +119,32 @@ def _beats_current(contract: SourceContract) -> Column:
     and batch; the row number only separates rows of one batch, never a pending row from an applied one.
     A tie (the same batch applied again after a crash) goes to the new row, which is then identical.
     """
-    later = (F.col("_updated_at") > F.col("__cur_at")) | (
-        (F.col("_updated_at") == F.col("__cur_at")) & (F.col("_batch_id") >= F.col("__cur_batch")))
+    later = (F.col("_updated_at") > F.col("__cur__updated_at")) | (
+        (F.col("_updated_at") == F.col("__cur__updated_at")) & (F.col("_batch_id") >= F.col("__cur__batch_id")))
     wins = F.col("__cur").isNull() | later
     if contract.latest_by:
-        new, cur = F.col(contract.latest_by), F.col("__cur_latest")
+        new, cur = F.col(contract.latest_by), F.col(f"__cur_{contract.latest_by}")
         newer = new.isNotNull() & (cur.isNull() | (new > cur))
         older = cur.isNotNull() & (new.isNull() | (new < cur))
         wins = F.col("__cur").isNull() | newer | (~older & later)
     return F.coalesce(wins, F.lit(False))
+
+
+def _against_current(contract: SourceContract, latest: DataFrame, current: DataFrame) -> DataFrame:
+    """The new winners that beat the key's current silver row; one equal to it in every field keeps the
+    current `_batch_id` / `_updated_at`, so the MERGE sees it unchanged (a full list delivered again
+    with a few changed rows rewrites only the files of those rows)."""
+    keys = list(contract.key)
+    values = [f.name for f in contract.fields if f.name not in keys]
+    lineage = ["_batch_id", "_updated_at"]
+    cur = current.select(*keys, F.lit(True).alias("__cur"),
+                         *[F.col(c).alias(f"__cur_{c}") for c in values + lineage])
+    same = F.col("__cur").isNotNull()
+    for column in values:
+        same = same & F.col(column).eqNullSafe(F.col(f"__cur_{column}"))
+    return (latest.join(cur, on=keys, how="left").where(_beats_current(contract))
+            .select(*keys, *values, *[F.when(same, F.col(f"__cur_{c}")).otherwise(F.col(c)).alias(c)
+                                      for c in lineage]))
 
 
 def _pending(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
@@ -178,13 +196,8 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
         )
         latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
         if lakehouse.exists(SILVER, table):
-            # Only the columns the comparison needs are read (Parquet column pruning).
-            current = lakehouse.read(SILVER, table).select(
-                *contract.key, F.lit(True).alias("__cur"), F.col("_updated_at").alias("__cur_at"),
-                F.col("_batch_id").alias("__cur_batch"),
-                *([F.col(contract.latest_by).alias("__cur_latest")] if contract.latest_by else []))
-            latest = (latest.join(current, on=list(contract.key), how="left")
-                      .where(_beats_current(contract)).select(*[f.name for f in schema.fields]))
+            latest = _against_current(contract, latest, lakehouse.read(SILVER, table)) \
+                .select(*[f.name for f in schema.fields])
         merged = lakehouse.merge(latest, SILVER, table, keys=list(contract.key))
     finally:
         rows.unpersist()

@@ -43,22 +43,36 @@ def _truth(day: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _expected_keys(contract: SourceContract, day: Path) -> set[tuple]:
-    """Keys of the day's delivered rows that the truth does not reject, standardized one by one."""
+def _expected(contract: SourceContract, day: Path) -> dict[tuple, tuple]:
+    """Per key of the day's delivered rows that the truth does not reject, standardized one by one:
+    (latest_by value, every field's value) of the row that wins within the delivery."""
     path = delivery_path(contract, day / "delivery")
     if not path.exists():
-        return set()
-    rejected = {(Path(r["file"]).name, int(r["row"])) for r in _truth(day, "rejects.csv")}
-    if any(Path(r["file"]).name == path.name and int(r["row"]) == 0 for r in _truth(day, "rejects.csv")):
-        return set()  # refused as a whole
-    keys = set()
+        return {}
+    rejects = _truth(day, "rejects.csv")
+    rejected = {(Path(r["file"]).name, int(r["row"])) for r in rejects}
+    if (path.name, 0) in rejected:
+        return {}  # refused as a whole
+    rows: dict[tuple, tuple] = {}
     for record in read_all(contract, path).records:
         if (Path(record.lineage.location).name, record.lineage.row) in rejected:
             continue
         result = validate_record(contract, {f.name: record.values[f.column] for f in contract.fields})
         assert result.ok, f"{contract.source}: a row the truth keeps fails {result.reason_code}"
-        keys.add(tuple(str(result.values[k]) for k in contract.key))
-    return keys
+        key = tuple(str(result.values[k]) for k in contract.key)
+        latest = result.values[contract.latest_by] if contract.latest_by else None
+        if key not in rows or _wins(latest, rows[key][0]):
+            rows[key] = (latest, tuple(result.values[f.name] for f in contract.fields))
+    return rows
+
+
+def _wins(new, old) -> bool:
+    """A later row against an earlier one of the same key: latest_by desc nulls last, then the later row."""
+    return old is None or (new is not None and new >= old)
+
+
+def _expected_keys(contract: SourceContract, day: Path) -> set[tuple]:
+    return set(_expected(contract, day))
 
 
 def _silver_keys(lakehouse: Lakehouse, contract: SourceContract) -> list[tuple]:
@@ -117,6 +131,21 @@ def test_silver_holds_exactly_the_keys_of_the_valid_delivered_rows(city: dict, s
     assert (city["built"][1][source].rows, city["built"][2][source].rows) == (len(day1), len(both))
     result = city["built"][2][source]
     assert result.inserted + result.updated + result.unchanged == result.rows
+
+
+@pytest.mark.parametrize("source", sorted(CONTRACTS))
+def test_day_2_inserts_new_keys_and_updates_only_rows_whose_values_changed(city: dict, source: str) -> None:
+    """A full list delivered again: rows equal to silver's keep their lineage and are not rewritten."""
+    contract = CONTRACTS[source]
+    current = _expected(contract, city["days"][1])
+    inserted = updated = 0
+    for key, (latest, values) in _expected(contract, city["days"][2]).items():
+        if key not in current:
+            inserted += 1
+        elif _wins(latest, current[key][0]) and values != current[key][1]:
+            updated += 1
+    result = city["built"][2][source]
+    assert (result.inserted, result.updated) == (inserted, updated)
 
 
 @pytest.mark.parametrize("source", sorted(CONTRACTS))
@@ -206,6 +235,7 @@ def test_a_late_older_correction_does_not_overwrite_a_newer_one(spark, city: dic
     landed, result = correct("newer", 2, [newer])
     assert (result.batches, result.standardized, result.updated, result.inserted) == ((landed.batch_id,), 1, 1, 0)
     assert amount_of(voucher) == Decimal("1.00")
+    newer_batch = landed.batch_id
 
     # Landed later, but corrected earlier: loses to silver's row. The original again loses too
     # (a null correction_date is older than any). A correction of another voucher in the same batch wins.
@@ -221,6 +251,13 @@ def test_a_late_older_correction_does_not_overwrite_a_newer_one(spark, city: dic
     landed, result = correct("oldest", 4, [{**older, "correction_date": "2025-01-05", "amount": "4.00"}])
     assert (result.batches, result.standardized, result.updated) == ((landed.batch_id,), 1, 0)
     assert lakehouse.version(SILVER, "tax_payment") == version + 1 and amount_of(voucher) == Decimal("1.00")
+
+    # The newer correction again, beside a new voucher: it wins (same date, later landing) but equals
+    # silver's row, so it keeps that row's lineage and the MERGE leaves it alone.
+    landed, result = correct("again", 5, [newer, {**other, "tax_voucher_no": "33990000000000000009"}])
+    assert (result.standardized, result.inserted, result.updated) == (2, 1, 0)
+    row = lakehouse.read(SILVER, "tax_payment").where(F.col("tax_voucher_no") == voucher).first()
+    assert (row["_batch_id"], row["amount"], row["_updated_at"]) == (newer_batch, Decimal("1.00"), datetime(2025, 2, 2))
 
 
 def test_a_dropped_silver_table_is_rebuilt_from_every_batch(spark, city: dict, tmp_path: Path) -> None:
