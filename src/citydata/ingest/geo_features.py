@@ -7,8 +7,10 @@ silver table: `build_silver` standardizes the crawls into `silver.poi_source` (o
 latest crawl's row winning); the POIs whose row came from a batch not applied yet here
 (citydata.ingest.batches) are MERGEd into `silver.poi` with longitude/latitude as decimal(9,6)
 WGS-84 plus the delivered system, their district and street (citydata.standards.geo, point in
-polygon), and `is_open = false` for POIs absent from the latest crawl (they closed). Unchanged POIs
-keep their lineage, so a MERGE commits only what changed and a rerun commits nothing.
+polygon). `is_open` is true exactly for the POIs of the latest crawl (ids read from that crawl's bronze
+rows: a POI whose content did not change keeps its old batch in the staging table), so POIs absent
+from it close and reappearing ones reopen. Unchanged POIs keep their lineage, so a MERGE commits only
+what changed and a rerun commits nothing.
 Must not: convert or locate by its own rules (citydata.standards.coords / geo do).
 """
 
@@ -26,7 +28,8 @@ from pyspark.sql.types import DecimalType, StringType, StructField, StructType
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import mark_applied, pending_batches
 from citydata.ingest.legal_entity import keep_unchanged_lineage, table_change, table_unchanged
-from citydata.ingest.silver import SILVER, SilverResult, build_silver
+from citydata.ingest.bronze import BRONZE
+from citydata.ingest.silver import SILVER, SilverResult, build_silver, standardize
 from citydata.lakehouse import Lakehouse
 from citydata.standards import coords, geo
 
@@ -93,28 +96,34 @@ def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetim
     if not pending:
         log.info("silver.%s: no pending batches of bronze.%s: nothing to do", table, contract.tables.bronze)
         return PoiResult(staged, table_unchanged(lakehouse, table))
+    crawls = lakehouse.read(BRONZE, contract.tables.bronze).where(F.col("_batch_id").isin(pending))
+    latest = (crawls.groupBy("_batch_id").agg(F.max("_ingested_at").alias("_updated_at"))
+              .orderBy(F.col("_updated_at").desc(), F.col("_batch_id").desc()).first())
+    # A crawl is the full list: the POIs of the latest one are open, every other POI is closed. The
+    # staging table cannot tell (an unchanged POI keeps the batch that first delivered it), so the
+    # latest crawl's ids come from bronze, standardized by the same contract checks.
+    in_crawl = (standardize(contract, crawls.where(F.col("_batch_id") == latest["_batch_id"]))
+                .where("_ok").select("poi_id").distinct().withColumn("_in_crawl", F.lit(True)))
     rows = lakehouse.read(SILVER, POI_STAGING).where(F.col("_batch_id").isin(pending)).cache()
     try:
         _check_systems(rows, system)
-        # a crawl is the full list and its rows win in the staging table: the latest pending crawl's
-        # batch marks the open POIs
-        latest = rows.orderBy(F.col("_updated_at").desc(), F.col("_batch_id").desc()).select(
-            "_batch_id", "_updated_at").first()
         place = _locate_udf(F.col("location"))
-        new = rows.select(
+        changed = rows.select(
             "poi_id", "name", "category", "category_code", "address", place.longitude.alias("longitude"),
             place.latitude.alias("latitude"), F.lit("wgs84").alias("coord_system"),
             F.lit(system).alias("source_coord_system"), place.district_code.alias("district_code"),
-            place.street_code.alias("street_code"), "district_name", "city_name",
-            (F.col("_batch_id") == latest["_batch_id"]).alias("is_open"), "_batch_id", "_updated_at")
+            place.street_code.alias("street_code"), "district_name", "city_name", "_batch_id", "_updated_at")
         old = lakehouse.read(SILVER, table) if lakehouse.exists(SILVER, table) else None
+        every = changed
         if old is not None:
-            # open POIs missing from the latest crawl (and from every pending batch) closed
-            closed = (old.where(F.col("is_open")).join(new.select("poi_id"), "poi_id", "left_anti")
-                      .withColumn("is_open", F.lit(False)).withColumn("_batch_id", F.lit(latest["_batch_id"]))
-                      .withColumn("_updated_at", F.lit(latest["_updated_at"]).cast("timestamp")))
-            new = new.unionByName(closed.select(*new.columns))
-        merged_rows = keep_unchanged_lineage(new, old, ["poi_id"], ["_batch_id", "_updated_at"]) \
+            # POIs whose content did not change may still open or close: dated by the latest crawl
+            kept = (old.join(changed.select("poi_id"), "poi_id", "left_anti")
+                    .withColumn("_batch_id", F.lit(latest["_batch_id"]))
+                    .withColumn("_updated_at", F.lit(latest["_updated_at"]).cast("timestamp")))
+            every = changed.unionByName(kept.select(*changed.columns))
+        located = (every.join(in_crawl, "poi_id", "left")
+                   .withColumn("is_open", F.coalesce(F.col("_in_crawl"), F.lit(False))).drop("_in_crawl"))
+        merged_rows = keep_unchanged_lineage(located, old, ["poi_id"], ["_batch_id", "_updated_at"]) \
             .select(*POI_COLUMNS, "_batch_id", "_updated_at").cache()
         touched = merged_rows.count()
         change = table_change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["poi_id"]))
