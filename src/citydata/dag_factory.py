@@ -173,17 +173,21 @@ def run_ingest_task(source: str, params: Mapping[str, Any], run_id: str | None =
     paths = Paths.from_env()
     contract = load_contract(source)  # only its own contract: another one being edited can't fail this task
     api_url = (params.get("api_url") or "").strip() or None
-    spark = get_spark(app_name=f"citydata-{ingest_dag_id(source)}")
+    folder = (params.get("delivery_folder") or "").strip() or None
     try:
-        result = runner.land_source(spark, Lakehouse(spark, paths.lakehouse), contract,
-                                    delivery_folder=(params.get("delivery_folder") or "").strip() or None,
+        if not api_url:  # nothing delivered: skip before starting Spark
+            runner.delivery_of(contract, folder)
+        spark = get_spark(app_name=f"citydata-{ingest_dag_id(source)}")
+        result = runner.land_source(spark, Lakehouse(spark, paths.lakehouse), contract, delivery_folder=folder,
                                     api_url=api_url, landing_dir=runner.default_landing_dir(paths),
                                     page_size=params.get("page_size") or None,
                                     # a retry of the run resumes its fetch; a new run fetches afresh
                                     run_key=runner.run_key_of(run_id) if run_id else None)
     except runner.DeliveryMissingError as error:
         raise AirflowSkipException(str(error)) from error
-    if result.already_landed or not result.delivered:
+    if not result.delivered:
+        raise AirflowSkipException(f"{source}: {result.file} holds no rows: nothing to land, no asset event")
+    if result.already_landed:
         raise AirflowSkipException(f"{source}: batch {result.batch_id} ({result.delivered} rows) was landed "
                                    f"before: nothing new, no asset event")
     return {"source": source, "batch_id": result.batch_id, "file": result.file, "encoding": result.encoding,

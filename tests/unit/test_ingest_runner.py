@@ -14,7 +14,9 @@ from citydata.ingest.runner import (
     DeliveryMissingError,
     Master,
     SilverRegistryError,
+    day_key_of,
     default_delivery_folder,
+    delivery_of,
     run_key_of,
     silver_steps,
 )
@@ -125,6 +127,21 @@ def test_without_any_day_it_says_what_to_pass(tmp_path: Path) -> None:
         default_delivery_folder(_paths(tmp_path))
 
 
+def test_a_source_not_delivered_that_day_is_missing_not_an_error_of_the_data(tmp_path: Path) -> None:
+    contract = CONTRACTS["geo_districts"]
+    with pytest.raises(DeliveryMissingError, match=r"geo_districts: nothing delivered in .* \(expected "
+                                                   r"geography/districts.geojson\)"):
+        delivery_of(contract, tmp_path)
+    (tmp_path / "geography").mkdir()
+    (tmp_path / "geography" / "districts.geojson").write_text("{}", encoding="utf-8")
+    assert delivery_of(contract, tmp_path) == tmp_path / "geography" / "districts.geojson"
+
+
 def test_run_keys_are_folder_names() -> None:
     assert run_key_of("manual__2026-11-25T16:30:00.123+00:00") == "manual__2026-11-25T16_30_00.123_00_00"
     assert run_key_of("::") == "run"
+
+
+def test_api_pages_of_a_day_are_fetched_under_the_days_name() -> None:
+    assert day_key_of("/data/simulated/day-002/delivery") == "day-002"
+    assert day_key_of("/data/landing/2026-11-25") == "2026-11-25"

@@ -216,6 +216,13 @@ def run_key_of(run: str) -> str:
     return key or "run"
 
 
+def day_key_of(delivery_folder: str | Path) -> str:
+    """The run key API pages of a day are fetched under: the day folder's name (`day-002`, `2026-11-25`),
+    so another day gets its own fetch and a rerun of the same day resumes or reuses it."""
+    folder = Path(delivery_folder)
+    return run_key_of(folder.parent.name if folder.name == "delivery" else folder.name)
+
+
 def _fetch(contract: SourceContract, api_url: str, landing_dir: Path, page_size: int | None,
            run_key: str | None) -> Path | str:
     """API pages saved into the landing zone (resumable under one run key) by citydata.ingest.api_fetch;
@@ -227,6 +234,19 @@ def _fetch(contract: SourceContract, api_url: str, landing_dir: Path, page_size:
             raise
         return api_url
     return fetch_api(contract, api_url, landing_dir, page_size=page_size, run_key=run_key)
+
+
+def delivery_of(contract: SourceContract, delivery_folder: str | Path | None = None) -> Path:
+    """The contract's delivery in a day's folder (default: `default_delivery_folder()`);
+    DeliveryMissingError when nothing was delivered there."""
+    from citydata.sources.connectors import delivery_path
+
+    folder = Path(delivery_folder) if delivery_folder else default_delivery_folder()
+    where = delivery_path(contract, folder)
+    if not where.exists():
+        raise DeliveryMissingError(f"{contract.source}: nothing delivered in {folder} "
+                                   f"(expected {contract.delivery.path}): nothing to land")
+    return where
 
 
 def land_source(
@@ -248,7 +268,6 @@ def land_source(
     DeliveryRejectedError when the delivery is refused whole, ApiFetchError when an API page keeps failing.
     """
     from citydata.ingest.bronze import land_delivery
-    from citydata.sources.connectors import delivery_path
 
     contract = source if isinstance(source, SourceContract) else load_contract(source)
     if api_url:
@@ -258,11 +277,7 @@ def land_source(
         where: Path | str = _fetch(contract, api_url, Path(landing_dir) if landing_dir else default_landing_dir(),
                                    page_size, run_key)
     else:
-        folder = Path(delivery_folder) if delivery_folder else default_delivery_folder()
-        where = delivery_path(contract, folder)
-        if not where.exists():
-            raise DeliveryMissingError(f"{contract.source}: nothing delivered in {folder} "
-                                       f"(expected {contract.delivery.path}): nothing to land")
+        where = delivery_of(contract, delivery_folder)
     log.info("%s: landing %s", contract.source, where)
     return land_delivery(spark, lakehouse, contract, where)
 
@@ -338,6 +353,7 @@ def ingest_day(
     from citydata.ingest.bronze import DeliveryRejectedError
 
     folder = Path(delivery_folder)
+    day_key = day_key_of(folder)
     result = DayIngestResult(folder)
     contracts = load_contracts()
     started = time.monotonic()
@@ -346,7 +362,7 @@ def ingest_day(
             progress("land", source, None)
         api = api_url if api_url and contract.delivery.format == "json_api" else None
         try:
-            landed = land_source(spark, lakehouse, contract, delivery_folder=folder, api_url=api)
+            landed = land_source(spark, lakehouse, contract, delivery_folder=folder, api_url=api, run_key=day_key)
         except DeliveryRejectedError as error:
             log.warning("%s: %s", source, error)
             result.refused[source] = str(error)
