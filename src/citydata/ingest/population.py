@@ -403,88 +403,97 @@ def _history_rows(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs, pe
     return timeline.groupBy("id_number").applyInPandas(_timeline_groups, schema=HISTORY_SCHEMA)
 
 
+def _register_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None) -> DataFrame:
+    """The register's columns of `persons`, residence taken from their open history period."""
+    out = (inputs.table("household_register").join(persons, "id_number", "left_semi")
+           .select(*REGISTER_COLUMNS, "_batch_id", "_updated_at")
+           .withColumn("district_code", _today_code("district_code"))
+           .withColumn("street_code", _today_code("street_code")))
+    if history is None:
+        return out
+    # residence is the history's open period: a 迁移 the register has not re-delivered yet counts
+    now = history.where(F.col("is_current")).select("id_number", F.col("district_code").alias("_h_district"),
+                                                   F.col("street_code").alias("_h_street"))
+    return (out.join(now, "id_number", "left")
+            .withColumn("district_code", F.coalesce("_h_district", "district_code"))
+            .withColumn("street_code", F.coalesce("_h_street", "street_code")).drop("_h_district", "_h_street"))
+
+
+def _marital_status(inputs: _Inputs, persons: DataFrame) -> DataFrame | None:
+    """Per person the latest dated marital status of the change log (婚姻状况 of every change row) or of
+    civil affairs (结婚登记 / 离婚登记); on the same date the change log wins."""
+    statements: list[DataFrame] = []
+    if inputs.has("household_register_changes"):
+        statements.append(_changes(inputs).join(persons, "id_number", "left_semi").select(
+            "id_number", F.col("changed_on").alias("on"), F.lit(1).alias("_rank"), "marital_status"))
+    if inputs.has("marriages"):
+        words = F.create_map(*[F.lit(x) for pair in MARRIAGE_STATUS.items() for x in pair])
+        for side in ("husband_id_number", "wife_id_number"):
+            statements.append(inputs.table("marriages").select(
+                F.col(side).alias("id_number"), F.col("registered_on").alias("on"), F.lit(0).alias("_rank"),
+                words[F.col("registration_type")].alias("marital_status")).join(persons, "id_number", "left_semi"))
+    if not statements:
+        return None
+    latest = Window.partitionBy("id_number").orderBy(F.col("on").desc(), F.col("_rank").desc(), F.col("marital_status"))
+    return (_union(statements).where(F.col("marital_status").isNotNull())
+            .withColumn("_n", F.row_number().over(latest)).where(F.col("_n") == 1)
+            .select("id_number", "marital_status"))
+
+
+def _flag(ids: DataFrame, name: str) -> DataFrame:
+    return ids.distinct().withColumn(name, F.lit(True))
+
+
+def _facts(inputs: _Inputs, persons: DataFrame, insurance: DataFrame | None) -> list[DataFrame]:
+    """What the other sources say about `persons`: frames keyed by id_number (at most one row each)."""
+    def mine(df: DataFrame) -> DataFrame:
+        return df.join(persons, "id_number", "left_semi")
+
+    facts: list[DataFrame] = []
+    health: list[DataFrame] = []
+    if inputs.has("household_register_changes"):
+        facts.append(mine(_changes(inputs)).where(F.col("kind") == DEATH).groupBy("id_number")
+                     .agg(F.max("changed_on").alias("died_on")))
+    marital = _marital_status(inputs, persons)
+    if marital is not None:
+        facts.append(marital)
+    if inputs.has("marriages"):
+        facts.append(_flag(mine(_ids(inputs.table("marriages"), "husband_id_number", "wife_id_number")),
+                           "in_civil_affairs"))
+    if inputs.has("deaths"):
+        last = Window.partitionBy("id_number").orderBy(F.col("death_date").desc(), F.col("certificate_no").desc())
+        deaths = (mine(inputs.table("deaths")).withColumn("_n", F.row_number().over(last)).where(F.col("_n") == 1)
+                  .select("id_number", F.col("certificate_no").alias("death_certificate_no"),
+                          F.col("death_date").alias("death_certified_on")))
+        facts.append(deaths)
+        health.append(deaths.select("id_number"))
+    if inputs.has("births"):
+        births = inputs.table("births")
+        children = (mine(_child_matches(births, inputs.table("household_register")))
+                    .groupBy("id_number").agg(F.min("certificate_no").alias("birth_certificate_no")))
+        facts.append(children)
+        health += [children.select("id_number"), mine(_ids(births, "mother_id_number"))]
+    if health:
+        facts.append(_flag(_union(health), "in_health"))
+    if inputs.has("social_insurance_employment"):
+        facts.append(_flag(mine(_ids(inputs.table("social_insurance_employment"), "id_number")),
+                           "in_social_insurance"))
+    if insurance is not None:
+        facts.append(mine(insurance))
+    return facts
+
+
 def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
                  insurance: DataFrame | None) -> DataFrame:
     """silver.person rows of `persons` (ID numbers with a register row) from every source."""
-    register = inputs.table("household_register").join(persons, "id_number", "left_semi")
-    out = register.select(*REGISTER_COLUMNS, "_batch_id", "_updated_at")
-    out = out.withColumn("district_code", _today_code("district_code")).withColumn(
-        "street_code", _today_code("street_code"))
-    if history is not None:
-        # residence is the history's open period: a 迁移 the register has not re-delivered yet counts
-        now = history.where(F.col("is_current")).select("id_number", F.col("district_code").alias("_h_district"),
-                                                       F.col("street_code").alias("_h_street"))
-        out = (out.join(now, "id_number", "left")
-               .withColumn("district_code", F.coalesce("_h_district", "district_code"))
-               .withColumn("street_code", F.coalesce("_h_street", "street_code")).drop("_h_district", "_h_street"))
-    if inputs.has("household_register_changes"):
-        changes = _changes(inputs).join(persons, "id_number", "left_semi")
-        died = changes.where(F.col("kind") == DEATH).groupBy("id_number").agg(F.max("changed_on").alias("died_on"))
-        out = out.join(died, "id_number", "left")
-        marital = [changes.select("id_number", F.col("changed_on").alias("on"), F.lit(1).alias("_rank"),
-                                  "marital_status").where(F.col("marital_status").isNotNull())]
-    else:
-        out = out.withColumn("died_on", F.lit(None).cast("date"))
-        marital = []
-    if inputs.has("marriages"):
-        marriages = inputs.table("marriages")
-        words = F.create_map(*[F.lit(x) for pair in MARRIAGE_STATUS.items() for x in pair])
-        for side in ("husband_id_number", "wife_id_number"):
-            marital.append(marriages.select(F.col(side).alias("id_number"), F.col("registered_on").alias("on"),
-                                            F.lit(0).alias("_rank"),
-                                            words[F.col("registration_type")].alias("marital_status"))
-                           .where(F.col("marital_status").isNotNull()).join(persons, "id_number", "left_semi"))
-        in_civil = _ids(marriages, "husband_id_number", "wife_id_number").join(persons, "id_number", "left_semi")
-        out = out.join(in_civil.withColumn("in_civil_affairs", F.lit(True)), "id_number", "left")
-    else:
-        out = out.withColumn("in_civil_affairs", F.lit(False))
-    if marital:
-        # the latest dated statement wins; on the same date the register's change log over civil affairs
-        latest = Window.partitionBy("id_number").orderBy(F.col("on").desc(), F.col("_rank").desc(),
-                                                         F.col("marital_status"))
-        status = (_union(marital).withColumn("_n", F.row_number().over(latest)).where(F.col("_n") == 1)
-                  .select("id_number", "marital_status"))
-        out = out.join(status, "id_number", "left")
-    else:
-        out = out.withColumn("marital_status", F.lit(None).cast("string"))
-    health: list[DataFrame] = []
-    if inputs.has("deaths"):
-        last = Window.partitionBy("id_number").orderBy(F.col("death_date").desc(), F.col("certificate_no").desc())
-        deaths = (inputs.table("deaths").join(persons, "id_number", "left_semi")
-                  .withColumn("_n", F.row_number().over(last)).where(F.col("_n") == 1)
-                  .select("id_number", F.col("certificate_no").alias("death_certificate_no"),
-                          F.col("death_date").alias("death_certified_on")))
-        out = out.join(deaths, "id_number", "left")
-        health.append(deaths.select("id_number"))
-    else:
-        out = out.withColumn("death_certificate_no", F.lit(None).cast("string")).withColumn(
-            "death_certified_on", F.lit(None).cast("date"))
-    if inputs.has("births"):
-        births = inputs.table("births")
-        children = (_child_matches(births, inputs.table("household_register")).join(persons, "id_number", "left_semi")
-                    .groupBy("id_number").agg(F.min("certificate_no").alias("birth_certificate_no")))
-        out = out.join(children, "id_number", "left")
-        health += [children.select("id_number"), _ids(births, "mother_id_number").join(persons, "id_number",
-                                                                                        "left_semi")]
-    else:
-        out = out.withColumn("birth_certificate_no", F.lit(None).cast("string"))
-    if health:
-        out = out.join(_union(health).distinct().withColumn("in_health", F.lit(True)), "id_number", "left")
-    else:
-        out = out.withColumn("in_health", F.lit(False))
-    if inputs.has("social_insurance_employment"):
-        ever = _ids(inputs.table("social_insurance_employment"), "id_number").join(persons, "id_number", "left_semi")
-        out = out.join(ever.withColumn("in_social_insurance", F.lit(True)), "id_number", "left")
-        if insurance is not None:
-            out = out.join(insurance.join(persons, "id_number", "left_semi"), "id_number", "left")
-    else:
-        out = out.withColumn("in_social_insurance", F.lit(False))
-    if "insured" not in out.columns:
-        out = out.withColumn("employer_credit_code", F.lit(None).cast("string")).withColumn(
-            "insured", F.lit(None).cast("boolean"))
-    out = (out.withColumn("status", F.when(F.col("died_on").isNotNull(), DECEASED).otherwise(REGISTERED))
-           .withColumn("insured", F.coalesce(F.col("insured"), F.lit(False))))
-    for flag in ("in_civil_affairs", "in_health", "in_social_insurance"):
+    out = _register_rows(inputs, persons, history)
+    for facts in _facts(inputs, persons, insurance):
+        out = out.join(facts, "id_number", "left")
+    for spec in PERSON_SCHEMA.fields:  # a source not in bronze yet says nothing
+        if spec.name not in out.columns:
+            out = out.withColumn(spec.name, F.lit(None).cast(spec.dataType))
+    out = out.withColumn("status", F.when(F.col("died_on").isNotNull(), DECEASED).otherwise(REGISTERED))
+    for flag in ("insured", "in_civil_affairs", "in_health", "in_social_insurance"):
         out = out.withColumn(flag, F.coalesce(F.col(flag), F.lit(False)))
     return out.select(*[F.col(f.name).cast(f.dataType) for f in PERSON_SCHEMA.fields])
 
