@@ -37,7 +37,7 @@ def test_household_register_contract_declares_source_and_every_field() -> None:
     assert sensitive == ["id_number", "name", "birth_date", "address", "phone"]
     assert all(f.mask for f in contract.fields if f.classification is Classification.SENSITIVE)
     assert (contract.tables.bronze, contract.tables.rejects, contract.tables.silver) == (
-        "household_register", "household_register_rejects", "person")
+        "household_register", "household_register_rejects", "household_registration")
 
 
 def test_load_contracts_finds_every_yaml_by_source() -> None:
