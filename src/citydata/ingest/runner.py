@@ -223,19 +223,6 @@ def day_key_of(delivery_folder: str | Path) -> str:
     return run_key_of(folder.parent.name if folder.name == "delivery" else folder.name)
 
 
-def _fetch(contract: SourceContract, api_url: str, landing_dir: Path, page_size: int | None,
-           run_key: str | None) -> Path | str:
-    """API pages saved into the landing zone (resumable under one run key) by citydata.ingest.api_fetch;
-    without that module, the API URL itself (the JSON API connector reads it with its own retries)."""
-    try:
-        from citydata.ingest.api_fetch import fetch_api
-    except ModuleNotFoundError as error:
-        if error.name != "citydata.ingest.api_fetch":
-            raise
-        return api_url
-    return fetch_api(contract, api_url, landing_dir, page_size=page_size, run_key=run_key)
-
-
 def delivery_of(contract: SourceContract, delivery_folder: str | Path | None = None) -> Path:
     """The contract's delivery in a day's folder (default: `default_delivery_folder()`);
     DeliveryMissingError when nothing was delivered there."""
@@ -274,8 +261,10 @@ def land_source(
         if contract.delivery.format != "json_api":
             raise ValueError(f"{contract.source} is delivered as {contract.delivery.format}, not over an API: "
                              f"drop api_url and pass the delivery folder")
-        where: Path | str = _fetch(contract, api_url, Path(landing_dir) if landing_dir else default_landing_dir(),
-                                   page_size, run_key)
+        from citydata.ingest.api_fetch import fetch_api
+
+        where = fetch_api(contract, api_url, Path(landing_dir) if landing_dir else default_landing_dir(),
+                          page_size=page_size, run_key=run_key)
     else:
         where = delivery_of(contract, delivery_folder)
     log.info("%s: landing %s", contract.source, where)
