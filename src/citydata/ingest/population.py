@@ -89,24 +89,12 @@ class PopulationError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class TableCount:
-    """One output table after the step: rows, what the merge did, and its Delta version."""
-
-    table: str
-    rows: int
-    inserted: int
-    updated: int
-    unchanged: int  # rows of the table this step did not change
-    version: int
-
-
-@dataclass(frozen=True)
 class PopulationResult:
     """Per-source silver results, the master's and the history's counts, and what was recomputed."""
 
     sources: dict[str, SilverResult]
-    person: TableCount | None
-    history: TableCount | None
+    person: SilverResult | None  # the master's table after the step (unchanged = rows left alone)
+    history: SilverResult | None
     touched: int  # persons recomputed (named by a pending batch of some source)
     batches: dict[str, list[str]] = field(default_factory=dict)  # bronze table -> batches applied now
 
@@ -498,15 +486,15 @@ def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
     return out.select(*[F.col(f.name).cast(f.dataType) for f in PERSON_SCHEMA.fields])
 
 
-def _count(lakehouse: Lakehouse, table: str, merged: MergeResult | None) -> TableCount | None:
+def _count(lakehouse: Lakehouse, table: str, merged: MergeResult | None) -> SilverResult | None:
     if not lakehouse.exists(SILVER, table):
         return None
     rows = lakehouse.read(SILVER, table).count()
     if merged is None:
-        return TableCount(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
+        return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
     log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
              table, merged.inserted, merged.updated, rows, merged.version)
-    return TableCount(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
+    return SilverResult(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
                       merged.version)
 
 
