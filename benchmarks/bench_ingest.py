@@ -36,9 +36,10 @@ class StageClock:
         key = (stage, name)
         if outcome is None:
             self.started[key] = time.perf_counter()
-            print(f"    {stage} {name} ...", flush=True)
+            print(f"    {stage} {name} ...", end="", flush=True)
         else:
             self.seconds[key] = time.perf_counter() - self.started[key]
+            print(f" {self.seconds[key]:.1f} s", flush=True)
 
 
 def _rate(rows: int, seconds: float) -> str:
