@@ -26,17 +26,14 @@ def test_every_dag_file_imports(dagbag) -> None:
     assert "skeleton_chain" in dagbag.dags
 
 
-def test_dag_files_parse_fast_without_heavy_imports(dagbag) -> None:
-    # No Spark, dbt or GX at import time: the scheduler parses DAG files constantly.
-    import sys
-
-    assert dagbag.parse_seconds < 10
-    assert not {"pyspark", "pandas", "dbt", "great_expectations", "deltalake"} & set(sys.modules), \
-        "a DAG file imported a heavy module while parsing"
+HEAVY_MODULES = {"pyspark", "pandas", "dbt", "great_expectations", "deltalake"}
 
 
-def test_each_dag_file_parses_in_a_few_seconds_in_a_fresh_interpreter(tmp_path) -> None:
-    """What the DAG processor pays per file: a new interpreter importing Airflow and parsing it."""
+def test_dag_files_import_no_heavy_module_in_a_fresh_interpreter(tmp_path) -> None:
+    """What the DAG processor pays per file: a new interpreter importing Airflow and parsing it. No Spark,
+    pandas, dbt, GX or delta-rs at import time (the scheduler parses DAG files constantly). Checked in a
+    fresh interpreter because this test process has imported them for other tests; the parse time is
+    printed, not asserted (timings belong to benchmarks)."""
     import subprocess
     import sys
 
@@ -44,12 +41,13 @@ def test_each_dag_file_parses_in_a_few_seconds_in_a_fresh_interpreter(tmp_path) 
 
     env = airflow_env(tmp_path)
     for name in ("ingest_sources.py", "silver_steps.py", "skeleton_chain.py"):
-        code = ("import time, runpy; import airflow.sdk; t = time.monotonic(); "
-                f"runpy.run_path({str(dags_folder() / name)!r}); print(time.monotonic() - t)")
+        code = ("import sys, time, runpy; import airflow.sdk; t = time.monotonic(); "
+                f"runpy.run_path({str(dags_folder() / name)!r}); print(time.monotonic() - t); "
+                "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        seconds = float(done.stdout.strip().splitlines()[-1])
-        print(f"{name}: {seconds:.2f} s after `import airflow.sdk`")
-        assert seconds < 3, name
+        seconds, modules = done.stdout.strip().splitlines()[-2:]
+        print(f"{name}: {float(seconds):.2f} s after `import airflow.sdk`")
+        assert not HEAVY_MODULES & set(modules.split()), f"{name} imports {HEAVY_MODULES & set(modules.split())}"
 
 
 def test_every_task_has_an_owner_and_retries(dagbag) -> None:
