@@ -391,8 +391,10 @@ def _history_rows(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs, pe
     timeline = _union(parts).select(*[f.name for f in _TIMELINE_INPUT.fields])
     # One Python call per bucket of persons, not per person: a per-person call costs ~1 ms, which is
     # most of day 1 for a million residents.
-    bucket = F.abs(F.xxhash64("id_number")) % TIMELINE_BUCKETS
-    return timeline.groupBy(bucket.alias("_bucket")).applyInPandas(_timeline_groups, schema=HISTORY_SCHEMA)
+    # (grouped by a real column: grouping by the bare expression gave a plan whose join failed at 1M
+    # residents with "Can't zip RDDs with unequal numbers of partitions")
+    bucketed = timeline.withColumn("_bucket", F.abs(F.xxhash64("id_number")) % TIMELINE_BUCKETS)
+    return bucketed.groupBy("_bucket").applyInPandas(_timeline_groups, schema=HISTORY_SCHEMA)
 
 
 def _register_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None) -> DataFrame:

@@ -56,9 +56,6 @@ def get_spark(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", os.environ.get("CITYDATA_SPARK_UI", "false"))
         .config("spark.sql.adaptive.enabled", "true")
-        # With AQE free to re-partition cached plans, a join of a cached DataFrame failed at 1M residents
-        # ("Can't zip RDDs with unequal numbers of partitions: List(4, 12)"): keep a cache's partitioning.
-        .config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "false")
         # Lakehouse.read hands Spark explicit file lists: list them on the driver, no extra job.
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1024")
         # Timestamps are stored in UTC; keep the JVM's own zone out of the way too.
