@@ -29,7 +29,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from citydata.catalog.contracts import SourceContract, load_contracts
 from citydata.ingest.batches import mark_applied, pending_batches
 from citydata.ingest.bronze import BRONZE
-from citydata.ingest.silver import SILVER, SilverResult, build_silver
+from citydata.ingest.silver import SILVER, SilverResult, build_silver, keep_unchanged_lineage
 from citydata.lakehouse import Lakehouse, MergeResult
 from citydata.standards.divisions import load_divisions
 from citydata.standards.geocode import geocode
@@ -168,22 +168,6 @@ def history_rows(master: DataFrame) -> DataFrame:
         F.lit(True).alias("is_current"), F.lit(DEREGISTERED).alias("status"),
         F.lit("deregistered").alias("change_reason"), "_batch_id")
     return active.unionByName(ended)
-
-
-def keep_unchanged_lineage(new: DataFrame, old: DataFrame | None, keys: list[str], lineage: list[str]) -> DataFrame:
-    """`new` rows, where a row equals its `old` row in every other column, carry the old lineage, so a
-    MERGE sees it unchanged (a re-delivered but unchanged row is not an update)."""
-    if old is None:
-        return new
-    compared = [c for c in new.columns if c not in keys and c not in lineage]
-    same = F.lit(True)
-    for column in compared:
-        same = same & F.col(f"n.{column}").eqNullSafe(F.col(f"o.{column}"))
-    joined = new.alias("n").join(old.alias("o"), on=keys, how="left")
-    found = F.col(f"o.{lineage[0]}").isNotNull()
-    return joined.select(
-        *[F.col(k) for k in keys], *[F.col(f"n.{c}") for c in compared],
-        *[F.when(found & same, F.col(f"o.{c}")).otherwise(F.col(f"n.{c}")).alias(c) for c in lineage])
 
 
 def _withdrawn(old: DataFrame, wanted: DataFrame) -> DataFrame:

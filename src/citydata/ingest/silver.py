@@ -147,6 +147,22 @@ def _against_current(contract: SourceContract, latest: DataFrame, current: DataF
                                       for c in lineage]))
 
 
+def keep_unchanged_lineage(new: DataFrame, old: DataFrame | None, keys: list[str], lineage: list[str]) -> DataFrame:
+    """`new` rows, where a row equals its `old` row in every other column, carry the old lineage, so a
+    MERGE sees it unchanged (a re-delivered but unchanged row is not an update)."""
+    if old is None:
+        return new
+    compared = [c for c in new.columns if c not in keys and c not in lineage]
+    same = F.lit(True)
+    for column in compared:
+        same = same & F.col(f"n.{column}").eqNullSafe(F.col(f"o.{column}"))
+    joined = new.alias("n").join(old.alias("o"), on=keys, how="left")
+    found = F.col(f"o.{lineage[0]}").isNotNull()
+    return joined.select(
+        *[F.col(k) for k in keys], *[F.col(f"n.{c}") for c in compared],
+        *[F.when(found & same, F.col(f"o.{c}")).otherwise(F.col(f"n.{c}")).alias(c) for c in lineage])
+
+
 def _pending(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
     """The bronze batches silver has not applied; all of them when the silver table is missing."""
     table, bronze = contract.tables.silver, contract.tables.bronze
