@@ -56,6 +56,11 @@ def get_spark(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", os.environ.get("CITYDATA_SPARK_UI", "false"))
         .config("spark.sql.adaptive.enabled", "true")
+        # Spark 4.3's partitioning-aware UNION, inside a cached plan that AQE re-optimized, concatenated
+        # its children's partitions (3 x 4 = 12) while still reporting hash partitioning by the key, so
+        # the join above it failed with "Can't zip RDDs with unequal numbers of partitions: List(4, 12)"
+        # (population master at 1M residents; passes with this off). A union then costs a shuffle more.
+        .config("spark.sql.unionOutputPartitioning", "false")
         # Lakehouse.read hands Spark explicit file lists: list them on the driver, no extra job.
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1024")
         # Timestamps are stored in UTC; keep the JVM's own zone out of the way too.
