@@ -96,14 +96,14 @@ def fetch_api(contract: SourceContract, base_url: str, landing_dir: Path | str, 
     if page > 1:
         log.info("%s: resuming %s after page %d", contract.source, folder, page - 1)
 
-    # The connector's page fetch carries the retry and backoff rules; its record iterator is not used
+    # The connector's fetch_page carries the retry and backoff rules; its record iterator is not used
     # because the landing zone keeps the page bodies themselves, not records.
     connector = JsonApiConnector(retry=retry, page_size=size)
     base = base_url.rstrip("/")
     while True:
         url = f"{base}{spec.endpoint}?{urlencode({spec.page_param: page, **({spec.page_size_param: size} if size else {})})}"
         try:
-            body, _charset, document = connector._fetch(contract, page, url)  # noqa: SLF001 - see above
+            body, _charset, document = connector.fetch_page(contract, page, url)
         except ApiFetchError as error:
             fix = (f"check that {contract.department}'s API is up, then rerun with run key {folder.name}: "
                    f"pages 1-{page - 1} are kept in {folder / 'pages'} and the fetch resumes at page {page}"

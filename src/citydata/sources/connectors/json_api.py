@@ -119,7 +119,7 @@ class JsonApiConnector:
         while True:
             query = {spec.page_param: page, **({spec.page_size_param: size} if size else {})}
             url = f"{base}{spec.endpoint}?{urlencode(query)}"
-            body, charset, document = self._fetch(contract, page, url)
+            body, charset, document = self.fetch_page(contract, page, url)
             total = document.get("total")
             if state and state.get("total") is not None and total is not None and total != state["total"]:
                 raise CheckpointError(
@@ -137,7 +137,7 @@ class JsonApiConnector:
                 return
             page += 1
 
-    def _fetch(self, contract: SourceContract, page: int, url: str) -> tuple[bytes, str, dict[str, Any]]:
+    def fetch_page(self, contract: SourceContract, page: int, url: str) -> tuple[bytes, str, dict[str, Any]]:
         """The page's body, charset and parsed document, retrying what may pass on another attempt."""
         attempts = max(1, self.retry.attempts)
         cause = ""
