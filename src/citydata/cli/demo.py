@@ -166,6 +166,6 @@ def _tables(paths: Any) -> Any:
         table.add_column(column, justify="right" if column in ("version", "rows") else "left",
                          overflow="fold")
     for layer, name in lakehouse.tables():
-        rows = lakehouse.read(layer, name).count()
+        rows = lakehouse.count(layer, name)
         table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), str(rows), f"{layer}/{name}")
     return table

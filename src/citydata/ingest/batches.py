@@ -11,7 +11,7 @@ Must not: decide what a batch means (that is the consumer's business).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
@@ -61,14 +61,28 @@ def pending_rows(lakehouse: Lakehouse, consumer: str, bronze_table: str) -> tupl
 def mark_applied(lakehouse: Lakehouse, consumer: str, bronze_table: str, batch_ids: Sequence[str],
                  applied_at: datetime | None = None) -> None:
     """Record batches as applied by the consumer (one Delta commit; recording one twice changes nothing)."""
-    if not batch_ids:
-        return
+    mark_applied_batches(lakehouse, consumer, {bronze_table: batch_ids}, applied_at=applied_at)
+
+
+def mark_applied_batches(lakehouse: Lakehouse, consumer: str, batches: Mapping[str, Sequence[str]],
+                         applied_at: datetime | None = None) -> None:
+    """Record the batches of several bronze tables as applied by the consumer, in one Delta commit
+    (none when every one is recorded already)."""
     at = (applied_at or datetime.now(timezone.utc)).replace(microsecond=0, tzinfo=None)
-    rows = [(consumer, bronze_table, b, at) for b in sorted(set(batch_ids))]
-    df = lakehouse.spark.createDataFrame(rows, _SCHEMA)
-    done = applied_batches(lakehouse, consumer, bronze_table)
-    new = df.where(~F.col("batch_id").isin(list(done))) if done else df
-    if new.isEmpty():
+    wanted = {table: sorted(set(ids)) for table, ids in batches.items() if ids}
+    if not wanted:
         return
-    lakehouse.write(new, STATE_LAYER, APPLIED_TABLE, mode="append")
-    log.info("%s: applied %d batch(es) of bronze.%s", consumer, len(rows), bronze_table)
+    done: dict[str, set[str]] = {table: set() for table in wanted}
+    if lakehouse.exists(STATE_LAYER, APPLIED_TABLE):
+        for row in (lakehouse.read(STATE_LAYER, APPLIED_TABLE)
+                    .where((F.col("consumer") == consumer) & F.col("bronze_table").isin(list(wanted)))
+                    .select("bronze_table", "batch_id").collect()):
+            done[row["bronze_table"]].add(row["batch_id"])
+    rows = [(consumer, table, b, at) for table, ids in wanted.items() for b in ids if b not in done[table]]
+    if not rows:
+        return
+    lakehouse.write(lakehouse.spark.createDataFrame(rows, _SCHEMA), STATE_LAYER, APPLIED_TABLE, mode="append")
+    for table in wanted:
+        new = sum(1 for r in rows if r[1] == table)
+        if new:
+            log.info("%s: applied %d batch(es) of bronze.%s", consumer, new, table)

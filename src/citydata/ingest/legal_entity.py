@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from citydata.catalog.contracts import SourceContract, load_contracts
-from citydata.ingest.batches import mark_applied, pending_batches
+from citydata.ingest.batches import mark_applied, mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.silver import SILVER, SilverResult, build_silver, keep_unchanged_lineage
 from citydata.lakehouse import Lakehouse, MergeResult
@@ -184,7 +184,7 @@ def _withdrawn(old: DataFrame, wanted: DataFrame) -> DataFrame:
 
 def table_change(lakehouse: Lakehouse, table: str, merged: MergeResult) -> SilverResult:
     """A silver table after a MERGE, reported like the generic step reports its table."""
-    rows = lakehouse.read(SILVER, table).count()
+    rows = lakehouse.count(SILVER, table)
     log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
              table, merged.inserted, merged.updated, rows, merged.version)
     return SilverResult(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
@@ -195,7 +195,7 @@ def table_unchanged(lakehouse: Lakehouse, table: str) -> SilverResult | None:
     """A silver table a step left alone (None when it does not exist yet)."""
     if not lakehouse.exists(SILVER, table):
         return None
-    rows = lakehouse.read(SILVER, table).count()
+    rows = lakehouse.count(SILVER, table)
     return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
 
 
@@ -259,8 +259,7 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
     finally:
         rows.unpersist()
     applied = {table: batches for table, batches in pending.items() if batches}
-    for table, batches in applied.items():
-        mark_applied(lakehouse, CONSUMER, table, batches, applied_at=applied_at)
+    mark_applied_batches(lakehouse, CONSUMER, applied, applied_at=applied_at)
     return _MasterChange(master_change, history_change, count, ungeocoded, applied)
 
 

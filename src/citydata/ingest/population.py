@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType, StringType, StructField, StructType, TimestampType
 
 from citydata.catalog.contracts import SourceContract, load_contract
-from citydata.ingest.batches import mark_applied, pending_batches
+from citydata.ingest.batches import mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.silver import SILVER, SilverResult, build_silver, standardize
 from citydata.lakehouse import Lakehouse, MergeResult
@@ -495,7 +495,7 @@ def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
 def _count(lakehouse: Lakehouse, table: str, merged: MergeResult | None) -> SilverResult | None:
     if not lakehouse.exists(SILVER, table):
         return None
-    rows = lakehouse.read(SILVER, table).count()
+    rows = lakehouse.count(SILVER, table)
     if merged is None:
         return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
     log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
@@ -563,12 +563,8 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
         if insurance is not None:
             insurance.unpersist()
     # recorded last: a run that failed above left its batches pending, and the merges are idempotent
-    applied = {}
-    for source, batch_ids in pending.items():
-        if batch_ids:
-            bronze_table = present[source].tables.bronze
-            mark_applied(lakehouse, CONSUMER, bronze_table, batch_ids, applied_at=applied_at)
-            applied[bronze_table] = list(batch_ids)
+    applied = {present[source].tables.bronze: list(batch_ids) for source, batch_ids in pending.items() if batch_ids}
+    mark_applied_batches(lakehouse, CONSUMER, applied, applied_at=applied_at)
     log.info("silver.%s: %d persons recomputed from %d pending batch(es)", PERSON, touched_count,
              sum(len(b) for b in applied.values()))
     return PopulationResult(sources, _count(lakehouse, PERSON, person_merge), _count(lakehouse, HISTORY, history_merge),

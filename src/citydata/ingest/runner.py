@@ -274,15 +274,8 @@ def land_source(
 # --- silver ------------------------------------------------------------------------------------------
 
 def table_rows(lakehouse: Lakehouse, layer: str, table: str) -> int | None:
-    """Rows of a table from its Delta log statistics (no scan when every file has them); None if absent."""
-    if not lakehouse.exists(layer, table):
-        return None
-    from pyspark_delta.log import active_files, open_table
-
-    counts = [f.num_records for f in active_files(open_table(lakehouse.path(layer, table)))]
-    if all(c is not None for c in counts):
-        return int(sum(counts))
-    return lakehouse.read(layer, table).count()
+    """Rows of a table (from its Delta log's record counts: no scan); None if the table is absent."""
+    return lakehouse.count(layer, table) if lakehouse.exists(layer, table) else None
 
 
 def _summary(result: Any) -> dict[str, Any]:

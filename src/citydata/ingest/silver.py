@@ -188,7 +188,7 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
             version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="append")
             log.info("silver.%s: bronze.%s has no rows yet: empty table, version %d", table, bronze_table, version)
             return SilverResult(table, 0, 0, 0, 0, version)
-        total, version = lakehouse.read(SILVER, table).count(), lakehouse.version(SILVER, table)
+        total, version = lakehouse.count(SILVER, table), lakehouse.version(SILVER, table)
         log.info("silver.%s: no pending batch of bronze.%s: unchanged (%d rows, version %d)",
                  table, bronze_table, total, version)
         return SilverResult(table, total, 0, 0, total, version)
@@ -196,9 +196,11 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
     bronze = lakehouse.read(BRONZE, bronze_table).where(F.col("_batch_id").isin(pending))
     rows = standardize(contract, bronze).cache()
     try:
-        standardized = rows.count()
-        failing = rows.where(~F.col("_ok")).select("_batch_id", "_row_number", "_reason").limit(20).collect()
-        if failing:
+        counted = rows.agg(F.count(F.lit(1)).alias("rows"),
+                           F.count(F.when(~F.col("_ok"), 1)).alias("failing")).first()
+        standardized = counted["rows"]
+        if counted["failing"]:
+            failing = rows.where(~F.col("_ok")).select("_batch_id", "_row_number", "_reason").limit(20).collect()
             where = ", ".join(f"{r['_batch_id']} row {r['_row_number']} ({r['_reason']})" for r in failing)
             raise SilverStandardizationError(
                 f"bronze.{bronze_table}: rows no longer pass the contract checks: {where}. "
@@ -218,7 +220,7 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
     finally:
         rows.unpersist()
     mark_applied(lakehouse, table, bronze_table, pending)
-    total = lakehouse.read(SILVER, table).count()
+    total = lakehouse.count(SILVER, table)
     unchanged = total - merged.inserted - merged.updated
     log.info("silver.%s: %d batch(es), %d rows standardized: %d inserted, %d updated, %d unchanged -> %d rows, "
              "version %d", table, len(pending), standardized, merged.inserted, merged.updated, unchanged, total,

@@ -157,6 +157,17 @@ class Lakehouse:
         """Data files `read` hands to Spark for this snapshot and filter (after pruning)."""
         return [f.location for f in active_files(self._open(layer, table, version), where)]
 
+    def count(self, layer: str, table: str, version: int | None = None) -> int:
+        """Rows of the table (at `version`, default latest), from the Delta log's per-file record counts
+        when every active file has one (no Spark job), else counted by Spark."""
+        dt = self._open(layer, table, version)
+        files = active_files(dt)
+        if all(f.num_records is not None for f in files):
+            return sum(int(f.num_records) for f in files)  # type: ignore[arg-type]
+        path = self.path(layer, table)
+        log.info("count of %s: some files have no record count in the log: counting with Spark", path)
+        return self._scan(path, spark_schema(dt), files).count()
+
     def read(
         self, layer: str, table: str, version: int | None = None, where: str | None = None
     ) -> DataFrame:
@@ -322,8 +333,13 @@ class Lakehouse:
     def _merge(
         self, df: DataFrame, layer: str, table: str, path: str, keys: list[str], exists: bool
     ) -> MergeResult:
-        duplicate = df.groupBy(*keys).count().where(F.col("count") > 1).limit(1).collect()
-        if duplicate:
+        # One job for the key check and the pruning bounds of the first key (the grouped keys keep it).
+        first = keys[0]
+        per_key = df.groupBy(*keys).count()
+        summary = per_key.agg(F.max("count").alias("most"), F.min(first).alias("lo"),
+                              F.max(first).alias("hi")).first()
+        if summary is not None and (summary["most"] or 0) > 1:
+            duplicate = per_key.where(F.col("count") > 1).limit(1).collect()
             example = {k: duplicate[0][k] for k in keys}
             raise MergeKeyError(
                 f"merge into {path!r}: the source holds several rows for key {example}; "
@@ -337,7 +353,8 @@ class Lakehouse:
         dt = self._open(layer, table)
         read_version = dt.version()
         schema = spark_schema(dt)
-        files = active_files(dt, self._merge_predicate(df, keys, dt.metadata().partition_columns))
+        bounds = (summary["lo"], summary["hi"]) if summary is not None else (None, None)
+        files = active_files(dt, self._merge_predicate(df, keys, dt.metadata().partition_columns, bounds))
         source = df.select(*[F.col(f"`{f.name}`") for f in schema.fields])
         value_cols = [f.name for f in schema.fields if f.name not in keys]
 
@@ -404,8 +421,11 @@ class Lakehouse:
         self._refresh_view(layer, table)
         return MergeResult(inserted, updated, unchanged, version, len(rewrite))
 
-    def _merge_predicate(self, df: DataFrame, keys: list[str], partitions: list[str]) -> str | None:
-        """File-pruning predicate for the target rows a source can touch."""
+    def _merge_predicate(
+        self, df: DataFrame, keys: list[str], partitions: list[str], bounds: tuple[Any, Any]
+    ) -> str | None:
+        """File-pruning predicate for the target rows a source can touch (`bounds`: the source's
+        min and max of the first key)."""
         clauses: list[str] = []
         if partitions and set(partitions) <= set(keys):
             combos = df.select(*partitions).distinct().limit(1001).collect()
@@ -420,12 +440,9 @@ class Lakehouse:
                 clauses.append("(" + " OR ".join(ors) + ")" if ors else "false")
         first = keys[0]
         type_name = df.schema[first].dataType.typeName()
-        if type_name in ("string", "integer", "long", "short", "byte", "date"):
-            bounds = df.agg(F.min(first).alias("lo"), F.max(first).alias("hi")).collect()[0]
-            if bounds["lo"] is not None:
-                clauses.append(
-                    f"`{first}` >= {_sql_literal(bounds['lo'])} AND `{first}` <= {_sql_literal(bounds['hi'])}"
-                )
+        lo, hi = bounds
+        if type_name in ("string", "integer", "long", "short", "byte", "date") and lo is not None:
+            clauses.append(f"`{first}` >= {_sql_literal(lo)} AND `{first}` <= {_sql_literal(hi)}")
         return " AND ".join(clauses) if clauses else None
 
     # -- maintenance -------------------------------------------------------------------------

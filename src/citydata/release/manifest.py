@@ -82,7 +82,7 @@ def _pin(lakehouse: Any, dataset: str, version: int | None) -> dict[str, Any]:
     if not lakehouse.exists(layer, table):
         raise ReleaseBlockedError(f"dataset {dataset!r}: no Delta table at {lakehouse.path(layer, table)}")
     pinned = lakehouse.version(layer, table) if version is None else int(version)
-    rows = lakehouse.read(layer, table, version=pinned).count()
+    rows = lakehouse.count(layer, table, version=pinned)
     return {"layer": layer, "table": table, "path": lakehouse.path(layer, table), "delta_version": pinned,
             "rows": rows}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -100,7 +102,8 @@ def test_merge_with_partition_key_prunes_to_source_partitions(
     data = [(i, f"n{i}", f"11010{i % 3}", D1) for i in range(9)]
     lakehouse.write(spark.createDataFrame(data, SCHEMA), "silver", "pk", partition_by=["district"])
     source = spark.createDataFrame([(3, "changed", "110100", D2), (100, "new", "110100", D2)], SCHEMA)
-    predicate = lakehouse._merge_predicate(source, ["district", "id"], ["district"])
+    predicate = lakehouse._merge_predicate(source, ["district", "id"], ["district"], ("110100", "110100"))
+    assert "`district` >= '110100' AND `district` <= '110100'" in (predicate or "")
     assert predicate is not None and "`district` = '110100'" in predicate
     pruned = lakehouse.files("silver", "pk", where=predicate)
     assert pruned and all("/district=110100/" in f for f in pruned)
@@ -155,3 +158,41 @@ def test_vacuum_removes_unreferenced_files_only(spark: SparkSession, lakehouse: 
     assert len(parquet_files(path)) == 1
     assert [h["operation"] for h in lakehouse.history("silver", "vac")][:2] == ["VACUUM END", "VACUUM START"]
     assert rows(lakehouse, "silver", "vac") == [(2, "b", "110101", D1)]
+
+
+def test_count_from_the_log_equals_spark_count_through_every_operation(
+    spark: SparkSession, lakehouse: Lakehouse
+) -> None:
+    def both(version: int | None = None) -> tuple[int, int]:
+        return (lakehouse.count("silver", "c", version=version),
+                lakehouse.read("silver", "c", version=version).count())
+
+    first = [(i, f"n{i}", "110101" if i % 2 else "110102", D1) for i in range(10)]
+    lakehouse.write(spark.createDataFrame(first, SCHEMA), "silver", "c", partition_by=["district"])
+    assert both() == (10, 10)
+    # MERGE: 2 updated (their files rewritten), 3 inserted
+    changes = [(0, "changed", "110102", D2), (1, "changed", "110101", D2)] + [
+        (i, f"n{i}", "110103", D2) for i in range(10, 13)]
+    lakehouse.merge(spark.createDataFrame(changes, SCHEMA), "silver", "c", keys=["id", "district"])
+    assert both() == (13, 13)
+    lakehouse.overwrite_partitions(spark.createDataFrame([(99, "x", "110103", D2)], SCHEMA), "silver", "c")
+    assert both() == (11, 11)
+    lakehouse.compact("silver", "c")
+    assert both() == (11, 11)
+    assert both(version=0) == (10, 10)
+
+
+def test_count_falls_back_to_spark_when_the_log_has_no_record_counts(
+    spark: SparkSession, lakehouse: Lakehouse, caplog: pytest.LogCaptureFixture
+) -> None:
+    lakehouse.write(spark.createDataFrame([(1, "a", "110101", D1), (2, "b", "110102", D1)], SCHEMA),
+                    "silver", "nostats")
+    # a writer that records no statistics (allowed by the Delta protocol): strip them from the commit
+    commit = Path(lakehouse.path("silver", "nostats")) / "_delta_log" / "00000000000000000000.json"
+    actions = [json.loads(line) for line in commit.read_text().splitlines() if line.strip()]
+    for action in actions:
+        action.get("add", {}).pop("stats", None)
+    commit.write_text("".join(json.dumps(a) + "\n" for a in actions))
+    with caplog.at_level(logging.INFO, logger="citydata.lakehouse.core"):
+        assert lakehouse.count("silver", "nostats") == 2
+    assert "counting with Spark" in caplog.text
