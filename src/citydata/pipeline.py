@@ -92,13 +92,12 @@ def build_silver(config: ChainConfig) -> dict[str, Any]:
 
     spark, lakehouse = _session(config)
     if config.source in POPULATION_SOURCES:
-        person = build_population(spark, lakehouse).person
-        if person is None:
+        result = build_population(spark, lakehouse).person
+        if result is None:
             raise RuntimeError(f"silver/person was not built: bronze holds no household register. Fix: land "
                                f"schemas/household_register.yml's delivery before {config.source}'s silver step")
-        return {"table": f"silver/{person.table}", "rows": person.rows, "inserted": person.inserted,
-                "updated": person.updated, "unchanged": person.unchanged, "version": person.version}
-    result = conform(spark, lakehouse, load_contract(config.source))
+    else:
+        result = conform(spark, lakehouse, load_contract(config.source))
     return {"table": f"silver/{result.table}", "rows": result.rows, "inserted": result.inserted,
             "updated": result.updated, "unchanged": result.unchanged, "version": result.version}
 

@@ -27,9 +27,16 @@ from pyspark.sql.types import DecimalType, StringType, StructField, StructType
 
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import mark_applied, pending_batches
-from citydata.ingest.legal_entity import table_change, table_unchanged
 from citydata.ingest.bronze import BRONZE
-from citydata.ingest.silver import SILVER, SilverResult, build_silver, keep_unchanged_lineage, standardize
+from citydata.ingest.silver import (
+    SILVER,
+    SilverResult,
+    build_silver,
+    keep_unchanged_lineage,
+    standardize,
+    table_change,
+    table_unchanged,
+)
 from citydata.lakehouse import Lakehouse
 from citydata.standards import coords, geo
 

@@ -29,8 +29,15 @@ from pyspark.sql.types import StringType, StructField, StructType
 from citydata.catalog.contracts import SourceContract, load_contracts
 from citydata.ingest.batches import mark_applied, mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
-from citydata.ingest.silver import SILVER, SilverResult, build_silver, keep_unchanged_lineage
-from citydata.lakehouse import Lakehouse, MergeResult
+from citydata.ingest.silver import (
+    SILVER,
+    SilverResult,
+    build_silver,
+    keep_unchanged_lineage,
+    table_change,
+    table_unchanged,
+)
+from citydata.lakehouse import Lakehouse
 from citydata.standards.divisions import load_divisions
 from citydata.standards.geocode import geocode
 from citydata.standards.industry import load_industries
@@ -181,23 +188,6 @@ def _withdrawn(old: DataFrame, wanted: DataFrame) -> DataFrame:
 
 
 # --- the step ---------------------------------------------------------------------------------------
-
-def table_change(lakehouse: Lakehouse, table: str, merged: MergeResult) -> SilverResult:
-    """A silver table after a MERGE, reported like the generic step reports its table."""
-    rows = lakehouse.count(SILVER, table)
-    log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
-             table, merged.inserted, merged.updated, rows, merged.version)
-    return SilverResult(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
-                        merged.version)
-
-
-def table_unchanged(lakehouse: Lakehouse, table: str) -> SilverResult | None:
-    """A silver table a step left alone (None when it does not exist yet)."""
-    if not lakehouse.exists(SILVER, table):
-        return None
-    rows = lakehouse.count(SILVER, table)
-    return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
-
 
 def _check_statuses(rows: DataFrame) -> None:
     bad = rows.where(F.col("status").isNull()).select("source", "credit_code", "_status_word").limit(10).collect()

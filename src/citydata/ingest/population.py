@@ -33,7 +33,7 @@ from pyspark.sql.types import BooleanType, DateType, StringType, StructField, St
 from citydata.catalog.contracts import SourceContract, load_contract
 from citydata.ingest.batches import mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
-from citydata.ingest.silver import SILVER, SilverResult, build_silver, standardize
+from citydata.ingest.silver import SILVER, SilverResult, build_silver, standardize, table_change, table_unchanged
 from citydata.lakehouse import Lakehouse, MergeResult
 from citydata.standards.divisions import load_divisions
 
@@ -330,8 +330,9 @@ def _touched(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs,
         parts.append(_child_matches(births, inputs.table("household_register")).select("id_number"))
     if insurance is not None and inputs.pending.get("social_insurance_employment"):
         # a full list: only persons whose insurance differs from what the master holds are touched
-        if lakehouse.exists(SILVER, PERSON) and "insured" in lakehouse.read(SILVER, PERSON).columns:
-            held = (lakehouse.read(SILVER, PERSON).where(F.col("in_social_insurance"))
+        master = lakehouse.read(SILVER, PERSON) if lakehouse.exists(SILVER, PERSON) else None
+        if master is not None and "insured" in master.columns:
+            held = (master.where(F.col("in_social_insurance"))
                     .select("id_number", F.col("employer_credit_code").alias("_held_employer"),
                             F.col("insured").alias("_held_insured")))
             both = insurance.join(held, "id_number", "full_outer")
@@ -492,18 +493,6 @@ def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
     return out.select(*[F.col(f.name).cast(f.dataType) for f in PERSON_SCHEMA.fields])
 
 
-def _count(lakehouse: Lakehouse, table: str, merged: MergeResult | None) -> SilverResult | None:
-    if not lakehouse.exists(SILVER, table):
-        return None
-    rows = lakehouse.count(SILVER, table)
-    if merged is None:
-        return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
-    log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
-             table, merged.inserted, merged.updated, rows, merged.version)
-    return SilverResult(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
-                      merged.version)
-
-
 def _write_person(lakehouse: Lakehouse, rows: DataFrame) -> MergeResult:
     """MERGE by ID number; a silver.person of another shape (the per-source table of older versions) is
     replaced whole: this run then recomputes every person, since no batch was applied to this shape."""
@@ -526,7 +515,7 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
     sources = {s: build_silver(spark, lakehouse, c) for s, c in present.items()}
     if "household_register" not in present:
         log.info("silver.%s: no household register in bronze yet: nothing to build", PERSON)
-        return PopulationResult(sources, _count(lakehouse, PERSON, None), _count(lakehouse, HISTORY, None), 0)
+        return PopulationResult(sources, table_unchanged(lakehouse, PERSON), table_unchanged(lakehouse, HISTORY), 0)
     stale = lakehouse.exists(SILVER, PERSON) and "status" not in lakehouse.read(SILVER, PERSON).columns
     pending = {s: (sorted({r["_batch_id"] for r in lakehouse.read(BRONZE, c.tables.bronze)
                            .select("_batch_id").distinct().collect()}) if stale
@@ -538,7 +527,7 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
             "rebuilt from bronze)")
     if not any(pending.values()):
         log.info("silver.%s: no pending batches of %s: nothing to do", PERSON, ", ".join(present))
-        return PopulationResult(sources, _count(lakehouse, PERSON, None), _count(lakehouse, HISTORY, None), 0)
+        return PopulationResult(sources, table_unchanged(lakehouse, PERSON), table_unchanged(lakehouse, HISTORY), 0)
     inputs = _Inputs(lakehouse, present, pending)
     insurance = _current_insurance(lakehouse, present)
     if insurance is not None:
@@ -567,5 +556,7 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
     mark_applied_batches(lakehouse, CONSUMER, applied, applied_at=applied_at)
     log.info("silver.%s: %d persons recomputed from %d pending batch(es)", PERSON, touched_count,
              sum(len(b) for b in applied.values()))
-    return PopulationResult(sources, _count(lakehouse, PERSON, person_merge), _count(lakehouse, HISTORY, history_merge),
-                            touched_count, applied)
+    history_change = (table_change(lakehouse, HISTORY, history_merge) if history_merge is not None
+                      else table_unchanged(lakehouse, HISTORY))
+    return PopulationResult(sources, table_change(lakehouse, PERSON, person_merge), history_change, touched_count,
+                            applied)

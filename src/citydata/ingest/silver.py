@@ -37,7 +37,7 @@ from citydata.catalog.contracts import SourceContract
 from citydata.ingest.batches import applied_batches, bronze_batches, mark_applied
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.validate import validate_record
-from citydata.lakehouse import Lakehouse
+from citydata.lakehouse import Lakehouse, MergeResult
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,23 @@ def keep_unchanged_lineage(new: DataFrame, old: DataFrame | None, keys: list[str
     return joined.select(
         *[F.col(k) for k in keys], *[F.col(f"n.{c}") for c in compared],
         *[F.when(found & same, F.col(f"o.{c}")).otherwise(F.col(f"n.{c}")).alias(c) for c in lineage])
+
+
+def table_change(lakehouse: Lakehouse, table: str, merged: MergeResult) -> SilverResult:
+    """A silver table after a MERGE, reported like the generic step reports its table."""
+    rows = lakehouse.count(SILVER, table)
+    log.info("silver.%s: %d inserted, %d updated -> %d rows, version %d",
+             table, merged.inserted, merged.updated, rows, merged.version)
+    return SilverResult(table, rows, merged.inserted, merged.updated, rows - merged.inserted - merged.updated,
+                        merged.version)
+
+
+def table_unchanged(lakehouse: Lakehouse, table: str) -> SilverResult | None:
+    """A silver table a step left alone (None when it does not exist yet)."""
+    if not lakehouse.exists(SILVER, table):
+        return None
+    rows = lakehouse.count(SILVER, table)
+    return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
 
 
 def _pending(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
