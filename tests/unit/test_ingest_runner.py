@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from citydata.config import Paths
 from citydata.ingest import runner
 from citydata.ingest.runner import (
     GENERIC_SILVER,
+    MASTERS,
     DeliveryMissingError,
     Master,
     SilverRegistryError,
@@ -22,21 +25,6 @@ from citydata.ingest.runner import (
 )
 
 CONTRACTS = load_contracts()
-
-
-@pytest.fixture
-def master_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Write a real importable module `citydata_test_master_<n>` declaring SOURCES; return its name."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    made = []
-
-    def make(sources: str) -> str:
-        name = f"citydata_test_master_{len(made)}"
-        (tmp_path / f"{name}.py").write_text(f"SOURCES = {sources}\n\ndef build(spark, lakehouse):\n    return None\n")
-        made.append(name)
-        return name
-
-    return make
 
 
 def test_every_source_feeds_exactly_one_step() -> None:
@@ -51,52 +39,64 @@ def test_every_source_feeds_exactly_one_step() -> None:
                 source, GENERIC_SILVER, (CONTRACTS[source].tables.silver,))
 
 
-def test_a_master_takes_over_its_sources_and_writes_their_silver_too(master_module) -> None:
-    module = master_module('("household_register", "births")')
+@pytest.mark.parametrize("master", MASTERS, ids=lambda m: m.name)
+def test_each_masters_sources_are_its_modules_constant(master: Master) -> None:
+    module = importlib.import_module(master.module)
+    assert master.sources == tuple(getattr(module, master.constant))
+    assert callable(getattr(module, master.function))
+
+
+def test_the_masters_take_over_their_sources() -> None:
+    steps = silver_steps(CONTRACTS)
+    assert [n for n, s in steps.items() if s.master] == ["population", "legal_entity", "poi"]
+    assert steps["population"].outputs[:2] == ("person", "person_history")
+    assert "birth" not in steps["population"].own_tables and "birth" in steps["population"].outputs
+    assert steps["legal_entity"].own_tables == ("legal_entity", "legal_entity_status_history", "tax_payment")
+    assert steps["poi"].outputs == ("poi",) and steps["poi"].target == "citydata.ingest.geo_features:build_pois"
+    assert not {"household_register", "tax_payments", "internet_poi"} & set(steps)
+
+
+def test_a_master_writes_its_sources_silver_tables_once() -> None:
     register, births = CONTRACTS["household_register"].tables.silver, CONTRACTS["births"].tables.silver
     # the master names one of its sources' silver tables among its own: it is an output once
-    steps = silver_steps(CONTRACTS, (Master("population", module, "build", "SOURCES", ("person", births)),))
-    population = steps["population"]
-    assert population.master and population.target == f"{module}:build"
-    assert population.sources == ("household_register", "births")
+    master = Master("population", "citydata_test_not_imported", "build", "SOURCES", ("household_register", "births"),
+                    ("person", births))
+    population = silver_steps(CONTRACTS, (master,))["population"]
+    assert population.target == "citydata_test_not_imported:build"
     assert population.inputs == ("household_register", "births")
-    # its own tables first, then each source's silver table once
-    assert population.outputs == ("person", births, register)
+    assert population.outputs == ("person", births, register)  # its own tables first, then each source's once
     assert population.theme == "population"
-    assert "household_register" not in steps and "births" not in steps
-    assert steps["deaths"].target == GENERIC_SILVER
-    assert len(steps) == len(CONTRACTS) - 1
+    assert "citydata_test_not_imported" not in sys.modules  # the registry imports no master: DAG parsing stays cheap
 
 
-def test_a_master_whose_module_is_not_written_yet_leaves_its_sources_generic() -> None:
-    steps = silver_steps(CONTRACTS, (Master("nowhere", "citydata.ingest.no_such_master", "f", "S", (), ("births",)),))
-    assert "nowhere" not in steps and steps["births"].target == GENERIC_SILVER
-
-
-def test_a_master_without_the_constant_uses_its_default_sources(master_module) -> None:
-    module = master_module('("births",)')
-    steps = silver_steps(CONTRACTS, (Master("poi", module, "build", "POI_SOURCES", (), ("internet_poi",)),))
-    assert steps["poi"].sources == ("internet_poi",) and steps["poi"].outputs == ("poi",)
-
-
-def test_a_source_claimed_by_two_masters_is_refused(master_module) -> None:
-    first, second = master_module('("births",)'), master_module('("births", "deaths")')
+def test_a_source_claimed_by_two_masters_is_refused() -> None:
+    first = Master("a", "m1", "build", "SOURCES", ("births",))
+    second = Master("b", "m2", "build", "SOURCES", ("births", "deaths"))
     with pytest.raises(SilverRegistryError, match=r"'births' is claimed by both the a and the b masters.*Fix"):
-        silver_steps(CONTRACTS, (Master("a", first, "build", "SOURCES"), Master("b", second, "build", "SOURCES")))
+        silver_steps(CONTRACTS, (first, second))
 
 
-def test_a_master_naming_an_unknown_source_is_refused(master_module) -> None:
-    module = master_module('("births", "weather")')
-    with pytest.raises(SilverRegistryError, match=r"SOURCES names 'weather'.*Fix: add schemas/weather.yml"):
-        silver_steps(CONTRACTS, (Master("m", module, "build", "SOURCES"),))
+def test_a_master_naming_an_unknown_source_is_refused() -> None:
+    with pytest.raises(SilverRegistryError, match=r"m.SOURCES\) names 'weather'.*Fix: add schemas/weather.yml"):
+        silver_steps(CONTRACTS, (Master("m", "m", "build", "SOURCES", ("births", "weather")),))
 
 
-def test_the_registry_is_built_without_importing_the_masters(master_module) -> None:
-    import sys
+class _Tables:
+    """A stand-in for Lakehouse.exists: which tables are there (no Spark)."""
 
-    module = master_module('("births",)')
-    silver_steps(CONTRACTS, (Master("m", module, "build", "SOURCES"),))
-    assert module not in sys.modules  # read from the source text: DAG parsing stays cheap
+    def __init__(self, *tables: str) -> None:
+        self.tables = set(tables)
+
+    def exists(self, layer: str, table: str) -> bool:
+        return f"{layer}/{table}" in self.tables
+
+
+def test_missing_silver_tables_are_the_per_source_ones_a_master_does_not_shape() -> None:
+    every = {f"silver/{c.tables.silver}" for c in CONTRACTS.values()}
+    assert runner.missing_silver_tables(_Tables(*every), CONTRACTS) == []
+    # births and the black list delivered 0 rows; POIs and tax payments never landed: only their masters shape them
+    lakehouse = _Tables(*(every - {"silver/birth", "silver/credit_black_list", "silver/poi", "silver/tax_payment"}))
+    assert [c.source for c in runner.missing_silver_tables(lakehouse, CONTRACTS)] == ["births", "credit_black_list"]
 
 
 def test_silver_steps_constant_is_the_registry() -> None:

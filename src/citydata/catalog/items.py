@@ -82,6 +82,12 @@ def load_item(name_or_path: str | Path) -> CatalogItem:
     return parse_item(yaml.safe_load(path.read_text(encoding="utf-8")), path)
 
 
+def load_items(folder: Path | None = None) -> list[CatalogItem]:
+    """Every catalog item in `folder` (default: the shipped `items/`), sorted by file name."""
+    folder = folder or ITEMS_DIR
+    return [load_item(path) for path in sorted(folder.glob("*.yml"))]
+
+
 def parse_item(raw: Any, file: Path | str = "<item>") -> CatalogItem:
     if not isinstance(raw, dict):
         raise ContractError(file, "a catalog item must be a mapping", "start with `resource_code: ...`")

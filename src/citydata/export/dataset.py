@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -156,7 +156,7 @@ def export_records(
     out.mkdir(parents=True, exist_ok=True)
     csv_path, meta_path = out / f"{name}.csv", out / f"{name}.metadata.json"
     digest = hashlib.sha256(data).hexdigest()
-    published = (published_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    published = (published_at or datetime.now(UTC)).replace(microsecond=0)
     metadata: dict[str, Any] = dict(item.metadata()) if item else {"dataset": name}
     metadata.update({
         "publish_date": published.date().isoformat(),

@@ -4,24 +4,23 @@
   (the contract's `delivery.path`), a `json_api` source over HTTP when an API URL is given, else from
   the pages in the delivery folder.
 - `SILVER_STEPS` (or `silver_steps()`): every silver step — one generic step per source without a
-  master (`citydata.ingest.silver.build_silver`), plus each master builder in `MASTERS` whose module
-  exists (population, legal entities, POIs), which takes over its sources. Each source's bronze feeds
-  exactly one step. Building the registry imports no Spark: the DAG files use it while parsing.
-- `ingest_day` lands every source of a day, then runs every step whose inputs changed.
+  master (`citydata.ingest.silver.build_silver`), plus each master builder in `MASTERS` (population,
+  legal entities, POIs), which takes over its sources. Each source's bronze feeds exactly one step.
+  Building the registry imports no Spark: the DAG files use it while parsing.
+- `ingest_day` lands every source of a day, then runs every step whose inputs changed, then
+  `ensure_silver_tables`: every contract's silver table exists afterwards, empty when nothing was ever
+  landed for it (a 0-row delivery, or one refused whole), so gold can read every source.
 Must not: validate or conform data itself (bronze, silver and the masters do) or hold Airflow code.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
-import importlib.util
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,28 +51,32 @@ class SilverRegistryError(ValueError):
 
 @dataclass(frozen=True)
 class Master:
-    """A master-record builder that owns several sources; found by module name, imported only to run.
+    """A master-record builder that owns several sources; its module is imported only to run it.
 
-    `sources_attr` names the module's tuple of contract sources; it is read from the module's source
-    text (a literal tuple), so building the registry stays cheap. `tables` are the master's own silver
-    tables; the per-source silver tables of its sources are outputs too.
+    `sources` is a literal copy of the module's tuple `constant` (a unit test checks they are equal), so the
+    registry is built without importing the module and its Spark dependencies (the DAG files build it while
+    parsing). `tables` are the silver tables the master writes in its own shape; the other sources' silver
+    tables are standardized by `build_silver` with their contracts.
     """
 
     name: str
     module: str
     function: str
-    sources_attr: str
+    constant: str
+    sources: tuple[str, ...]
     tables: tuple[str, ...] = ()
-    default_sources: tuple[str, ...] = ()  # when the module has no `sources_attr`
 
 
-# Adding a master is one line here (its module may land later: until then its sources get generic steps).
+# Adding a master is one line here, with its module's constant copied as `sources`.
 MASTERS: tuple[Master, ...] = (
     Master("population", "citydata.ingest.population", "build_population", "POPULATION_SOURCES",
+           ("household_register", "household_register_changes", "marriages", "births", "deaths",
+            "social_insurance_employment"),
            ("person", "person_history")),
     Master("legal_entity", "citydata.ingest.legal_entity", "build_legal_entities", "LEGAL_ENTITY_SOURCES",
-           ("legal_entity", "legal_entity_status_history")),
-    Master("poi", "citydata.ingest.geo_features", "build_pois", "POI_SOURCES", (), ("internet_poi",)),
+           ("legal_entities", "social_organizations", "tax_payments"),
+           ("legal_entity", "legal_entity_status_history", "tax_payment")),
+    Master("poi", "citydata.ingest.geo_features", "build_pois", "POI_SOURCES", ("internet_poi",), ("poi",)),
 )
 
 
@@ -88,6 +91,7 @@ class SilverStep:
     target: str  # "module:function"
     master: bool = False
     theme: str = ""
+    own_tables: tuple[str, ...] = ()  # a master's tables in its own shape (not build_silver's)
 
     def run(self, spark: SparkSession, lakehouse: Lakehouse) -> Any:
         """Call the step: a master as `f(spark, lakehouse)`, a generic step as `f(spark, lakehouse, contract)`."""
@@ -98,52 +102,21 @@ class SilverStep:
         return fn(spark, lakehouse, load_contract(self.sources[0]))
 
 
-def _module_tuple(module: str, attr: str) -> tuple[str, ...] | None:
-    """A module's top-level tuple of strings read from its source without importing it; None if absent."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.origin:
-        return None
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
-        if any(isinstance(t, ast.Name) and t.id == attr for t in targets):
-            try:
-                return tuple(ast.literal_eval(node.value))
-            except ValueError:  # not a literal: import the module after all
-                return tuple(getattr(importlib.import_module(module), attr))
-    return None
-
-
-def master_available(master: Master) -> bool:
-    """Whether the master's module exists in this installation (it may be written later)."""
-    try:
-        return importlib.util.find_spec(master.module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def master_sources(master: Master) -> tuple[str, ...]:
-    """The contract sources a master builds from (its module's constant, else its default)."""
-    return _module_tuple(master.module, master.sources_attr) or master.default_sources
-
-
 def silver_steps(contracts: Mapping[str, SourceContract] | None = None,
                  masters: tuple[Master, ...] | None = None) -> dict[str, SilverStep]:
-    """Every silver step by name: the available masters first, then one generic step per other source."""
+    """Every silver step by name: the masters first, then one generic step per other source."""
     contracts = load_contracts() if contracts is None else contracts
     masters = MASTERS if masters is None else masters
     steps: dict[str, SilverStep] = {}
     owner: dict[str, str] = {}
     for master in masters:
-        if not master_available(master):
-            continue
-        sources = master_sources(master)
+        sources = master.sources
         for source in sources:
             if source not in contracts:
                 raise SilverRegistryError(
-                    f"{master.module}.{master.sources_attr} names {source!r}, which has no contract in "
-                    f"schemas/. Fix: add schemas/{source}.yml or remove it from {master.sources_attr}")
+                    f"the {master.name} master ({master.module}.{master.constant}) names {source!r}, which has "
+                    f"no contract in schemas/. Fix: add schemas/{source}.yml or remove it from {master.constant} "
+                    f"and from its entry in citydata.ingest.runner.MASTERS")
             if source in owner:
                 raise SilverRegistryError(
                     f"source {source!r} is claimed by both the {owner[source]} and the {master.name} masters: "
@@ -156,7 +129,7 @@ def silver_steps(contracts: Mapping[str, SourceContract] | None = None,
         steps[master.name] = SilverStep(
             master.name, tuple(sources), tuple(contracts[s].tables.bronze for s in sources),
             tuple(dict.fromkeys((*master.tables, *per_source))), f"{master.module}:{master.function}",
-            master=True, theme=themes.pop() if len(themes) == 1 else "")
+            master=True, theme=themes.pop() if len(themes) == 1 else "", own_tables=master.tables)
     for source, contract in sorted(contracts.items()):
         if source in owner:
             continue
@@ -306,6 +279,7 @@ class DayIngestResult:
     missing: list[str] = field(default_factory=list)  # sources with nothing in the folder
     silver: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> run_silver_step's result
     skipped_steps: list[str] = field(default_factory=list)  # no input changed
+    created_empty: list[str] = field(default_factory=list)  # silver tables created empty (nothing landed yet)
     seconds: dict[str, float] = field(default_factory=dict)  # "land", "silver"
 
     @property
@@ -376,5 +350,32 @@ def ingest_day(
         result.silver[name] = run_silver_step(spark, lakehouse, step)
         if progress:
             progress("silver", name, result.silver[name])
+    result.created_empty = ensure_silver_tables(spark, lakehouse, contracts)
     result.seconds["silver"] = round(time.monotonic() - started, 1)
     return result
+
+
+def missing_silver_tables(lakehouse: Lakehouse, contracts: Mapping[str, SourceContract] | None = None,
+                          steps: Mapping[str, SilverStep] | None = None) -> list[SourceContract]:
+    """Contracts whose silver table does not exist and is standardized by `build_silver` (not a master's own
+    table, e.g. silver.poi or silver.tax_payment, which only their master can shape)."""
+    contracts = load_contracts() if contracts is None else contracts
+    steps = silver_steps(contracts) if steps is None else steps
+    own = {table for step in steps.values() for table in step.own_tables}
+    return [c for _, c in sorted(contracts.items())
+            if c.tables.silver not in own and not lakehouse.exists(SILVER, c.tables.silver)]
+
+
+def ensure_silver_tables(spark: SparkSession, lakehouse: Lakehouse,
+                         contracts: Mapping[str, SourceContract] | None = None) -> list[str]:
+    """Create each missing per-source silver table with `build_silver` (empty while its bronze holds no rows,
+    with the contract's columns), so dbt finds every source; returns the tables created. Tables that exist
+    are not touched: a rerun writes no new version."""
+    from citydata.ingest.silver import build_silver
+
+    created = []
+    for contract in missing_silver_tables(lakehouse, contracts):
+        result = build_silver(spark, lakehouse, contract)
+        log.info("silver.%s did not exist: created (%d rows, version %d)", result.table, result.rows, result.version)
+        created.append(result.table)
+    return created

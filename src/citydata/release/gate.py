@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING, Any
 
 from citydata.config import Paths
+
+if TYPE_CHECKING:  # imported for type hints only: the release DAG lists the suites while parsing
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class GateError(RuntimeError):
 class GateFailed(RuntimeError):
     """The gate ran and at least one expectation failed; the message names each one."""
 
-    def __init__(self, result: "GateResult") -> None:
+    def __init__(self, result: GateResult) -> None:
         self.result = result
         lines = ["release gate FAILED: nothing may be published"]
         for dataset, outcome in result.results.items():
@@ -81,6 +83,18 @@ def default_data_docs_dir() -> Path:
     return Paths.from_env().releases / "data-docs"
 
 
+SUITE_SUFFIXES = (".json", ".yml", ".yaml")
+
+
+def suite_datasets(expectations_dir: Path | None = None) -> list[str]:
+    """The datasets that have a suite in `expectations/` (file stems, sorted): what a release publishes.
+    A suite's file name is its dataset (`<table>` in gold); reads no file content and imports no Spark."""
+    folder = Path(expectations_dir or default_expectations_dir())
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for p in folder.iterdir() if p.is_file() and p.suffix in SUITE_SUFFIXES})
+
+
 def suite_parameters() -> dict[str, Any]:
     """Values the suites reference as `{"$PARAMETER": name}`, derived from citydata.standards."""
     from citydata.standards.divisions import load_divisions
@@ -95,7 +109,7 @@ def suite_parameters() -> dict[str, Any]:
 
 def load_suite_spec(dataset: str, expectations_dir: Path) -> dict[str, Any]:
     """The suite file of `dataset` as a dict (JSON; YAML when PyYAML reads a .yml/.yaml)."""
-    for suffix in (".json", ".yml", ".yaml"):
+    for suffix in SUITE_SUFFIXES:
         path = expectations_dir / f"{dataset}{suffix}"
         if path.is_file():
             text = path.read_text(encoding="utf-8")
@@ -144,7 +158,7 @@ def run_gate(
     docs_dir.mkdir(parents=True, exist_ok=True)
     specs = {name: load_suite_spec(_table_of(name)[1], suites_dir) for name in names}
     parameters = suite_parameters()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     run_name = f"release-gate-{now:%Y%m%dT%H%M%SZ}"
 
     context = _context(docs_dir)

@@ -2,8 +2,9 @@
 
 A manifest is written only for a passed gate, and pins the versions the gate validated. Its content
 is deterministic (sorted keys, no git or host information) except `released_at`; a release whose
-content equals the latest release's is not written again, so rerunning a chain that changed nothing
-publishes nothing new. Releases are `release-0001.json`, `release-0002.json`, ... in the releases folder.
+content equals the latest release's is not written again, so rerunning a day that changed nothing
+publishes nothing new. Releases are `release-0001.json`, `release-0002.json`, ... in the releases folder;
+a manifest records the day's `as_of` date and `period_start` when the caller knows them (run-day does).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,16 @@ def latest_release(releases_dir: str | Path) -> Release | None:
     return Release(int(content["release"]), path, content, new=False)
 
 
+def release_as_ofs(releases_dir: str | Path) -> list[str]:
+    """The `as_of` date of every release that records one (run-day derives the next period from them)."""
+    dates = []
+    for path in list_releases(releases_dir):
+        as_of = json.loads(path.read_text(encoding="utf-8")).get("as_of")
+        if as_of:
+            dates.append(str(as_of))
+    return dates
+
+
 def _pin(lakehouse: Any, dataset: str, version: int | None) -> dict[str, Any]:
     layer, table = split_dataset(dataset)
     if not lakehouse.exists(layer, table):
@@ -114,8 +125,11 @@ def publish_release(
     *,
     inputs: Iterable[str] = (),
     released_at: datetime | None = None,
+    as_of: date | None = None,
+    period_start: date | None = None,
 ) -> Release:
-    """Like write_manifest, returning the Release (number, content, whether it is new)."""
+    """Like write_manifest, returning the Release (number, content, whether it is new). `as_of` and
+    `period_start` (the dates gold was computed at) are recorded when given."""
     gate = gate_summary(gate_result)
     names = list(datasets)
     if not gate["success"]:
@@ -134,6 +148,8 @@ def publish_release(
         "lakehouse": str(lakehouse.root),
         "datasets": dict(sorted(pins.items())),
         "inputs": dict(sorted(upstream.items())),
+        **({"as_of": as_of.isoformat()} if as_of else {}),
+        **({"period_start": period_start.isoformat()} if period_start else {}),
         "gate": {"success": True, "datasets": {
             n: {k: v for k, v in d.items() if k != "delta_version"} for n, d in sorted(gate["datasets"].items())
         }},
@@ -144,7 +160,7 @@ def publish_release(
         log.info("release %d already pins these versions: nothing new to publish (%s)", latest.number, latest.path)
         return latest
     number = (latest.number if latest else 0) + 1
-    at = (released_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    at = (released_at or datetime.now(UTC)).replace(microsecond=0)
     content = {"release": number, "released_at": at.isoformat().replace("+00:00", "Z"), **body}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"release-{number:04d}.json"

@@ -142,6 +142,7 @@ def run_dbt(
     view_layers: Iterable[str] | None = ("silver", "gold"),
 ) -> DbtResult:
     """Run `dbt <command>` on `spark` (in this process) against the lakehouse at `lakehouse_root`.
+    `command` may hold subcommands and flags (`"docs generate --static"`).
 
     Before dbt starts, every table of `view_layers` gets a fresh temporary view through
     `Lakehouse.register_views` (native Parquet reads), the shipped reference CSVs get
@@ -171,7 +172,7 @@ def run_dbt(
     run_vars.update(vars or {})
 
     args = [
-        command,
+        *command.split(),
         "--project-dir", str(project),
         "--profiles-dir", str(project),
         "--target-path", str(target),
