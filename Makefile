@@ -27,6 +27,13 @@ demo-airflow: setup ## the same chain as the Airflow 3 DAG (airflow dags test sk
 airflow: setup ## start Airflow 3 (standalone, SQLite) with the project's DAGs; prints URL and login; Ctrl-C stops
 	$(PY) -m citydata.cli airflow
 
+.PHONY: sql sql-readonly
+sql: sql-readonly ## Spark SQL over JDBC on the lakehouse views (127.0.0.1:10000, read-only); Ctrl-C stops
+	$(PY) -m citydata.cli sql serve $(SQL_ARGS)
+
+sql-readonly: setup ## compile the SQL endpoint's read-only Spark extension (once per source version, into .venv/var)
+	@$(PY) -c "from citydata.sql import extension_classpath; print('read-only SQL extension:', extension_classpath())"
+
 test: setup ## set everything up and run every test (unit, integration, e2e)
 	$(PY) -m pytest -q tests
 
