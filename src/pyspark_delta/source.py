@@ -224,7 +224,9 @@ class DeltaReader(DataSourceReader):
         self.groups = [_FilesPartition(g) for g in groups]
 
     def partitions(self) -> Sequence[InputPartition]:
-        return self.groups
+        # An empty snapshot (a table with no rows, e.g. an empty gold mart) still needs one partition: given
+        # none, Spark calls read() with None and the reader failed (AssertionError in the Python worker).
+        return self.groups or [_FilesPartition([])]
 
     def read(self, partition: InputPartition) -> Iterator[Any]:
         import pyarrow as pa
