@@ -5,6 +5,17 @@
     - case when date_format({{ as_of }}, 'MMdd') < date_format({{ birth_date }}, 'MMdd') then 1 else 0 end)
 {%- endmacro %}
 
+{#- Five-year age band of an age in completed years: '00-04', '05-09', …, '80-84', then '85+'
+    (the bands of the population statistics, truth.py AGE_BANDS). -#}
+{% macro age_band(age) -%}
+  case
+    when {{ age }} >= 85 then '85+'
+    else concat(
+      lpad(cast(floor({{ age }} / 5) * 5 as {{ dbt.type_string() }}), 2, '0'), '-',
+      lpad(cast(floor({{ age }} / 5) * 5 + 4 as {{ dbt.type_string() }}), 2, '0'))
+  end
+{%- endmacro %}
+
 {#- The date residency and ages are computed at: var as_of_date (YYYY-MM-DD), else the run's start
     date in UTC (run_started_at is UTC), so one run uses one date throughout. -#}
 {% macro as_of_date() -%}

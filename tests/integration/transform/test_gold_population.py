@@ -3,36 +3,63 @@ Spark, Delta). One dbt build is shared by the module: dbt start-up costs seconds
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import pytest
+from silver_people import (
+    AS_OF,
+    EXPECTED_AGES,
+    EXPECTED_HOUSEHOLDS,
+    EXPECTED_POPULATION,
+    EXPECTED_STREET_AGE_GENDER,
+    EXPECTED_VITAL_EVENTS,
+    EXPECTED_VITAL_EVENTS_LATER,
+    EXPECTED_WEST_HILL_LATER,
+    LATER,
+    PERIOD_START,
+    silver_person,
+    silver_person_change,
+)
 
+from citydata.catalog.contracts import load_contracts
 from citydata.lakehouse import Lakehouse
 from citydata.release.gate import run_gate
-from citydata.transform import DbtRunError, run_dbt
+from citydata.transform import DbtInvocationError, DbtRunError, run_dbt
 
-from silver_people import AS_OF, EXPECTED_AGES, EXPECTED_POPULATION, silver_person
+MODELS = ("dim_resident", "households_by_street", "population_by_district", "population_by_street_age_gender",
+          "vital_events_by_street")
+SELECT = [f"+{m}" for m in MODELS]  # the population marts and what they read, not the other themes
+RELEASED = ("dim_resident", "population_by_district")  # the datasets with a suite in expectations/
+VARS = {"as_of_date": AS_OF, "period_start": PERIOD_START}
 
-MODELS = ("dim_resident", "population_by_district")
+
+def _rows(lh: Lakehouse, mart: str) -> list[tuple]:
+    return sorted(tuple(r) for r in lh.read("gold", mart).collect())
 
 
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("gold-lake") / "lakehouse"
-    lh = Lakehouse(spark, root)
-    lh.write(silver_person(spark), "silver", "person", mode="overwrite")
-    target = tmp_path_factory.mktemp("dbt") / "target"
-    result = run_dbt(spark, lh.root, command="build", vars={"as_of_date": AS_OF}, target_dir=target)
-    return lh, result, target
+    # A test of another theme's model on a shared staging model (stg_standards__divisions) is not
+    # ours to run: select tests whose parents this build makes (dbt's default, eager, would pull
+    # them in and fail on their models' missing tables).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DBT_INDIRECT_SELECTION", "buildable")
+        root = tmp_path_factory.mktemp("gold-lake") / "lakehouse"
+        lh = Lakehouse(spark, root)
+        lh.write(silver_person(spark), "silver", "person", mode="overwrite")
+        lh.write(silver_person_change(spark), "silver", "person_change", mode="overwrite")
+        target = tmp_path_factory.mktemp("dbt") / "target"
+        result = run_dbt(spark, lh.root, command="build", select=SELECT, vars=VARS, target_dir=target)
+        yield lh, result, target
 
 
 def test_build_materializes_every_model_and_passes_every_test(built) -> None:
     lh, result, _ = built
     assert result.success
     models = {n.name: n.status for n in result.nodes if n.resource_type == "model"}
-    assert models == {"dim_resident": "success", "population_by_district": "success"}
+    assert models == {m: "success" for m in MODELS}
     tests = [n for n in result.nodes if n.resource_type == "test"]
-    assert len(tests) >= 20 and {n.status for n in tests} == {"pass"}
+    assert len(tests) >= 60 and {n.status for n in tests} == {"pass"}
     for model in MODELS:
         assert lh.exists("gold", model)
         assert lh.version("gold", model) == 0  # one build = one Delta commit per model
@@ -40,11 +67,21 @@ def test_build_materializes_every_model_and_passes_every_test(built) -> None:
 
 def test_population_by_district_counts_each_district_at_the_date(built, spark) -> None:
     lh, _, _ = built
-    rows = lh.read("gold", "population_by_district").orderBy("district_code").collect()
-    assert [tuple(r) for r in rows] == EXPECTED_POPULATION
+    assert _rows(lh, "population_by_district") == EXPECTED_POPULATION
     # the materialization re-registered the model's view: same rows by name in Spark SQL
     by_view = spark.sql("select * from gold_population_by_district order by district_code").collect()
     assert [tuple(r) for r in by_view] == EXPECTED_POPULATION
+
+
+def test_street_age_gender_households_and_vital_events(built) -> None:
+    lh, _, _ = built
+    assert _rows(lh, "population_by_street_age_gender") == EXPECTED_STREET_AGE_GENDER
+    assert _rows(lh, "households_by_street") == EXPECTED_HOUSEHOLDS
+    events = lh.read("gold", "vital_events_by_street")
+    assert events.columns == ["district_code", "street_code", "births", "deaths", "moves_in", "moves_out",
+                              "period_start", "period_end"]
+    assert sorted(tuple(r)[:6] for r in events.collect()) == EXPECTED_VITAL_EVENTS
+    assert {(str(r["period_start"]), str(r["period_end"])) for r in events.collect()} == {(PERIOD_START, AS_OF)}
 
 
 def test_dim_resident_has_residents_at_the_date_with_their_age(built) -> None:
@@ -57,34 +94,62 @@ def test_dim_resident_has_residents_at_the_date_with_their_age(built) -> None:
     rows = df.collect()
     assert {r["name"]: r["age"] for r in rows} == EXPECTED_AGES
     assert {str(r["as_of_date"]) for r in rows} == {AS_OF}
-    # a resident of the merged district keeps the code silver recorded
-    assert {r["district_code"] for r in rows if r["name"] == "周七"} == {"339906"}
+    # a resident recorded in the merged district 339906 is in today's codes
+    assert {(r["district_code"], r["street_code"]) for r in rows if r["name"] == "周七"} == {("339905", "339905005")}
     assert any(r["id_number"].endswith("X") for r in rows)
+
+
+def test_dim_resident_columns_carry_the_contract_classification(built) -> None:
+    _, _, target = built
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    columns = manifest["nodes"]["model.citydata.dim_resident"]["columns"]
+    register = {f.name: f for f in load_contracts()["household_register"].fields}
+    assert set(columns) >= {"id_number", "name", "birth_date", "address", "phone", "age"}
+    for name, column in columns.items():
+        meta = column["meta"]
+        assert meta["classification"] in ("public", "internal", "sensitive", "core"), name
+        if "contract_field" in meta:
+            field = register[meta["contract_field"].removeprefix("household_register.")]
+            assert meta["classification"] == field.classification.value, name
+            assert meta.get("mask") == field.mask, name
+    assert {n for n, c in columns.items() if c["meta"]["classification"] == "sensitive"} == {
+        "id_number", "name", "birth_date", "address", "phone"}
 
 
 def test_release_gate_passes_on_the_built_gold(built, spark, tmp_path) -> None:
     lh, _, _ = built
-    gate = run_gate(spark, lh, list(MODELS), data_docs_dir=tmp_path / "data-docs")
+    gate = run_gate(spark, lh, list(RELEASED), data_docs_dir=tmp_path / "data-docs")
     assert gate.success, gate.results
-    assert {d: r["delta_version"] for d, r in gate.results.items()} == {m: 0 for m in MODELS}
+    assert {d: r["delta_version"] for d, r in gate.results.items()} == {m: 0 for m in RELEASED}
+
+
+def test_period_start_after_as_of_date_is_refused(built, spark) -> None:
+    lh, _, target = built
+    with pytest.raises((DbtInvocationError, DbtRunError)) as failure:
+        run_dbt(spark, lh.root, command="compile", select="vital_events_by_street", target_dir=target,
+                vars={"as_of_date": AS_OF, "period_start": "2026-07-01"})
+    assert "period_start (2026-07-01) is after as_of_date" in str(failure.value)
 
 
 def test_rerun_on_the_same_input_writes_nothing_and_a_changed_input_one_version(built, spark) -> None:
     lh, _, target = built
-    before = {m: sorted(tuple(r) for r in lh.read("gold", m).collect()) for m in MODELS}
+    before = {m: _rows(lh, m) for m in MODELS}
     versions = {m: lh.version("gold", m) for m in MODELS}
-    result = run_dbt(spark, lh.root, command="run", vars={"as_of_date": AS_OF}, target_dir=target)
-    assert result.names("model") == sorted(MODELS)
+    result = run_dbt(spark, lh.root, command="run", select=SELECT, vars=VARS, target_dir=target)
+    assert set(MODELS) <= set(result.names("model"))
     for model in MODELS:
-        # same silver, same date: same rows, so no new Delta version (the release stays as it is)
+        # same silver, same dates: same rows, so no new Delta version (the release stays as it is)
         assert lh.version("gold", model) == versions[model]
-        assert sorted(tuple(r) for r in lh.read("gold", model).collect()) == before[model]
+        assert _rows(lh, model) == before[model]
 
-    # two days later 赵四 (registered 2026-07-01) lives in 西山区: one new version per model
-    run_dbt(spark, lh.root, command="run", vars={"as_of_date": "2026-07-02"}, target_dir=target)
+    # two days later, period_start not given (a one-day period): 赵四 (registered 2026-07-01) lives in
+    # 西山区 and 孙六 was born that day; one new version per model
+    run_dbt(spark, lh.root, command="run", select=SELECT, vars={"as_of_date": LATER}, target_dir=target)
     assert {m: lh.version("gold", m) for m in MODELS} == {m: versions[m] + 1 for m in MODELS}
     rows = {r["district_code"]: tuple(r) for r in lh.read("gold", "population_by_district").collect()}
-    assert rows["339902"] == ("339902", "西山区", 1, 1, 0)
+    assert rows["339902"] == EXPECTED_WEST_HILL_LATER
+    assert sorted(tuple(r)[:6] for r in lh.read("gold", "vital_events_by_street").collect()) == \
+        EXPECTED_VITAL_EVENTS_LATER
     # the previous version stays readable (time travel) until vacuumed
     old = lh.read("gold", "population_by_district", version=versions["population_by_district"])
     assert sorted(tuple(r) for r in old.collect()) == before["population_by_district"]
@@ -97,16 +162,17 @@ def test_dbt_test_alone_registers_its_views_and_names_the_failing_test(built, sp
     lh.write(dim.unionByName(dim.limit(1)), "gold", "dim_resident", mode="overwrite")
     # a fresh session has none of the views: with view_layers=None the on-run-start hook alone
     # registers them (`USING delta` for gold models built earlier, CSV for the division table)
-    for view in ("silver_person", "standards_divisions", "gold_dim_resident",
-                 "gold_population_by_district"):
+    for view in ("silver_person", "silver_person_change", "standards_divisions",
+                 *(f"gold_{m}" for m in MODELS)):
         spark.catalog.dropTempView(view)
-    with pytest.raises(DbtRunError) as failure:
+    with pytest.MonkeyPatch.context() as env, pytest.raises(DbtRunError) as failure:
+        env.setenv("DBT_INDIRECT_SELECTION", "buildable")
         run_dbt(spark, lh.root, command="test", select=list(MODELS), view_layers=None,
-                vars={"as_of_date": AS_OF}, target_dir=target)
+                vars={"as_of_date": LATER}, target_dir=target)
     assert [n.name for n in failure.value.failed] == ["unique_dim_resident_id_number"]
     assert "unique_dim_resident_id_number [fail] (1 failing rows)" in str(failure.value)
     tests = [n for n in failure.value.result.nodes if n.resource_type == "test"]
-    assert len(tests) >= 20
+    assert len(tests) >= 40
     assert {n.status for n in tests if n.name != "unique_dim_resident_id_number"} == {"pass"}
     assert spark.catalog.tableExists("gold_population_by_district")
     assert not spark.catalog.tableExists("silver_person")  # none of these tests reads it

@@ -1,40 +1,28 @@
-{#- One row per person resident at the as_of_date: born and registered on or before it, not dead by then
-    (silver.person keeps the deceased, with died_on, for the history). -#}
-with persons as (
+{#- One row per person resident at the as_of_date (int_population__residents_at_date: the residency
+    rule, the age and today's division codes), with the personal fields of silver.person. -#}
+with residents as (
 
-    select * from {{ ref('stg_silver__person') }}
-
-),
-
-residents_at_date as (
-
-    select
-        persons.*,
-        {{ as_of_date() }} as as_of_date
-    from persons
-    where persons.birth_date <= {{ as_of_date() }}
-        and (persons.registered_on is null or persons.registered_on <= {{ as_of_date() }})
-        and (persons.died_on is null or persons.died_on > {{ as_of_date() }})
+    select * from {{ ref('int_population__residents_at_date') }}
 
 ),
 
 final as (
 
     select
-        residents_at_date.id_number,
-        residents_at_date.name,
-        residents_at_date.gender,
-        residents_at_date.birth_date,
-        {{ age_in_years('residents_at_date.birth_date', 'residents_at_date.as_of_date') }} as age,
-        residents_at_date.household_id,
-        residents_at_date.relation_to_head,
-        residents_at_date.district_code,
-        residents_at_date.street_code,
-        residents_at_date.address,
-        residents_at_date.phone,
-        residents_at_date.registered_on,
-        residents_at_date.as_of_date
-    from residents_at_date
+        residents.id_number,
+        residents.name,
+        residents.gender,
+        residents.birth_date,
+        residents.age,
+        residents.household_id,
+        residents.relation_to_head,
+        residents.district_code,
+        residents.street_code,
+        residents.address,
+        residents.phone,
+        residents.registered_on,
+        residents.as_of_date
+    from residents
 
 )
 

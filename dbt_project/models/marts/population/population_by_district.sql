@@ -6,60 +6,36 @@
 -#}
 with residents as (
 
-    select * from {{ ref('dim_resident') }}
+    select * from {{ ref('int_population__residents_at_date') }}
 
 ),
 
-divisions as (
+division_codes as (
 
-    select * from {{ ref('stg_standards__divisions') }}
+    select * from {{ ref('int_population__division_codes_at_date') }}
 
 ),
 
 districts_at_date as (
 
     select
-        divisions.division_code as district_code,
-        divisions.division_name as district_name
-    from divisions
-    where divisions.division_level = 'district'
-        and divisions.valid_from <= {{ as_of_date() }}
-        and (divisions.valid_to is null or divisions.valid_to >= {{ as_of_date() }})
-
-),
-
-retired_districts as (
-
-    select
-        divisions.division_code as retired_code,
-        divisions.successor_code
-    from divisions
-    where divisions.division_level = 'district'
-        and divisions.valid_to < {{ as_of_date() }}
-        and divisions.successor_code is not null
-
-),
-
-residents_in_current_district as (
-
-    select
-        coalesce(retired_districts.successor_code, residents.district_code) as district_code,
-        residents.gender
-    from residents
-    left join retired_districts
-        on residents.district_code = retired_districts.retired_code
+        division_codes.current_code as district_code,
+        division_codes.current_name as district_name
+    from division_codes
+    where division_codes.division_level = 'district'
+        and division_codes.division_code = division_codes.current_code
 
 ),
 
 counts_by_district as (
 
     select
-        residents_in_current_district.district_code,
+        residents.district_code,
         count(*) as residents,
-        sum(case when residents_in_current_district.gender = 'M' then 1 else 0 end) as male,
-        sum(case when residents_in_current_district.gender = 'F' then 1 else 0 end) as female
-    from residents_in_current_district
-    group by residents_in_current_district.district_code
+        sum(case when residents.gender = 'M' then 1 else 0 end) as male,
+        sum(case when residents.gender = 'F' then 1 else 0 end) as female
+    from residents
+    group by residents.district_code
 
 ),
 
