@@ -123,7 +123,7 @@ def serve(root: str, host: str, port: int, poll: float) -> int:
               f"{poll:g} s)")
     shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
     out.print(f"  views:     {shown or '(none yet: the lakehouse is empty)'}")
-    out.print(f"  beeline:   {beeline_path()} -u {endpoint.jdbc_url} -e \"show views\"")
+    out.print(f"  beeline:   {beeline_path()} -u {endpoint.jdbc_url} -e \"show views\"", soft_wrap=True)
     out.print("  Ctrl-C stops it.")
     try:
         endpoint.poll(stop, poll, on_change=lambda change: out.print(f"  {change}"))

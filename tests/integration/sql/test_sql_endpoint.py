@@ -22,7 +22,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from citydata.lakehouse import Lakehouse
-from citydata.sql import beeline_path
+from citydata.sql import LakehouseViews, beeline_path, run_query
 
 READ_ONLY = "citydata SQL endpoint is read-only"
 
@@ -241,17 +241,23 @@ def test_a_newly_committed_version_becomes_visible(endpoint, lake, spark, tmp_pa
     assert "gold_new_mart: registered (version 0)" in out
 
 
-def test_one_query_prints_csv_with_a_note_when_cut_and_is_read_only_too(lake) -> None:
+def test_run_query_keeps_at_most_the_limit_and_says_when_it_cut(lake, spark) -> None:
+    LakehouseViews(lake).refresh()
+    statement = "select district_code, residents from gold_population_by_district order by district_code"
+    cut = run_query(spark, statement, limit=2)
+    assert cut.columns == ["district_code", "residents"]
+    assert cut.rows == [("339901", 3), ("339902", 1)] and cut.truncated
+    whole = run_query(spark, statement, limit=3)
+    assert len(whole.rows) == 3 and not whole.truncated
+
+
+def test_one_query_from_the_command_line_is_read_only_too(lake) -> None:
     env = {**os.environ, "CITYDATA_SPARK_WAREHOUSE": str(Path(lake.root).parent / "warehouse")}
-    base = [sys.executable, "-m", "citydata.cli", "sql", "--lakehouse", lake.root]
+    # a SQL script is checked statement by statement (like EXECUTE IMMEDIATE): nothing of it runs
     done = subprocess.run(
-        [*base, "select district_code, residents from gold_population_by_district order by district_code",
-         "--format", "csv", "--limit", "2"], capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines() == ["district_code,residents", "339901,3", "339902,1"]
-    assert "first 2 rows shown" in done.stderr
-    # a SQL script is checked statement by statement, like EXECUTE IMMEDIATE
-    done = subprocess.run([*base, "BEGIN SELECT 1; DROP VIEW gold_credit_status; END"],
-                          capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert done.returncode == 1
+        [sys.executable, "-m", "citydata.cli", "sql", "--lakehouse", lake.root, "--format", "csv",
+         "BEGIN SELECT 1; DROP VIEW gold_credit_status; END"],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 1, done.stderr[-3000:]
     assert f"{READ_ONLY}: DROP VIEW gold_credit_status refused" in " ".join(done.stderr.split())
+    assert done.stdout == ""
