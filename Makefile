@@ -13,16 +13,20 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow airflow test test-fast setup java venv bench-lakehouse bench-simulate bench-ingest clean
+.PHONY: help demo demo-airflow run-day airflow test test-fast setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-demo: setup ## set everything up and run the skeleton chain on the embedded default
-	$(PY) -m citydata.cli demo
+demo: setup ## set everything up, simulate a 2,000-resident city and run days 1 and 2 end to end (run-day)
+	$(PY) -m citydata.cli demo $(DEMO_ARGS)
 
-demo-airflow: setup ## the same chain as the Airflow 3 DAG (airflow dags test skeleton_chain)
-	$(PY) -m citydata.cli demo --airflow
+demo-airflow: setup ## the same days as the Airflow 3 DAG run_day (airflow dags test run_day)
+	$(PY) -m citydata.cli demo --airflow $(DEMO_ARGS)
+
+run-day: setup ## one day end to end: make run-day DAY=data/simulated/day-001 (ingest -> dbt -> gate -> release -> export)
+	@test -n "$(DAY)" || { echo "usage: make run-day DAY=<day folder, e.g. data/simulated/day-001>"; exit 2; }
+	$(PY) -m citydata.cli run-day --day-folder $(DAY)
 
 airflow: setup ## start Airflow 3 (standalone, SQLite) with the project's DAGs; prints URL and login; Ctrl-C stops
 	$(PY) -m citydata.cli airflow
@@ -67,6 +71,9 @@ bench-simulate: setup ## generate a 1,000,000-resident city: time and size
 
 bench-ingest: setup ## ingest a 1,000,000-resident city, day 1 then day 2: rows/s per stage, day-2/day-1 ratio
 	$(PY) benchmarks/bench_ingest.py $(BENCH_ARGS)
+
+bench-platform: setup ## run-day on a 1,000,000-resident city, day 1 then day 2: every stage's s and rows/s, day-2/day-1
+	$(PY) benchmarks/bench_platform.py $(BENCH_ARGS)
 
 clean: ## remove generated data (keeps .venv)
 	rm -rf lakehouse data exports .airflow/*.db spark-warehouse metastore_db

@@ -1,5 +1,6 @@
-"""Job: standardize a source's bronze table into its silver master table (MERGE by the contract key).
-`spark-submit jobs/conform_silver.py --source household_register`; data under CITYDATA_HOME (or --home)."""
+"""Job: build silver from a source's bronze: the silver step that reads it (the population master for the
+household register, a generic step for a source without a master). `spark-submit jobs/conform_silver.py --source
+household_register`; data under CITYDATA_HOME (or --home). Prints the step's main table, rows and version."""
 
 from __future__ import annotations
 
@@ -18,10 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from citydata.config import Paths
-    from citydata.pipeline import ChainConfig, build_silver
+    from citydata.ingest.runner import run_silver_step, step_for_source
+    from citydata.lakehouse import Lakehouse, get_spark
 
-    result = build_silver(ChainConfig(paths=Paths.from_env(args.home), source=args.source))
-    print(json.dumps(result, ensure_ascii=False, sort_keys=True))
+    step = step_for_source(args.source)
+    spark = get_spark(app_name=f"citydata-silver-{step.name}")
+    lakehouse = Lakehouse(spark, Paths.from_env(args.home).lakehouse)
+    result = run_silver_step(spark, lakehouse, step)
+    main_table = step.outputs[0]
+    print(json.dumps({"step": step.name, "table": f"silver/{main_table}", "rows": result["tables"][f"silver/{main_table}"],
+                      "version": lakehouse.version("silver", main_table), "tables": result["tables"],
+                      "seconds": result["seconds"]}, ensure_ascii=False, sort_keys=True))
     return 0
 
 

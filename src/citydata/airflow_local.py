@@ -1,8 +1,9 @@
-"""Airflow 3 on this machine: `airflow standalone` (SQLite, LocalExecutor) with the project's DAGs.
+"""Airflow 3 on this machine: the project's environment for `airflow` commands, `airflow dags test`, and
+`airflow standalone` (SQLite, LocalExecutor) with the project's DAGs.
 
-Owns starting, waiting for and stopping the embedded Airflow; the environment itself comes from
-`citydata.pipeline.airflow_env` (project-local AIRFLOW_HOME, the project's dags/). Production runs
-the same DAG files on Postgres with a distributed executor: nothing here is used there.
+Owns the environment (`airflow_env`: project-local AIRFLOW_HOME, the project's dags/), running `airflow`
+commands, and starting, waiting for and stopping the embedded Airflow. Production runs the same DAG files
+on Postgres with a distributed executor: nothing here is used there.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,9 @@ DEFAULT_PORT = 8080
 ADMIN_USER = "admin"
 # Airflow 3's simple auth manager writes the generated password here on first start.
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class AirflowStartError(RuntimeError):
@@ -39,6 +44,59 @@ class AirflowLogin:
     user: str
     password: str | None
     passwords_file: Path
+
+
+def dags_folder() -> Path:
+    """The project's `dags/` folder."""
+    return REPO / "dags"
+
+
+def airflow_env(home: Path, airflow_home: Path | None = None,
+                base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for `airflow` commands on this project: project-local AIRFLOW_HOME and SQLite,
+    the project's dags/, no examples, CITYDATA_HOME for the data, this interpreter for Spark."""
+    env = dict(os.environ if base is None else base)
+    airflow_home = Path(airflow_home or Path(home) / ".airflow").resolve()
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    bin_dir = str(Path(sys.executable).parent)
+    env.update({
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "CITYDATA_HOME": str(Path(home).resolve()),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
+    })
+    return env
+
+
+def airflow(args: list[str], env: Mapping[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run the `airflow` command of this interpreter's environment with `env`."""
+    command = [str(Path(sys.executable).parent / "airflow"), *args]
+    return subprocess.run(command, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def migrate_once(env: Mapping[str, str], timeout: float = 900) -> None:
+    """`airflow db migrate` when AIRFLOW_HOME has no metadata database yet."""
+    if (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+        return
+    migrated = airflow(["db", "migrate"], env, timeout)
+    if migrated.returncode != 0:
+        raise AirflowStartError(f"airflow db migrate failed ({migrated.returncode}):\n{migrated.stderr[-4000:]}")
+
+
+def dags_test(env: Mapping[str, str], dag_id: str, conf: Mapping[str, Any] | None = None,
+              timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """`airflow db migrate` (once per AIRFLOW_HOME) then `airflow dags test <dag_id> [--conf JSON]`: every task of
+    one run, in this machine's processes, without a scheduler (asset-triggered DAGs do not follow)."""
+    migrate_once(env, timeout)
+    args = ["dags", "test", dag_id]
+    if conf:
+        args += ["--conf", json.dumps(dict(conf))]
+    return airflow(args, env, timeout)
 
 
 def standalone_env(env: Mapping[str, str], port: int = DEFAULT_PORT) -> dict[str, str]:

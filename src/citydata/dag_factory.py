@@ -1,10 +1,14 @@
-"""Airflow 3 DAGs generated from the source contracts and the silver step registry.
+"""Airflow 3 DAGs generated from the source contracts, the silver step registry and the released datasets.
 
 `build_ingest_dags()` gives one DAG per contract (`ingest_<source>`: land the day's delivery into
 bronze; outlets: the source's bronze and rejects tables as assets); `build_silver_dags()` one DAG per
 silver step (`silver_<step>`: scheduled when any of its bronze input assets is updated; outlets: its
-silver tables). The DAG files in dags/ only call these. Building imports no Spark and reads only the
-contracts; the tasks import the library when they run.
+silver tables); `build_day_dags()` the rest of a day: `gold_marts` (dbt build, scheduled when any silver
+asset is updated; outlets: the gold marts), `release` (gate -> release -> export, scheduled when a released
+gold dataset is updated) and `run_day` (a whole day in one run, triggered by hand: replays and backfills).
+Their tasks call citydata.orchestration's stages. The DAG files in dags/ only call these. Building imports
+no Spark and reads only the contracts, the names of the suites and of the mart files; the tasks import the
+library when they run.
 
 Assets are named by table, not by place: URI `citydata://<layer>/<table>` (name `<layer>.<table>`), so the
 same DAGs schedule the same way whatever CITYDATA_HOME or lakehouse root (a folder, s3://, hdfs://) holds
@@ -17,18 +21,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citydata.catalog.contracts import SourceContract, load_contract, load_contracts
 from citydata.ingest.runner import SilverStep, silver_steps
+from citydata.orchestration.plan import mart_models
+from citydata.release.gate import suite_datasets
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG, Asset
 
-PLATFORM_OWNER = "data-platform"  # owner of the silver DAGs (they serve every department)
+PLATFORM_OWNER = "data-platform"  # owner of the silver, gold and release DAGs (they serve every department)
+GOLD_DAG_ID, RELEASE_DAG_ID, RUN_DAY_DAG_ID = "gold_marts", "release", "run_day"
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 ASSET_SCHEME = "citydata"
-START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 # A contract's update_cycle -> the ingest DAG's schedule; cycles not listed (on_change) run when triggered.
 SCHEDULES: dict[str, str] = {
     "hourly": "@hourly", "daily": "@daily", "weekly": "@weekly", "monthly": "@monthly",
@@ -116,8 +125,8 @@ def ingest_doc_md(contract: SourceContract) -> str:
         f"- **delivery**: {where}",
         f"- **key**: {', '.join(contract.key)}" + (f" (latest `{contract.latest_by}` wins)"
                                                    if contract.latest_by else ""),
-        f"- **writes**: `bronze/{contract.tables.bronze}`, `bronze/{contract.tables.rejects}` "
-        f"(assets `{asset_uri('bronze', contract.tables.bronze)}`, `{asset_uri('bronze', contract.tables.rejects)}`)",
+        (f"- **writes**: `bronze/{contract.tables.bronze}`, `bronze/{contract.tables.rejects}` "
+        f"(assets `{asset_uri('bronze', contract.tables.bronze)}`, `{asset_uri('bronze', contract.tables.rejects)}`)"),
         f"- **then**: the silver DAG reading `bronze/{contract.tables.bronze}` runs on the asset update",
         f"- **contract**: `schemas/{contract.source}.yml`",
         "",
@@ -142,14 +151,14 @@ def silver_doc_md(step: SilverStep, contracts: Mapping[str, SourceContract]) -> 
         f"### {silver_dag_id(step.name)} — " + ("master records: " if step.master else "") + ", ".join(
             contracts[s].title for s in step.sources),
         "",
-        f"- **runs when** any of its bronze inputs is updated (assets): "
+        "- **runs when** any of its bronze inputs is updated (assets): "
         + ", ".join(f"`{asset_uri('bronze', t)}`" for t in step.inputs),
-        f"- **inputs** (ingest DAGs): " + ", ".join(f"`{ingest_dag_id(s)}`" for s in step.sources),
-        f"- **writes**: " + ", ".join(f"`silver/{t}`" for t in step.outputs),
+        "- **inputs** (ingest DAGs): " + ", ".join(f"`{ingest_dag_id(s)}`" for s in step.sources),
+        "- **writes**: " + ", ".join(f"`silver/{t}`" for t in step.outputs),
         f"- **calls**: `{step.target}`" + ("" if step.master else " with the contract"),
         "",
-        "Idempotent: a rerun on the same bronze changes nothing. A failure leaves silver at its version. "
-        "Runbook: docs/airflow.md.",
+        ("Idempotent: a rerun on the same bronze changes nothing. A failure leaves silver at its version. "
+        "Runbook: docs/airflow.md."),
     ]
     return "\n".join(lines) + "\n"
 
@@ -270,3 +279,208 @@ def build_silver_dags(contracts: Mapping[str, SourceContract] | None = None) -> 
     """One silver DAG per silver step, by DAG id."""
     contracts = load_contracts() if contracts is None else contracts
     return {silver_dag_id(n): build_silver_dag(s, contracts) for n, s in silver_steps(contracts).items()}
+
+
+# --- the rest of a day: gold, release, and a whole day in one run --------------------------------------
+
+def silver_outlets(steps: Mapping[str, SilverStep]) -> list[str]:
+    """Every silver table a silver DAG emits an asset event for (sorted, once each)."""
+    return sorted({table for step in steps.values() for table in step.outputs})
+
+
+def gold_outlets(project_dir: Path | None = None) -> list[str]:
+    """The gold tables `gold_marts` writes: one per mart of the dbt project (`models/marts/**/<name>.sql`)."""
+    return mart_models(project_dir or dbt_project_dir())
+
+
+def dbt_project_dir() -> Path:
+    """The dbt project beside dags/ ($CITYDATA_HOME/dbt_project when there is one)."""
+    home = os.environ.get("CITYDATA_HOME")
+    if home and (Path(home) / "dbt_project" / "dbt_project.yml").is_file():
+        return Path(home) / "dbt_project"
+    return DBT_PROJECT
+
+
+def day_param_specs() -> dict[str, dict[str, Any]]:
+    """Params of the gold, release and run_day DAGs: which day, at which date."""
+    return {
+        "day_folder": {
+            "default": "", "type": "string",
+            "description": "the day folder (holding delivery/ and manifest.json) or its delivery folder; empty: "
+                           "the newest day under CITYDATA_LANDING, else under $CITYDATA_HOME/data/simulated"},
+        "as_of": {
+            "default": "", "type": "string",
+            "description": "YYYY-MM-DD gold is computed at when the day has no manifest.json; empty: today (UTC)"},
+    }
+
+
+def _params(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    from airflow.sdk import Param
+
+    return {name: Param(spec.pop("default"), **spec) for name, spec in ((n, dict(s)) for n, s in specs.items())}
+
+
+def _day(params: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """The platform's paths, session, lakehouse and the day's plan for a gold/release/run_day task."""
+    from datetime import date
+
+    from citydata.config import Paths
+    from citydata.ingest.runner import default_delivery_folder
+    from citydata.lakehouse import Lakehouse, get_spark
+    from citydata.orchestration import plan_day
+
+    paths = Paths.from_env()
+    folder = (params.get("day_folder") or "").strip() or default_delivery_folder(paths)
+    as_of = (params.get("as_of") or "").strip()
+    plan = plan_day(folder, paths=paths, as_of=date.fromisoformat(as_of) if as_of else None)
+    spark = get_spark(app_name="citydata-day")
+    return paths, spark, Lakehouse(spark, paths.lakehouse), plan
+
+
+def run_day_task(stage: str, params: Mapping[str, Any], upstream: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One stage of the day in an Airflow task (`ingest`, `gold`, `gate`, `release`, `export`): the same stage
+    functions `citydata run-day` calls. `upstream` is the previous task's return value where a stage needs it
+    (release: the gate's summary; export: the release's manifest). A failed gate raises GateFailed."""
+    from citydata import orchestration
+
+    if stage not in orchestration.STAGES:
+        raise ValueError(f"unknown stage {stage!r}: one of {', '.join(orchestration.STAGES)}")
+    paths, spark, lakehouse, plan = _day(params)
+    if stage == "ingest":
+        api_url = (params.get("api_url") or "").strip() or None
+        done = orchestration.ingest_stage(spark, lakehouse, plan, api_url=api_url)
+    elif stage == "gold":
+        done = orchestration.gold_stage(spark, lakehouse, plan, paths=paths)
+    elif stage == "gate":
+        done, gate = orchestration.gate_stage(spark, lakehouse, paths=paths)
+        gate.raise_for_failure()
+    elif stage == "release":
+        done = orchestration.release_stage(lakehouse, plan, dict(upstream or {})["details"], paths=paths)
+    else:
+        done = orchestration.export_stage(lakehouse, dict(upstream or {})["details"]["manifest"], paths=paths)
+    return {"plan": plan.as_dict(), **done.as_dict()}
+
+
+def day_doc_md(dag_id: str) -> str:
+    """The gold / release / run_day DAG's documentation in the UI."""
+    what = {
+        GOLD_DAG_ID: "`dbt build` of every model of dbt_project/ (models and their tests) at the day's dates, "
+                     "then `dbt docs generate`. Runs when any silver table is updated (assets). Unchanged "
+                     "models write no new Delta version.",
+        RELEASE_DAG_ID: "The Great Expectations gate over every released dataset (a gold table with a suite in "
+                        "expectations/), then a numbered release manifest pinning the gated versions (only if the "
+                        "gate passed and something changed), then the open-data files of the release. Runs when "
+                        "a released gold dataset is updated (assets). A failed gate publishes nothing.",
+        RUN_DAY_DAG_ID: "A whole day in one run, triggered by hand (replays, backfills, `make demo-airflow`): "
+                        "ingest (every source, then silver) -> gold -> gate -> release -> export, the same stages "
+                        "as `citydata run-day`. Emits no asset events: the scheduled DAGs do not run again.",
+    }[dag_id]
+    return (f"### {dag_id}\n\n{what}\n\nParams: `day_folder` (empty: the newest day), `as_of` (when the day has "
+            "no manifest.json). Every task calls a stage of `citydata.orchestration`. Runbook: docs/run-day.md, "
+            "docs/airflow.md.\n")
+
+
+def build_gold_dag(steps: Mapping[str, SilverStep]) -> DAG:
+    """`gold_marts`: scheduled on any silver asset; outlets: every gold mart."""
+    from airflow.sdk import DAG, AssetAny, task
+
+    with DAG(
+        dag_id=GOLD_DAG_ID,
+        description="silver -> dbt build (gold marts and their tests) -> dbt docs",
+        schedule=AssetAny(*[table_asset("silver", t) for t in silver_outlets(steps)]),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,  # two builds must not race on the gold tables
+        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        params=_params(day_param_specs()),
+        tags=["citydata", "gold", "dbt"],
+        doc_md=day_doc_md(GOLD_DAG_ID),
+    ) as dag:
+        @task(task_id="dbt_build", outlets=[table_asset("gold", t) for t in gold_outlets()])
+        def dbt_build(params: dict[str, Any] | None = None) -> dict[str, Any]:
+            return run_day_task("gold", params or {})
+
+        dbt_build()
+    return dag
+
+
+def _gate_task(task: Any) -> Any:
+    @task(task_id="gate", retries=0)  # a failed gate is a verdict on the data, not a transient error
+    def gate(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return run_day_task("gate", params or {})
+
+    return gate
+
+
+def _release_after(task: Any, gate: Any) -> Any:
+    """The release task on the gate's verdict, then the export of what it released (inside a DAG context)."""
+    @task(task_id="release")
+    def release(verdict: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return run_day_task("release", params or {}, verdict)
+
+    @task(task_id="export")
+    def export(released: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return run_day_task("export", params or {}, released)
+
+    return export(release(gate))
+
+
+def build_release_dag(released: list[str]) -> DAG:
+    """`release`: scheduled on any released gold dataset; gate -> release -> export."""
+    from airflow.sdk import DAG, AssetAny, task
+
+    with DAG(
+        dag_id=RELEASE_DAG_ID,
+        description="gold -> Great Expectations gate -> release manifest -> open-data export",
+        schedule=AssetAny(*[table_asset("gold", t) for t in released]) if released else None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,  # release numbers are taken in order
+        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        params=_params(day_param_specs()),
+        tags=["citydata", "release"],
+        doc_md=day_doc_md(RELEASE_DAG_ID),
+    ) as dag:
+        _release_after(task, _gate_task(task)())
+    return dag
+
+
+def build_run_day_dag() -> DAG:
+    """`run_day`: a whole day in one run (ingest -> gold -> gate -> release -> export), triggered by hand."""
+    from airflow.sdk import DAG, task
+
+    specs = day_param_specs()
+    specs["api_url"] = {"default": "", "type": "string",
+                        "description": "fetch the JSON API sources from this base URL; empty: the day folder's pages"}
+    with DAG(
+        dag_id=RUN_DAY_DAG_ID,
+        description="one day end to end: ingest -> silver -> dbt build -> gate -> release -> export",
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        params=_params(specs),
+        tags=["citydata", "day"],
+        doc_md=day_doc_md(RUN_DAY_DAG_ID),
+    ) as dag:
+        @task(task_id="ingest")
+        def ingest(params: dict[str, Any] | None = None) -> dict[str, Any]:
+            return run_day_task("ingest", params or {})
+
+        @task(task_id="gold")
+        def gold(ingested: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+            return run_day_task("gold", params or {})
+
+        gate = _gate_task(task)()
+        gold(ingest()) >> gate
+        _release_after(task, gate)
+    return dag
+
+
+def build_day_dags(contracts: Mapping[str, SourceContract] | None = None) -> dict[str, DAG]:
+    """`gold_marts`, `release` and `run_day`, by DAG id."""
+    contracts = load_contracts() if contracts is None else contracts
+    return {GOLD_DAG_ID: build_gold_dag(silver_steps(contracts)),
+            RELEASE_DAG_ID: build_release_dag(suite_datasets()),
+            RUN_DAY_DAG_ID: build_run_day_dag()}

@@ -4,10 +4,11 @@ silver DAGs match the contracts and the silver step registry, and are wired by a
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import pytest
 
-from citydata.pipeline import dags_folder
+from citydata.airflow_local import dags_folder
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def dagbag():
 
 def test_every_dag_file_imports(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert "skeleton_chain" in dagbag.dags
+    assert {"gold_marts", "release", "run_day"} <= set(dagbag.dags)
 
 
 HEAVY_MODULES = {"pyspark", "pandas", "dbt", "great_expectations", "deltalake"}
@@ -37,10 +38,10 @@ def test_dag_files_import_no_heavy_module_in_a_fresh_interpreter(tmp_path) -> No
     import subprocess
     import sys
 
-    from citydata.pipeline import airflow_env
+    from citydata.airflow_local import airflow_env
 
     env = airflow_env(tmp_path)
-    for name in ("ingest_sources.py", "silver_steps.py", "skeleton_chain.py"):
+    for name in ("ingest_sources.py", "silver_steps.py", "day.py"):
         code = ("import sys, time, runpy; import airflow.sdk; t = time.monotonic(); "
                 f"runpy.run_path({str(dags_folder() / name)!r}); print(time.monotonic() - t); "
                 "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
@@ -56,8 +57,10 @@ def test_every_task_has_an_owner_and_retries(dagbag) -> None:
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", (dag.dag_id, task.task_id)
             assert task.retries is not None, (dag.dag_id, task.task_id)
-            if dag.dag_id != "skeleton_chain":
+            if task.task_id != "gate":  # a failed gate is a verdict on the data, not a transient error
                 assert task.retries >= 1, (dag.dag_id, task.task_id)
+            else:
+                assert task.retries == 0, dag.dag_id
 
 
 def test_no_dag_has_a_cycle(dagbag) -> None:
@@ -113,18 +116,48 @@ def test_every_silver_dag_runs_on_exactly_its_inputs_ingest_outlets(dagbag) -> N
         assert task.owner == "data-platform" and task.retries >= 1
 
 
-def test_skeleton_chain_runs_its_steps_in_order(dagbag) -> None:
-    dag = dagbag.dags["skeleton_chain"]
-    order = ["land_bronze", "build_silver", "build_gold", "gate", "release", "export"]
+def test_gold_marts_runs_on_every_silver_asset_and_emits_the_marts(dagbag) -> None:
+    from citydata.dag_factory import asset_uri, gold_outlets
+
+    silver = {a.uri for dag_id, dag in dagbag.dags.items() if dag_id.startswith("silver_")
+              for task in dag.tasks for a in task.outlets}
+    dag = dagbag.dags["gold_marts"]
+    assert type(dag.timetable.asset_condition).__name__ == "AssetAny"
+    assert _assets(dag.timetable.asset_condition) == silver  # any silver table updated -> a build
+    [task] = dag.tasks
+    assert {a.uri for a in task.outlets} == {asset_uri("gold", t) for t in gold_outlets()}
+    assert {"dim_resident", "population_by_district"} <= set(gold_outlets())
+
+
+def test_release_runs_on_the_released_gold_datasets_gate_then_release_then_export(dagbag) -> None:
+    from citydata.dag_factory import asset_uri
+    from citydata.release.gate import suite_datasets
+
+    dag = dagbag.dags["release"]
+    released = {asset_uri("gold", t) for t in suite_datasets()}
+    assert _assets(dag.timetable.asset_condition) == released
+    emitted = {a.uri for task in dagbag.dags["gold_marts"].tasks for a in task.outlets}
+    assert released <= emitted  # every released dataset is a mart gold_marts writes: the day flows on
+    _assert_chain(dag, ["gate", "release", "export"])
+    assert dag.get_task("gate").retries == 0
+
+
+def test_run_day_runs_the_five_stages_in_order_and_emits_no_asset(dagbag) -> None:
+    dag = dagbag.dags["run_day"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # triggered by hand only
+    _assert_chain(dag, ["ingest", "gold", "gate", "release", "export"])
+    assert [a for task in dag.tasks for a in task.outlets] == []  # the scheduled DAGs do not run again
+    assert set(dag.params) == {"day_folder", "as_of", "api_url"}
+
+
+def _assert_chain(dag, order: list[str]) -> None:
     assert sorted(t.task_id for t in dag.tasks) == sorted(order)
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
-    assert dag.get_task("gate").retries == 0  # a failed gate is a verdict, not a transient error
-    assert dag.get_task("land_bronze").retries == 1
 
 
 def test_airflow_env_keeps_airflow_inside_the_project(tmp_path) -> None:
-    from citydata.pipeline import airflow_env
+    from citydata.airflow_local import airflow_env
 
     env = airflow_env(tmp_path, base={"PATH": "/usr/bin"})
     assert env["AIRFLOW_HOME"] == str(tmp_path / ".airflow")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from citydata.pipeline import airflow, airflow_env
+from citydata.airflow_local import airflow, airflow_env
 from citydata.sources.simulate import ApiServer, Fault, simulate
 from simulated_pii import personal_values
 

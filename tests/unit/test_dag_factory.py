@@ -69,3 +69,29 @@ def test_the_silver_doc_names_its_trigger_assets_and_outputs() -> None:
     doc = f.silver_doc_md(silver_steps(contracts)["credit_penalties"], contracts)
     assert "`citydata://bronze/credit_penalties`" in doc and "`ingest_credit_penalties`" in doc
     assert "`silver/administrative_penalty`" in doc and "citydata.ingest.silver:build_silver" in doc
+
+
+def test_gold_runs_on_every_silver_table_and_emits_every_mart(tmp_path) -> None:
+    from citydata.ingest.runner import silver_steps
+
+    steps = silver_steps(load_contracts())
+    outlets = f.silver_outlets(steps)
+    assert {"person", "person_history", "legal_entity", "poi", "birth", "administrative_licence"} <= set(outlets)
+    assert len(outlets) == len(set(outlets))
+    for rel in ("models/marts/credit/credit_status.sql", "models/marts/population/dim_resident.sql",
+                "models/staging/stg_silver__person.sql"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("select 1", encoding="utf-8")
+    assert f.gold_outlets(tmp_path) == ["credit_status", "dim_resident"]  # staging writes no table
+
+
+def test_the_day_dags_take_a_day_folder_and_an_as_of_date() -> None:
+    specs = f.day_param_specs()
+    assert set(specs) == {"day_folder", "as_of"} and specs["day_folder"]["default"] == ""
+    for dag_id in (f.GOLD_DAG_ID, f.RELEASE_DAG_ID, f.RUN_DAY_DAG_ID):
+        assert f.day_doc_md(dag_id).startswith(f"### {dag_id}\n") and "docs/run-day.md" in f.day_doc_md(dag_id)
+
+
+def test_an_unknown_stage_is_refused_before_spark_starts() -> None:
+    with pytest.raises(ValueError, match="unknown stage 'silver'"):
+        f.run_day_task("silver", {"day_folder": "/nonexistent"})

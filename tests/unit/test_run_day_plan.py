@@ -10,6 +10,8 @@ import pytest
 
 from citydata.orchestration.plan import (
     DayFolderError,
+    build_is_current,
+    files_fingerprint,
     mart_models,
     period_after,
     previous_as_of,
@@ -111,3 +113,26 @@ def test_a_releases_inputs_are_the_lakehouse_sources_its_models_read_transitivel
     assert upstream_tables(manifest, ["population_by_district"]) == ["silver/person"]  # reference data left out
     assert upstream_tables(manifest, ["population_by_district", "poi_by_district"]) == ["silver/person", "silver/poi"]
     assert upstream_tables(manifest, ["no_such_model"]) == []
+
+
+def test_the_project_fingerprint_follows_what_dbt_builds_from_not_what_it_writes(tmp_path: Path) -> None:
+    project = tmp_path / "dbt_project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "m.sql").write_text("select 1", encoding="utf-8")
+    first = files_fingerprint([project])
+    for output in ("target/manifest.json", "logs/dbt.log", ".user.yml"):
+        (project / output).parent.mkdir(parents=True, exist_ok=True)
+        (project / output).write_text("x", encoding="utf-8")
+    assert files_fingerprint([project]) == first
+    (project / "models" / "m.sql").write_text("select 2", encoding="utf-8")
+    assert files_fingerprint([project]) != first
+
+
+def test_a_build_is_current_only_with_the_same_vars_project_silver_and_gold() -> None:
+    build = {"vars": {"as_of_date": "2025-01-31"}, "project": "abc", "silver": {"silver/person": 3},
+             "gold": {"gold/dim_resident": 1}}
+    assert build_is_current({**build, "tests": 380}, build)
+    assert not build_is_current(None, build)
+    for key, other in (("vars", {"as_of_date": "2025-03-02"}), ("project", "abd"), ("silver", {"silver/person": 4}),
+                       ("gold", {"gold/dim_resident": 2})):
+        assert not build_is_current(build, {**build, key: other}), key

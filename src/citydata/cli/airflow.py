@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "airflow", help="start Airflow 3 (standalone) with the project's DAGs and print the URL and login",
         description="Runs `airflow standalone` (SQLite metadata database, LocalExecutor) with AIRFLOW_HOME "
@@ -23,11 +23,10 @@ def run(args: argparse.Namespace) -> int:
 
     from citydata import airflow_local
     from citydata.config import Paths
-    from citydata.pipeline import airflow_env
 
     console = Console()
     paths = Paths.from_env(args.home)
-    env = airflow_local.standalone_env(airflow_env(paths.home), args.port)
+    env = airflow_local.standalone_env(airflow_local.airflow_env(paths.home), args.port)
     airflow_home = Path(env["AIRFLOW_HOME"])
     log_file = airflow_home / "standalone.log"
     with console.status(f"starting airflow standalone (log: {log_file}) …"):

@@ -1,171 +1,182 @@
-"""`citydata demo`: run the skeleton chain in this process on the embedded sample and show what it made."""
+"""`citydata demo`: the whole platform on a simulated city — simulate it if absent, run day 1 then day 2 with
+run-day's stages, and show the Delta tables, a few lines of the city portrait and where every output is."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
+import json
 import time
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-STEP_TITLES = {
-    "land_bronze": "land the delivery in bronze (+ rejects)",
-    "build_silver": "conform silver/person",
-    "build_gold": "dbt build gold",
-    "gate": "Great Expectations release gate",
-    "release": "write the release manifest",
-    "export": "export open data",
-}
+from citydata.cli.run_day import (
+    console_for,
+    describe_plan,
+    print_outputs,
+    quiet_logging,
+    run_day_with_progress,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from citydata.config import Paths
+
+PERSONS, SEED, DAYS, PERIOD_DAYS = 2000, 1, 2, 30
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run the skeleton chain (household register end to end) and show the results",
-        description="Land the embedded household-register delivery, build silver and gold, gate, release "
-                    "and export, all in this process; then list every Delta table, the manifest and the exports.")
+        "demo", help="the whole platform on a simulated city: simulate it, run day 1 and day 2 end to end",
+        description="Generates a simulated city under <home>/data/simulated (unless the same one is there), then "
+                    "runs `citydata run-day` on each day — ingest, silver, dbt build and docs, gate, release, "
+                    "export — and prints every stage, the Delta tables, the city portrait and where outputs are.")
     parser.add_argument("--home", type=Path, default=None,
                         help="platform home (data under it); default: $CITYDATA_HOME or the current folder")
-    parser.add_argument("--delivery", type=Path, default=None, help="a delivery file instead of the sample")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
-                        help="date gold is computed at (YYYY-MM-DD); default: today (UTC)")
+    parser.add_argument("--persons", type=int, default=PERSONS, help=f"residents of the city (default {PERSONS})")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"the city's seed (default {SEED})")
+    parser.add_argument("--days", type=int, default=DAYS, help=f"days to run, from day 1 (default {DAYS})")
+    parser.add_argument("--period-days", type=int, default=PERIOD_DAYS,
+                        help=f"days between deliveries (default {PERIOD_DAYS}: births, deaths, moves happen)")
     parser.add_argument("--airflow", action="store_true",
-                        help="run the chain as the Airflow DAG (`airflow dags test skeleton_chain`, AIRFLOW_HOME "
-                             "from the environment or <home>/.airflow) instead of in this process")
+                        help="run each day as the Airflow DAG run_day (`airflow dags test`, AIRFLOW_HOME from the "
+                             "environment or <home>/.airflow) instead of in this process")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the platform's INFO logs")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+def simulated_days(paths: Paths, days: int, persons: int, seed: int, period_days: int) -> list[Path]:
+    """The day folders `data/simulated/day-NNN` of the wanted city, simulated unless the same city is there."""
+    from citydata.sources.simulate import simulate
+
+    out = paths.home / "data" / "simulated"
+    folders = [out / f"day-{day:03d}" for day in range(1, days + 1)]
+
+    def same_city(folder: Path) -> bool:
+        manifest = folder / "manifest.json"
+        if not manifest.is_file():
+            return False
+        found = json.loads(manifest.read_text(encoding="utf-8"))
+        return (found.get("persons"), found.get("seed"), found.get("period_days")) == (persons, seed, period_days)
+
+    if not all(same_city(folder) for folder in folders):
+        simulate(out, range(1, days + 1), persons=persons, seed=seed, period_days=period_days)
+    return folders
+
+
+def print_tables(console: Console, lakehouse: Any) -> None:
+    """Every Delta table: version and rows (from the Delta log: no scan)."""
     from rich.table import Table
 
+    table = Table(title=f"Delta tables under {lakehouse.root}")
+    for column in ("table", "version", "rows"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for layer, name in lakehouse.tables():
+        table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), f"{lakehouse.count(layer, name):,}")
+    console.print(table)
+
+
+PORTRAIT_COLUMNS = (
+    ("district_name", "district", "{}"),
+    ("residents", "residents", "{:,}"),
+    ("households", "households", "{:,}"),
+    ("active_entities_per_10k_residents", "entities /10k res.", "{}"),
+    ("tax_yuan_per_resident", "tax ¥/resident", "{:,}"),
+    ("insured_per_100_working_age", "insured /100 working-age", "{}"),
+    ("active_entities_with_penalty_pct", "% entities penalised", "{}"),
+    ("black_listed_entities", "black-listed", "{:,}"),
+    ("pois_per_km2", "POIs /km²", "{}"),
+)
+
+
+def print_city_portrait(console: Console, lakehouse: Any) -> None:
+    """The city portrait after the last day: gold.city_portrait_district, a few indicators per district
+    (definitions and units: dbt_project/models/marts/portrait/_portrait.yml)."""
+    from rich.table import Table
+
+    if not lakehouse.exists("gold", "city_portrait_district"):
+        console.print("[yellow]gold.city_portrait_district does not exist: the gold stage did not run[/yellow]")
+        return
+    rows = lakehouse.read("gold", "city_portrait_district").orderBy("district_code").collect()
+    as_of = rows[0]["as_of_date"] if rows else "-"
+    table = Table(title=f"示范市 city portrait at {as_of} (gold.city_portrait_district)")
+    for column, header, _ in PORTRAIT_COLUMNS:
+        table.add_column(header, justify="left" if column == "district_name" else "right")
+    for row in rows:
+        table.add_row(*("-" if row[column] is None else shape.format(row[column])
+                        for column, _, shape in PORTRAIT_COLUMNS))
+    console.print(table)
+
+
+def run(args: argparse.Namespace) -> int:
     from citydata.config import Paths
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("py4j", "great_expectations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Spark's own WARN lines ("Using an existing Spark session", once per dbt model) drown the progress.
-    os.environ.setdefault("CITYDATA_SPARK_LOG_LEVEL", "ERROR")
-    console = Console()
-    if not console.is_terminal and console.width < 120:
-        console = Console(width=120)  # piped (make, CI): keep paths readable
+    quiet_logging(args.verbose)
+    console = console_for()
     paths = Paths.from_env(args.home)
-    console.print(f"[bold]citydata demo[/bold]: skeleton chain in [cyan]{paths.home}[/cyan]")
-
     started = time.monotonic()
+    console.print(f"[bold]citydata demo[/bold]: a simulated city of {args.persons:,} residents (seed {args.seed}), "
+                  f"days 1..{args.days}, in [cyan]{paths.home}[/cyan]")
+    with console.status("simulating the city (skipped when it is there) …"):
+        folders = simulated_days(paths, args.days, args.persons, args.seed, args.period_days)
+    console.print(f"[green]✓[/green] simulated city: {folders[0].parent} ({time.monotonic() - started:.0f} s)")
     if args.airflow:
-        outcome = _run_in_airflow(console, paths, args)
-        if outcome is None:
-            return 1
-    else:
-        outcome = _run_in_process(console, paths, args)
-    release, data_docs, export_dir, files = outcome
+        return _run_in_airflow(console, paths, folders, started)
+    return _run_in_process(console, paths, folders, started)
 
-    console.print(f"Delta tables under [cyan]{paths.lakehouse}[/cyan]")
-    console.print(_tables(paths))
-    console.print(f"release manifest: [cyan]{release['manifest']}[/cyan] (release {release['release']}"
-                  f"{'' if release.get('new', True) else ', unchanged: nothing new to publish'})")
-    console.print(f"Data Docs:        [cyan]{data_docs}[/cyan]")
-    console.print(f"open-data export: [cyan]{export_dir}[/cyan]")
-    exports = Table()
-    for column in ("file", "rows", "bytes", "suppressed cells", "metadata"):
-        exports.add_column(column, justify="left" if column in ("file", "metadata") else "right")
-    for info in files:
-        exports.add_row(Path(info["csv"]).name, str(info["rows"]), str(info["bytes"]), str(info["suppressed_cells"]),
-                        Path(info["metadata"]).name)
-    console.print(exports)
-    console.print(f"done in {time.monotonic() - started:.0f}s. Query: every table is a temp view "
-                  "(e.g. silver_person) after Lakehouse(spark, root).register_views().")
+
+def _run_in_process(console: Console, paths: Paths, folders: list[Path], started: float) -> int:
+    from citydata.lakehouse import Lakehouse, get_spark
+    from citydata.orchestration import plan_day
+    from citydata.release.gate import GateFailed
+
+    spark = get_spark(app_name="citydata-demo")
+    result = None
+    for folder in folders:
+        plan = plan_day(folder, paths=paths)
+        console.rule(f"run-day {describe_plan(plan)}")
+        try:
+            result = run_day_with_progress(console, spark, paths, plan)
+        except GateFailed as error:
+            console.print(f"[red]{error}[/red]", highlight=False)
+            return 1
+    lakehouse = Lakehouse(spark, paths.lakehouse)
+    console.rule("what the platform holds now")
+    print_tables(console, lakehouse)
+    print_city_portrait(console, lakehouse)
+    if result is not None:
+        print_outputs(console, paths, result)
+    console.print(f"demo done in {time.monotonic() - started:.0f} s (set-up and both days). Query every table: "
+                  "`citydata sql` or Lakehouse(spark, root).register_views() (views like gold_population_by_district)")
     return 0
 
 
-def _run_in_process(console: Any, paths: Any, args: argparse.Namespace) -> tuple:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _run_in_airflow(console: Console, paths: Paths, folders: list[Path], started: float) -> int:
+    import os
 
-    from citydata.pipeline import run_skeleton_chain
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=False) as progress:
-        tasks = {name: progress.add_task(f"[dim]{title}", total=1, start=False)
-                 for name, title in STEP_TITLES.items()}
-
-        def on_step(step: str, state: str, result: dict[str, Any] | None) -> None:
-            task = tasks[step]
-            if state == "start":
-                progress.start_task(task)
-                progress.update(task, description=STEP_TITLES[step])
-            else:
-                progress.update(task, completed=1,
-                                description=f"[green]✓[/green] {STEP_TITLES[step]}: {_summary(step, result or {})}")
-
-        result = run_skeleton_chain(paths, delivery=args.delivery, as_of=args.as_of, on_step=on_step)
-    return (result.steps["release"], result.steps["gate"]["data_docs"], result.steps["export"]["dir"],
-            list(result.steps["export"]["files"].values()))
-
-
-def _run_in_airflow(console: Any, paths: Any, args: argparse.Namespace) -> tuple | None:
-    import json
-
-    from citydata.pipeline import DAG_ID, airflow_env, run_dag_test
+    from citydata import airflow_local
+    from citydata.dag_factory import RUN_DAY_DAG_ID
     from citydata.release.manifest import latest_release
 
     airflow_home = Path(os.environ["AIRFLOW_HOME"]) if os.environ.get("AIRFLOW_HOME") else None
-    env = airflow_env(paths.home, airflow_home)
-    conf = {"delivery": str(args.delivery or ""), "as_of": args.as_of.isoformat() if args.as_of else ""}
-    with console.status(f"airflow dags test {DAG_ID} (AIRFLOW_HOME {env['AIRFLOW_HOME']}) ..."):
-        completed = run_dag_test(env, {k: v for k, v in conf.items() if v})
-    if completed.returncode != 0:
-        console.print(f"[red]the DAG run failed[/red] (exit {completed.returncode}); last lines of its log:")
-        console.print("\n".join(completed.stderr.splitlines()[-40:]), markup=False, highlight=False)
-        return None
-    console.print(f"[green]✓[/green] airflow dags test {DAG_ID}: every task succeeded")
+    env = airflow_local.airflow_env(paths.home, airflow_home)
+    for folder in folders:
+        day_started = time.monotonic()
+        with console.status(f"airflow dags test {RUN_DAY_DAG_ID} ({folder.name}; AIRFLOW_HOME {env['AIRFLOW_HOME']})"):
+            done = airflow_local.dags_test(env, RUN_DAY_DAG_ID, {"day_folder": str(folder)})
+        if done.returncode != 0 or "state=failed" in done.stdout + done.stderr:
+            console.print(f"[red]the {RUN_DAY_DAG_ID} run of {folder.name} failed[/red]; last lines of its log:")
+            console.print("\n".join((done.stdout + done.stderr).splitlines()[-40:]), markup=False, highlight=False)
+            return 1
+        console.print(f"[green]✓[/green] airflow dags test {RUN_DAY_DAG_ID} {folder.name}: every task succeeded "
+                      f"({time.monotonic() - day_started:.0f} s)")
     release = latest_release(paths.releases)
     if release is None:
-        console.print("[red]the DAG succeeded but wrote no release manifest[/red]")
-        return None
-    export_dir = paths.exports / f"release-{release.number:04d}"
-    files = []
-    for meta_path in sorted(export_dir.glob("*.metadata.json")):
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        dist = meta["distribution"]
-        files.append({"csv": str(export_dir / dist["file"]), "metadata": str(meta_path), "rows": dist["rows"],
-                      "bytes": dist["byte_size"], "suppressed_cells": meta.get("suppressed_cells", 0)})
-    return ({"manifest": str(release.path), "release": release.number}, paths.releases / "data-docs" / "index.html",
-            str(export_dir), files)
+        console.print("[red]the runs succeeded but wrote no release manifest[/red]")
+        return 1
+    console.print(f"  release manifest  [cyan]{release.path}[/cyan] (release {release.number})", highlight=False)
+    console.print(f"  open-data export  [cyan]{paths.exports / f'release-{release.number:04d}'}[/cyan]",
+                  highlight=False)
+    console.print(f"demo done in {time.monotonic() - started:.0f} s")
+    return 0
 
-
-def _summary(step: str, result: dict[str, Any]) -> str:
-    if step == "land_bronze":
-        note = " (already landed)" if result.get("already_landed") else ""
-        return f"{result['delivered']} lines -> {result['landed']} bronze, {result['rejected']} rejects{note}"
-    if step == "build_silver":
-        return (f"{result['rows']} persons ({result['inserted']} new, {result['updated']} updated, "
-                f"{result['unchanged']} unchanged)")
-    if step == "build_gold":
-        return f"{result['nodes']} dbt nodes as of {result['as_of']}"
-    if step == "gate":
-        return "passed" if result.get("success") else "FAILED"
-    if step == "release":
-        return f"release {result['release']}" + ("" if result["new"] else " (unchanged)")
-    if step == "export":
-        return f"{len(result['files'])} files"
-    return ""
-
-
-def _tables(paths: Any) -> Any:
-    from rich.table import Table
-
-    from citydata.lakehouse import Lakehouse, get_spark
-
-    lakehouse = Lakehouse(get_spark(app_name="citydata-chain"), paths.lakehouse)
-    table = Table()
-    for column in ("table", "version", "rows", "path"):
-        table.add_column(column, justify="right" if column in ("version", "rows") else "left",
-                         overflow="fold")
-    for layer, name in lakehouse.tables():
-        rows = lakehouse.count(layer, name)
-        table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), str(rows), f"{layer}/{name}")
-    return table

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ingest", help="land a day's deliveries (every source) into bronze and build the silver steps they feed",
         description="Lands every source whose delivery lies in the day folder (per its contract's delivery.path) "
@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(steps)
     if result.skipped_steps:
         console.print(f"[dim]silver steps with no changed input: {', '.join(result.skipped_steps)}[/dim]")
+    if result.created_empty:
+        console.print(f"[dim]silver tables created empty (nothing landed for them yet): "
+                      f"{', '.join(result.created_empty)}[/dim]")
     if result.refused:
         console.print(f"[yellow]{len(result.refused)} delivery(ies) refused whole: "
                       f"{', '.join(sorted(result.refused))}[/yellow] (see the outcome column for the fix)")

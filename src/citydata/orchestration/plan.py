@@ -6,6 +6,7 @@ files list the released datasets while they are parsed, and the unit tests call 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -126,3 +127,33 @@ def mart_models(project_dir: Path) -> list[str]:
     """Names of the dbt project's marts (`models/marts/**/<name>.sql`), read from the file names only: the gold
     tables a full build writes (the DAG files list them while parsing)."""
     return sorted({path.stem for path in (Path(project_dir) / "models" / "marts").rglob("*.sql")})
+
+
+# Folders of a dbt project that hold what dbt writes, not what it builds from.
+DBT_OUTPUT_FOLDERS = {"target", "logs", "dbt_packages"}
+
+
+def files_fingerprint(folders: Iterable[Path]) -> str:
+    """SHA-256 over the relative paths and bytes of every file under the folders (dbt's own output folders and
+    hidden files left out): the same models, macros, tests and reference data give the same fingerprint."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        root = Path(folder)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = path.relative_to(root)
+            if rel.parts[0] in DBT_OUTPUT_FOLDERS or any(part.startswith(".") for part in rel.parts):
+                continue
+            digest.update(f"{root.name}/{rel.as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_is_current(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> bool:
+    """Whether the last successful gold build (`previous`: its inputs and the gold versions it left) was made
+    from the same inputs as a build now would be (`current`): same dbt vars, project files and reference
+    data, silver at the same versions, and gold still at the versions that build left. Then `dbt build`
+    would write nothing and test the same data again: the gold stage skips it."""
+    if not previous:
+        return False
+    keys = ("vars", "project", "silver", "gold")
+    return all(previous.get(k) == current.get(k) for k in keys)

@@ -117,35 +117,75 @@ def ingest_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, ap
 
 # --- gold --------------------------------------------------------------------------------------------
 
+def last_build_file(paths: Paths) -> Path:
+    """What the last successful gold build was made from (its inputs, and the gold versions it left)."""
+    return paths.home / "data" / "dbt" / "last_build.json"
+
+
+def build_inputs(lakehouse: Lakehouse, plan: DayPlan) -> dict[str, Any]:
+    """The inputs of a gold build: dbt vars, a fingerprint of the dbt project and the shipped reference data,
+    silver's and gold's table versions."""
+    from importlib import resources
+
+    from citydata.orchestration.plan import files_fingerprint
+    from citydata.transform.runner import default_project_dir
+
+    reference = Path(str(resources.files("citydata.standards").joinpath("data")))
+    return {"vars": plan.dbt_vars(), "project": files_fingerprint([default_project_dir(), reference]),
+            "silver": table_versions(lakehouse, ("silver",)), "gold": table_versions(lakehouse, ("gold",))}
+
+
 def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, paths: Paths,
-               docs: bool = True) -> StageResult:
+               docs: bool = True, force: bool = False) -> StageResult:
     """`dbt build` over every model of the project (models and their tests) at the day's dates, then the dbt
-    docs. Unchanged models write nothing (the delta_table materialization), so a rerun adds no version."""
+    docs. Unchanged models write nothing (the delta_table materialization), so a rerun adds no version; when
+    nothing gold is built from changed since the last successful build (same silver versions, dbt project,
+    reference data and dates, gold untouched), dbt is not run at all (`force` runs it anyway)."""
+    import json
+
     from citydata.ingest.runner import ensure_silver_tables
     from citydata.orchestration.dbt_docs import generate_docs
+    from citydata.orchestration.plan import build_is_current
     from citydata.transform import run_dbt
 
     started = time.monotonic()
     created = ensure_silver_tables(spark, lakehouse)  # an Airflow day may skip empty deliveries' silver steps
-    before = table_versions(lakehouse, ("gold",))
+    inputs = build_inputs(lakehouse, plan)
+    record = last_build_file(paths)
+    previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+    base = {"as_of": plan.as_of.isoformat(), "period_start": plan.period_start.isoformat(),
+            "versions": inputs["gold"], "new_versions": {}, "created_empty": created,
+            "rows": {name: lakehouse.count(*name.split("/")) for name in inputs["gold"]}}
+    if not force and build_is_current(previous, inputs):
+        docs_dir = latest_dbt_docs_dir(paths)
+        summary = (f"unchanged: silver, the dbt project and the dates are those of the last build "
+                   f"({len(inputs['gold'])} gold tables as they were; dbt not run)")
+        return _timed("gold", started, summary, {
+            **base, "skipped": True, "models": 0, "tests": previous.get("tests", 0),
+            "tests_passed": previous.get("tests_passed", 0), "warnings": [], "dbt_seconds": 0.0,
+            "docs_seconds": 0.0, "target": str(dbt_target_dir(paths)),
+            "docs": str(docs_dir) if docs_dir.is_dir() else None})
+
+    record.unlink(missing_ok=True)  # a build that fails half-way leaves no record of a good one
     result = run_dbt(spark, lakehouse.root, "build", vars=plan.dbt_vars(), target_dir=dbt_target_dir(paths))
     after = table_versions(lakehouse, ("gold",))
-    changed = changed_versions(before, after)
+    changed = changed_versions(inputs["gold"], after)
     models = [n for n in result.nodes if n.resource_type == "model"]
     tests = [n for n in result.nodes if n.resource_type == "test"]
+    passed = sum(n.status == "pass" for n in tests)
     docs_started = time.monotonic()
     docs_dir = generate_docs(spark, lakehouse, plan.dbt_vars(), dbt_target_dir(paths),
                              latest_dbt_docs_dir(paths)) if docs else None
+    record.write_text(json.dumps({**inputs, "gold": after, "tests": len(tests), "tests_passed": passed},
+                                 indent=1, sort_keys=True), encoding="utf-8")
     summary = (f"{len(models)} models, {len(changed)} new table versions ({len(after) - len(changed)} unchanged), "
-               f"{sum(n.status == 'pass' for n in tests)}/{len(tests)} tests passed; "
-               f"as of {plan.as_of} (period from {plan.period_start})")
+               f"{passed}/{len(tests)} tests passed; as of {plan.as_of} (period from {plan.period_start})")
     details = {
-        "as_of": plan.as_of.isoformat(), "period_start": plan.period_start.isoformat(),
-        "models": len(models), "tests": len(tests), "tests_passed": sum(n.status == "pass" for n in tests),
+        **base, "skipped": False, "models": len(models), "tests": len(tests), "tests_passed": passed,
         "warnings": [n.name for n in result.nodes if n.status == "warn"],
         "new_versions": changed, "versions": after,
         "rows": {name: lakehouse.count(*name.split("/")) for name in after},
-        "dbt_seconds": round(result.elapsed_seconds, 1), "created_empty": created,
+        "dbt_seconds": round(result.elapsed_seconds, 1),
         "docs_seconds": round(time.monotonic() - docs_started, 1),
         "target": str(result.target_dir), "docs": str(docs_dir) if docs_dir else None,
     }
@@ -170,9 +210,15 @@ def gate_stage(spark: SparkSession, lakehouse: Lakehouse, *, paths: Paths,
     evaluated = sum(d.get("evaluated_expectations") or 0 for d in summary_dict["datasets"].values())
     summary = (f"{'passed' if result.success else 'FAILED'}: {len(names)} datasets, {evaluated} expectations"
                + (f"; failed: {failed}" if failed else ""))
-    details = {**summary_dict, "data_docs": str(result.data_docs / "index.html"),
-               "versions": {n: d["delta_version"] for n, d in summary_dict["datasets"].items()}}
+    versions = {n: d["delta_version"] for n, d in summary_dict["datasets"].items()}
+    details = {**summary_dict, "data_docs": str(result.data_docs / "index.html"), "versions": versions,
+               "rows": {n: lakehouse.count(*_layer_table(n), version=v) for n, v in versions.items()}}
     return _timed("gate", started, summary, details), result
+
+
+def _layer_table(dataset: str) -> tuple[str, str]:
+    layer, _, table = dataset.rpartition("/")
+    return layer or "gold", table
 
 
 def release_stage(lakehouse: Lakehouse, plan: DayPlan, gate: Any, *, paths: Paths) -> StageResult:

@@ -21,7 +21,17 @@ division_codes as (
 residents_at_date as (
 
     select
-        persons.*,
+        persons.id_number,
+        persons.name,
+        persons.gender,
+        persons.birth_date,
+        persons.household_id,
+        persons.relation_to_head,
+        persons.district_code,
+        persons.street_code,
+        persons.address,
+        persons.phone,
+        persons.registered_on,
         {{ age_in_years('persons.birth_date', as_of_date()) }} as age
     from persons
     where persons.birth_date <= {{ as_of_date() }}
@@ -35,7 +45,16 @@ residents_at_date as (
 residents_in_current_divisions as (
 
     select
-        residents_at_date.*,
+        residents_at_date.id_number,
+        residents_at_date.name,
+        residents_at_date.gender,
+        residents_at_date.birth_date,
+        residents_at_date.household_id,
+        residents_at_date.relation_to_head,
+        residents_at_date.address,
+        residents_at_date.phone,
+        residents_at_date.registered_on,
+        residents_at_date.age,
         coalesce(streets.current_parent_code, districts.current_code, residents_at_date.district_code)
             as current_district_code,
         coalesce(streets.current_code, residents_at_date.street_code) as current_street_code
