@@ -39,7 +39,7 @@ sql-readonly: setup ## compile the SQL endpoint's read-only Spark extension (onc
 	@$(PY) -c "from citydata.sql import extension_classpath; print('read-only SQL extension:', extension_classpath())"
 
 test: setup ## set everything up and run every test (unit, integration, e2e)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=30 tests
 
 test-fast: setup ## unit tests only (no Spark): seconds
 	$(PY) -m pytest -q -m "unit" tests
