@@ -7,10 +7,11 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -33,7 +34,7 @@ _PROGRESS_EVENTS = {
 class DbtRunError(RuntimeError):
     """dbt ran, and at least one model, test or hook failed; `failed` names each one."""
 
-    def __init__(self, command: str, failed: list["DbtNodeResult"], result: "DbtResult") -> None:
+    def __init__(self, command: str, failed: list[DbtNodeResult], result: DbtResult) -> None:
         self.command = command
         self.failed = failed
         self.result = result
@@ -166,6 +167,7 @@ def run_dbt(
         from citydata.lakehouse import Lakehouse
 
         views = Lakehouse(spark, root).register_views(list(view_layers))
+        drop_stale_views(spark, view_layers, keep=views)
         views += register_reference_views(spark)
         log.info("registered %d lakehouse views for dbt: %s", len(views), ", ".join(views))
         run_vars["lakehouse_views"] = "registered"
@@ -219,6 +221,21 @@ def run_dbt(
             + f"; see {logs}/dbt.log"
         )
     return result
+
+
+def drop_stale_views(spark: SparkSession, layers: Iterable[str], keep: Iterable[str]) -> list[str]:
+    """Drop the session's `<layer>_<table>` temp views that this lakehouse has no table for (left by another
+    lakehouse in the same session): the delta_table materialization compares a model with its view, and a
+    stale one would make an unbuilt model look unchanged."""
+    prefixes = tuple(f"{layer}_" for layer in layers)
+    kept = set(keep)
+    stale = [t.name for t in spark.catalog.listTables()
+             if t.isTemporary and t.name.startswith(prefixes) and t.name not in kept]
+    for name in stale:
+        spark.catalog.dropTempView(name)
+    if stale:
+        log.info("dropped %d temp views of tables this lakehouse does not hold: %s", len(stale), ", ".join(stale))
+    return stale
 
 
 def _require_same_session(spark: SparkSession) -> None:
