@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-simulate-"))
     print(f"simulated city: {args.persons:,} residents, seed {args.seed}, days {args.days} -> {out}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
     started = time.perf_counter()
     results = simulate(out, args.days, persons=args.persons, seed=args.seed)
     total = time.perf_counter() - started
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"  {key:<46} {fmt:<8} {enc:<10} {rows:>11,} {size / 1e6:>9.1f}")
         truth = sum((result.folder / t).stat().st_size for t in result.truth)
-        print(f"  {'truth/*.csv (' + str(len(result.truth)) + ' files)':<46} {'csv':<8} {'utf-8':<10} {'':>11} {truth / 1e6:>9.1f}")
+        label = f"truth/*.csv ({len(result.truth)} files)"
+        print(f"  {label:<46} {'csv':<8} {'utf-8':<10} {'':>11} {truth / 1e6:>9.1f}")
     if not args.keep and args.out is None:
         shutil.rmtree(out)
     return 0

@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     lakehouse = Lakehouse(spark, Paths.from_env(args.home).lakehouse)
     result = run_silver_step(spark, lakehouse, step)
     main_table = step.outputs[0]
-    print(json.dumps({"step": step.name, "table": f"silver/{main_table}", "rows": result["tables"][f"silver/{main_table}"],
+    print(json.dumps({"step": step.name, "table": f"silver/{main_table}",
+                      "rows": result["tables"][f"silver/{main_table}"],
                       "version": lakehouse.version("silver", main_table), "tables": result["tables"],
                       "seconds": result["seconds"]}, ensure_ascii=False, sort_keys=True))
     return 0

@@ -18,7 +18,7 @@ class Paths:
     releases: Path
 
     @classmethod
-    def from_env(cls, home: Path | None = None) -> "Paths":
+    def from_env(cls, home: Path | None = None) -> Paths:
         root = Path(home or os.environ.get("CITYDATA_HOME") or Path.cwd()).resolve()
         return cls(
             home=root,

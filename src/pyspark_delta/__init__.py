@@ -8,7 +8,7 @@ platform's own operations (partition overwrite, MERGE, compaction, views) live i
 `citydata.lakehouse`.
 """
 
-from pyspark_delta.source import DeltaDataSource, DeltaWriter, DeltaReader
+from pyspark_delta.source import DeltaDataSource, DeltaReader, DeltaWriter
 
 DefaultSource = DeltaDataSource
 

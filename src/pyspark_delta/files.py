@@ -95,7 +95,7 @@ def _stat_value(value: Any, is_max: bool) -> Any:
         elif micro:
             value = value - dt.timedelta(microseconds=micro)
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
             return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     if isinstance(value, dt.date):

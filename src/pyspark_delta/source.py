@@ -8,8 +8,8 @@ layer's `Lakehouse.read` is the faster path: native Parquet scan of the resolved
 Options (case-insensitive): `path`; writes: `partitionBy` (comma-separated, new tables and full
 overwrites), `partitionOverwriteMode=dynamic` (overwrite only the partitions written),
 `replaceFiles` (JSON list of log paths removed in the same commit), `readVersion`, `dataChange`,
-`operation`, `commitMetrics` (JSON recorded with the commit); reads: `versionAsOf`, `filter` (SQL predicate used to prune files, rows still filtered
-by Spark when the caller adds a where).
+`operation`, `commitMetrics` (JSON recorded with the commit); reads: `versionAsOf`, `filter` (SQL
+predicate used to prune files, rows still filtered by Spark when the caller adds a where).
 """
 
 from __future__ import annotations
@@ -88,11 +88,11 @@ class DeltaDataSource(DataSource):
         v = _option(self.options, "versionAsOf")
         return int(v) if v not in (None, "") else None
 
-    def reader(self, schema: StructType) -> "DeltaReader":
+    def reader(self, schema: StructType) -> DeltaReader:
         return DeltaReader(_path(self.options), schema, self._version(),
                            _option(self.options, "filter"))
 
-    def writer(self, schema: StructType, overwrite: bool) -> "DeltaWriter":
+    def writer(self, schema: StructType, overwrite: bool) -> DeltaWriter:
         from pyspark_delta.log import (
             check_append_schema,
             check_partition_columns,
@@ -231,9 +231,9 @@ class DeltaReader(DataSourceReader):
     def read(self, partition: InputPartition) -> Iterator[Any]:
         import pyarrow as pa
         import pyarrow.parquet as pq
+        from pyspark.sql.pandas.types import to_arrow_type
 
         from pyspark_delta.files import filesystem_for
-        from pyspark.sql.pandas.types import to_arrow_type
 
         assert isinstance(partition, _FilesPartition)
         names = [f.name for f in self.schema.fields]

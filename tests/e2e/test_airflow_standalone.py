@@ -98,10 +98,10 @@ def test_an_ingest_run_triggers_its_silver_dag_by_asset_event(tmp_path: Path) ->
     tax run against an API page that keeps failing fails with a task log file naming source, page, cause."""
     from deltalake import DeltaTable
 
-    from citydata.sources.simulate import ApiServer, Fault, simulate
-    from simulated_pii import personal_values
-
     from citydata.ingest.runner import run_key_of
+    from citydata.sources.simulate import ApiServer, Fault, simulate
+
+    from simulated_pii import personal_values
 
     # Outside the default delivery folders: unpausing a daily DAG also starts its latest scheduled run, which
     # then finds no delivery and skips (no asset event), so only the runs triggered here land anything.
@@ -148,13 +148,15 @@ def test_an_ingest_run_triggers_its_silver_dag_by_asset_event(tmp_path: Path) ->
             assert [r["run_type"] for r in _runs(port, token, "silver_credit_licences")] == ["asset_triggered"]
             [event] = [e for e in events if e["uri"] == "citydata://bronze/credit_licences"]
             # the event of the run triggered here created the silver run
-            assert (event["source_dag_id"], event["source_run_id"]) == ("ingest_credit_licences", licences["dag_run_id"])
+            assert (event["source_dag_id"], event["source_run_id"]) == (
+                "ingest_credit_licences", licences["dag_run_id"])
             assert [(r["dag_id"], r["run_id"]) for r in event["created_dagruns"]] == [
                 ("silver_credit_licences", silver["dag_run_id"])]
         finally:
             airflow_local.stop(process)
 
-    assert DeltaTable(str(tmp_path / "lakehouse" / "silver" / "administrative_licence")).to_pyarrow_table().num_rows == 18
+    silver_table = DeltaTable(str(tmp_path / "lakehouse" / "silver" / "administrative_licence"))
+    assert silver_table.to_pyarrow_table().num_rows == 18
     assert not (tmp_path / "lakehouse" / "bronze" / "tax_payments").exists()  # the failed fetch landed nothing
     fetched = tmp_path / "data" / "landing" / "api" / "tax_payments" / run_key_of(tax["dag_run_id"])
     assert (fetched / "pages" / "page-00001.json").is_file() and not (fetched / "api.json").exists()

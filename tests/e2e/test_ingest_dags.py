@@ -24,6 +24,7 @@ from deltalake import DeltaTable
 
 from citydata.airflow_local import airflow, airflow_env
 from citydata.sources.simulate import ApiServer, Fault, simulate
+
 from simulated_pii import personal_values
 
 pytestmark = pytest.mark.slow

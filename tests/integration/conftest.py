@@ -15,7 +15,7 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:  # noqa: F821
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:  # noqa: F821
     """The platform's SparkSession (citydata.lakehouse.get_spark), warehouse in a temp folder."""
     os.environ.setdefault(
         "CITYDATA_SPARK_WAREHOUSE", str(tmp_path_factory.mktemp("spark-warehouse"))
@@ -28,7 +28,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SparkSession"]:
 
 
 @pytest.fixture
-def lakehouse(spark: "SparkSession", tmp_path: Path) -> "Lakehouse":  # noqa: F821
+def lakehouse(spark: SparkSession, tmp_path: Path) -> Lakehouse:  # noqa: F821
     """An empty Lakehouse rooted in this test's temp folder."""
     from citydata.lakehouse import Lakehouse
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from citydata.standards.coords import SYSTEMS as COORD_SYSTEMS
 from citydata.standards.money import UNITS as MONEY_UNITS
 
 
-class Classification(str, Enum):
+class Classification(StrEnum):
     """PII / data classification of a field; decides what may leave the platform."""
 
     PUBLIC = "public"  # may be published as is

@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Runs `airflow standalone` (SQLite metadata database, LocalExecutor) with AIRFLOW_HOME "
                     "inside the platform home and the project's dags/ folder, until Ctrl-C.")
     parser.add_argument("--home", type=Path, default=None,
-                        help="platform home (data and .airflow/ under it); default: $CITYDATA_HOME or the current folder")
+                        help="platform home (data and .airflow/ under it); "
+                             "default: $CITYDATA_HOME or the current folder")
     parser.add_argument("--port", type=int, default=8080, help="port of the Airflow UI and API (default 8080)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow to be healthy")
     parser.set_defaults(handler=run)

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -207,7 +207,7 @@ class Lakehouse:
             out.append(
                 {
                     "version": entry.get("version"),
-                    "timestamp": datetime.fromtimestamp(ts / 1000, tz=timezone.utc) if ts else None,
+                    "timestamp": datetime.fromtimestamp(ts / 1000, tz=UTC) if ts else None,
                     "operation": entry.get("citydata.operation") or entry.get("operation"),
                     "delta_operation": entry.get("operation"),
                     "parameters": entry.get("operationParameters") or {},

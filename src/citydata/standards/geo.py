@@ -117,7 +117,8 @@ class CityGeometry:
                 return passed((street.parent, street.code))
         # inside the boundary but in no street: the shipped geometry has a gap; name it, don't hide it
         district = next((d.code for d in self.districts.values() if d.contains(lon, lat)), None)
-        return failed("GEO_OUTSIDE_CITY", (lon, lat), f"inside the boundary but in no street polygon (district {district})")
+        return failed("GEO_OUTSIDE_CITY", (lon, lat),
+                      f"inside the boundary but in no street polygon (district {district})")
 
     def random_point_in(self, street_code: str, rng: random.Random) -> tuple[float, float]:
         """A uniform random WGS-84 point (6 decimals) inside a street; retired codes use their successor."""

@@ -42,12 +42,14 @@ class IndustryTable:
         text = "" if raw is None else normalize_fullwidth(str(raw)).strip().upper()
         match = _CODE.fullmatch(text)
         if not match:
-            return failed("INDUSTRY_UNKNOWN", text, "expected a 2-digit division (or 3-4 digits), optional section letter")
+            return failed("INDUSTRY_UNKNOWN", text,
+                          "expected a 2-digit division (or 3-4 digits), optional section letter")
         letter, digits = match.groups()
         if digits[:2] not in self.divisions:
             return failed("INDUSTRY_UNKNOWN", text, f"no GB/T 4754-2017 division {digits[:2]}")
-        if letter and letter != self.divisions[digits[:2]][1]:
-            return failed("INDUSTRY_UNKNOWN", text, f"division {digits[:2]} belongs to section {self.divisions[digits[:2]][1]}")
+        section = self.divisions[digits[:2]][1]
+        if letter and letter != section:
+            return failed("INDUSTRY_UNKNOWN", text, f"division {digits[:2]} belongs to section {section}")
         return passed(digits)
 
 

@@ -187,7 +187,7 @@ def test_tables_are_plain_delta_for_deltalake_and_polars(spark: SparkSession, la
 
 
 def test_timestamps_round_trip_and_prune_by_statistics(spark: SparkSession, lakehouse: Lakehouse) -> None:
-    utc = dt.timezone.utc
+    utc = dt.UTC
     # Sub-millisecond values: Delta statistics keep milliseconds, pruning must not lose row 2.
     t1 = dt.datetime(2024, 3, 1, 8, 0, 0, 123456, tzinfo=utc)
     t2 = dt.datetime(2024, 3, 1, 8, 0, 0, 999999, tzinfo=utc)

@@ -116,7 +116,7 @@ def test_gold_builds_every_model_and_passes_every_test(city: dict) -> None:
 
 def test_each_day_releases_the_gated_versions_with_its_dates_and_inputs(city: dict) -> None:
     released = suite_datasets()
-    for number, (name, result) in enumerate(city["results"].items(), start=1):
+    for number, (_, result) in enumerate(city["results"].items(), start=1):
         gate, release = result.stages["gate"].details, result.stages["release"].details
         assert gate["success"] and sorted(gate["datasets"]) == released
         assert (release["release"], release["new"]) == (number, True)

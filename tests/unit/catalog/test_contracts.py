@@ -111,7 +111,8 @@ def test_catalog_item_refuses_unknown_opening_attribute() -> None:
 
 def test_every_check_a_contract_may_name_is_implemented_by_ingest() -> None:
     from citydata.catalog.contracts import CHECKS, ROW_CHECKS
-    from citydata.ingest.validate import FIELD_CHECKS, ROW_CHECKS as INGEST_ROW_CHECKS
+    from citydata.ingest.validate import FIELD_CHECKS
+    from citydata.ingest.validate import ROW_CHECKS as INGEST_ROW_CHECKS
 
     assert set(FIELD_CHECKS) == set(CHECKS)
     assert set(INGEST_ROW_CHECKS) == set(ROW_CHECKS)

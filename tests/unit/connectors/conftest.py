@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from citydata.sources.simulate import simulate
+
 from connector_helpers import DEFECTS, PAGE_SIZE, PERIOD, PERSONS, SEED
 
 

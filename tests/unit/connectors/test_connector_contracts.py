@@ -7,12 +7,12 @@ import io
 import json
 from pathlib import Path
 
-from connector_helpers import manifest
-
 from citydata.catalog.contracts import Classification, load_contracts
 from citydata.sources.connectors import CONNECTORS
 from citydata.sources.connectors.xlsx_file import join_header
 from citydata.standards.encoding import decode_bytes
+
+from connector_helpers import manifest
 
 CONTRACTS = load_contracts()
 

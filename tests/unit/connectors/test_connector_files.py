@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from connector_helpers import manifest, truth_rejects
 from openpyxl import Workbook
 
 from citydata.catalog.contracts import load_contract, load_contracts
@@ -24,6 +23,8 @@ from citydata.sources.connectors import (
     read_delivery,
 )
 from citydata.standards.geo import load_city_geometry
+
+from connector_helpers import manifest, truth_rejects
 
 CONTRACTS = load_contracts()
 FILE_FORMATS = ("csv", "xlsx", "geojson")
@@ -191,7 +192,8 @@ def test_csv_short_row_in_the_middle_is_column_count_and_complete_last_row_witho
     path.write_text("主体名称,统一社会信用代码,名单类型,列入日期,有效期至,认定部门\r\n"
                     "示范市甲公司,91339901QGDU6JN420\r\n"  # row 1: short, but the file goes on -> COLUMN_COUNT
                     "\r\n"  # a blank line: skipped, not counted
-                    "示范市乙公司,91339901QGDU6JN420,守合同重信用企业,2022-03-23,,示范市信用办",  # row 2: no final newline, complete
+                    # row 2: no final newline, complete
+                    "示范市乙公司,91339901QGDU6JN420,守合同重信用企业,2022-03-23,,示范市信用办",
                     encoding="utf-8")
     items = list(read_delivery(contract, path))
     assert [(type(i).__name__, getattr(i, "reason_code", None)) for i in items] == [
@@ -202,7 +204,8 @@ def test_csv_short_row_in_the_middle_is_column_count_and_complete_last_row_witho
 def test_gb18030_only_text_is_decoded_and_recorded(tmp_path: Path) -> None:
     contract = CONTRACTS["credit_red_list"]
     path = tmp_path / "red_list.csv"
-    text = "主体名称,统一社会信用代码,名单类型,列入日期,有效期至,认定部门\r\n𠮷祥公司,91339901QGDU6JN420,守合同重信用企业,2022-03-23,,示范市信用办\r\n"
+    text = ("主体名称,统一社会信用代码,名单类型,列入日期,有效期至,认定部门\r\n"
+            "𠮷祥公司,91339901QGDU6JN420,守合同重信用企业,2022-03-23,,示范市信用办\r\n")
     path.write_bytes(text.encode("gb18030"))  # 𠮷 is outside GBK: only GB18030 decodes it
     [record] = list(read_delivery(contract, path))
     assert (record.values["主体名称"], record.lineage.encoding) == ("𠮷祥公司", "gb18030")
@@ -230,7 +233,7 @@ def test_xlsx_date_serials_in_a_date_column_become_iso_dates(tmp_path: Path) -> 
     sheet.append(list(contract.columns))
     at, name = contract.columns.index("成立日期"), contract.columns.index("企业名称")
     for founded, company in [
-        (40878, 40878),              # a date cell formatted "General": the serial of 2011-12-01 (not a date column: kept)
+        (40878, 40878),              # a date cell formatted "General": serial of 2011-12-01 (not a date column: kept)
         (40878.0, "乙"),             # the same serial as a float
         (20190305, "丙"),            # 20190305 typed as a number: beyond the serial range, parse_date's form
         (2019, "丁"),                # a bare year: not read as a day of 1905, left for DATE_FORMAT

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from citydata.catalog.contracts import Classification
 from citydata.catalog.items import ItemField, load_item
 from citydata.export.dataset import ExportPolicyError, export_records
 
-PUBLISHED = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+PUBLISHED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 RESIDENTS = [
     {"id_number": "339901196804120110", "name": "陈建国", "gender": "M", "age": 58, "district_code": "339901",
      "street_code": "339901001", "address": "示范市东湖区湖滨街道人民路12号1单元101室", "phone": "13805710001",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from citydata.sources.simulate import simulate
+
 from simcity_helpers import DEFECTS, PERIOD, PERSONS, SEED
 
 

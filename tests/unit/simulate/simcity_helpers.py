@@ -28,4 +28,5 @@ def read_truth(path: Path) -> list[dict[str, str]]:
 
 def rejects_of(day: Path, file: str) -> dict[int, str]:
     """Expected rejects of one delivery file: row -> reason code."""
-    return {int(r["row"]): r["reason_code"] for r in read_truth(day / "truth" / "rejects.csv") if r["file"] == f"delivery/{file}"}
+    return {int(r["row"]): r["reason_code"]
+            for r in read_truth(day / "truth" / "rejects.csv") if r["file"] == f"delivery/{file}"}

@@ -41,7 +41,8 @@ def test_same_bytes_across_processes_with_different_hash_seeds(tmp_path: Path) -
     import subprocess
     import sys
 
-    code = "import sys; from citydata.sources.simulate import simulate; simulate(sys.argv[1], [1, 2], persons=300, seed=3, period_days=30)"
+    code = ("import sys; from citydata.sources.simulate import simulate; "
+            "simulate(sys.argv[1], [1, 2], persons=300, seed=3, period_days=30)")
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([sys.executable, "-c", code, str(tmp_path / hash_seed)], check=True, env=env, timeout=120)

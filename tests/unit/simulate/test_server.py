@@ -22,7 +22,8 @@ def get(url: str) -> tuple[int, dict]:
 
 def disk_records(day: Path, source: str) -> list[dict]:
     meta = json.loads((day / "delivery" / source / "api.json").read_text(encoding="utf-8"))
-    return [r for page in meta["pages"] for r in json.loads((day / "delivery" / source / page).read_text(encoding="utf-8"))["records"]]
+    pages = [json.loads((day / "delivery" / source / page).read_text(encoding="utf-8")) for page in meta["pages"]]
+    return [r for page in pages for r in page["records"]]
 
 
 @pytest.mark.parametrize("source", ["tax", "internet_poi"])

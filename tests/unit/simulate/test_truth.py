@@ -120,7 +120,8 @@ def test_day1_residents_recounted_from_clean_rows_equal_the_truth(city: Path) ->
              for r in read_truth(city / "day-001" / "truth" / "population_by_street_age_gender.csv")}
     assert cells == truth
     households = Counter(row["街道代码"] for row in {(r["户号"], r["街道代码"]): r for r in state.values()}.values())
-    assert households == {r["street_code"]: int(r["households"]) for r in read_truth(city / "day-001" / "truth" / "households_by_street.csv")}
+    assert households == {r["street_code"]: int(r["households"])
+                          for r in read_truth(city / "day-001" / "truth" / "households_by_street.csv")}
 
 
 def test_day2_is_day1_plus_the_increment(city: Path) -> None:
@@ -146,7 +147,8 @@ def test_vital_events_from_the_change_log(city: Path) -> None:
 
 
 def _registry(day_dir: Path) -> tuple[dict[int, str], list[dict]]:
-    sheet = openpyxl.load_workbook(day_dir / "delivery" / "market_regulation" / "legal_entities.xlsx", read_only=True).active
+    path = day_dir / "delivery" / "market_regulation" / "legal_entities.xlsx"
+    sheet = openpyxl.load_workbook(path, read_only=True).active
     rows = sheet.iter_rows(values_only=True)
     header = next(rows)
     rejects, clean = {}, []
@@ -163,10 +165,12 @@ def _registry(day_dir: Path) -> tuple[dict[int, str], list[dict]]:
 def _subjects(day_dir: Path) -> list[dict]:
     _, clean = _registry(day_dir)
     orgs = read_csv(day_dir / "delivery" / "civil_affairs" / "social_organizations.csv")
-    subjects = [{"code": r["统一社会信用代码"], "type": r["市场主体类型"], "industry": r["行业代码"], "status": r["登记状态"],
-                 "district": r["登记机关区县代码"], "capital": parse_money(r["注册资本"]).value} for r in clean]
+    subjects = [{"code": r["统一社会信用代码"], "type": r["市场主体类型"], "industry": r["行业代码"],
+                 "status": r["登记状态"], "district": r["登记机关区县代码"],
+                 "capital": parse_money(r["注册资本"]).value} for r in clean]
     subjects += [{"code": r["统一社会信用代码"], "type": "社会组织", "industry": r["行业代码"], "status": r["登记状态"],
-                  "district": r["登记管理机关区县代码"], "capital": parse_money(r["注册资金（万元）"], unit="万元").value} for r in orgs]
+                  "district": r["登记管理机关区县代码"],
+                  "capital": parse_money(r["注册资金（万元）"], unit="万元").value} for r in orgs]
     return subjects
 
 
@@ -196,7 +200,8 @@ def _pages(day_dir: Path, source: str) -> list[tuple[str, int, dict]]:
 def test_pois_outside_the_city_are_the_labelled_ones_and_counts_match(city: Path) -> None:
     day = city / "day-001"
     geometry = load_city_geometry()
-    expected = {(r["file"], int(r["row"])) for r in read_truth(day / "truth" / "rejects.csv") if r["reason_code"] == "GEO_OUTSIDE_CITY"}
+    expected = {(r["file"], int(r["row"])) for r in read_truth(day / "truth" / "rejects.csv")
+                if r["reason_code"] == "GEO_OUTSIDE_CITY"}
     outside, counts = set(), Counter()
     for file, row, record in _pages(day, "internet_poi"):
         lon, lat = (float(x) for x in record["location"].split(","))
@@ -207,7 +212,8 @@ def test_pois_outside_the_city_are_the_labelled_ones_and_counts_match(city: Path
             assert located.reason == "GEO_OUTSIDE_CITY"
             outside.add((file, row))
     assert outside == expected and outside
-    assert counts == {(r["district_code"], r["category"]): int(r["pois"]) for r in read_truth(day / "truth" / "poi_by_district.csv")}
+    assert counts == {(r["district_code"], r["category"]): int(r["pois"])
+                      for r in read_truth(day / "truth" / "poi_by_district.csv")}
 
 
 def test_tax_recomputed_from_the_pages_equals_the_truth(city: Path) -> None:
@@ -225,7 +231,8 @@ def test_tax_recomputed_from_the_pages_equals_the_truth(city: Path) -> None:
         acc = sums[(section, district, record["tax_period"], record["tax_type"])]
         acc[0] += parse_money(record["amount"]).value
         acc[1] += parse_money(record["revenue"]).value
-    truth = {(r["section"], r["district_code"], r["tax_period"], r["tax_type"]): [Decimal(r["amount_yuan"]), Decimal(r["revenue_yuan"])]
+    truth = {(r["section"], r["district_code"], r["tax_period"], r["tax_type"]):
+             [Decimal(r["amount_yuan"]), Decimal(r["revenue_yuan"])]
              for r in read_truth(city / "day-002" / "truth" / "tax_by_section_district_month.csv")}
     assert dict(sums) == truth
 
@@ -255,7 +262,8 @@ def test_social_insurance_duplicates_and_employment_total(city: Path) -> None:
         seen.add(key)
         people.add(idcard.validate(row["公民身份号码"]).value)  # full-width digits normalise
     assert dups == rejects_of(day, "social_insurance/employment.csv")
-    assert len(people) == sum(int(r["insured"]) for r in read_truth(day / "truth" / "employment_by_section_district.csv"))
+    assert len(people) == sum(int(r["insured"])
+                              for r in read_truth(day / "truth" / "employment_by_section_district.csv"))
 
 
 def test_broken_files_are_labelled(city: Path, tmp_path: Path) -> None:
@@ -281,8 +289,9 @@ def test_broken_files_are_labelled(city: Path, tmp_path: Path) -> None:
 
 def test_defect_labels_cover_every_kind(city: Path) -> None:
     kinds = Counter(r["defect"] for r in read_truth(city / "day-001" / "truth" / "defects.csv"))
-    for kind in ("ID_CHECKSUM", "ID_BIRTHDATE", "DUPLICATE_ROW", "NAME_VARIANT", "DATE_FORMAT_MIXED", "FULLWIDTH_DIGITS",
-                 "MONEY_WAN", "USCC_CHECKSUM", "GEO_OUTSIDE_CITY", "FILE_ENCODING", "FILE_TRUNCATED"):
+    for kind in ("ID_CHECKSUM", "ID_BIRTHDATE", "DUPLICATE_ROW", "NAME_VARIANT", "DATE_FORMAT_MIXED",
+                 "FULLWIDTH_DIGITS", "MONEY_WAN", "USCC_CHECKSUM", "GEO_OUTSIDE_CITY", "FILE_ENCODING",
+                 "FILE_TRUNCATED"):
         assert kinds[kind] > 0, kind
 
 
@@ -317,7 +326,8 @@ def test_registry_day2_is_day1_plus_the_increment(city: Path) -> None:
                      for r in state.values() if r["登记状态"] == "存续")
     for org in read_csv(city / "day-002" / "delivery" / "civil_affairs" / "social_organizations.csv"):
         if org["登记状态"] == "存续":
-            active[(industry.section_of(org["行业代码"]), divisions.successor(org["登记管理机关区县代码"]), "社会组织")] += 1
+            section = industry.section_of(org["行业代码"])
+            active[(section, divisions.successor(org["登记管理机关区县代码"]), "社会组织")] += 1
     truth = {(r["section"], r["district_code"], r["entity_type"]): int(r["active"])
              for r in read_truth(city / "day-002" / "truth" / "legal_entities_active.csv")}
     assert active == truth
@@ -346,9 +356,10 @@ def test_statistics_workbook_matches_its_tidy_truth(city: Path) -> None:
     values = list(sheet.values)
     title, groups, units, data = values[0][0], values[1], values[2], values[3:]
     assert title.startswith("示范市主要经济指标") and groups[2] == "地区生产总值" and units[2] == "绝对值（亿元）"
-    truth = {(r["division_code"], r["indicator"]): r["value"] for r in read_truth(day / "truth" / "statistics_indicators.csv")}
+    truth = {(r["division_code"], r["indicator"]): r["value"]
+             for r in read_truth(day / "truth" / "statistics_indicators.csv")}
     assert len(truth) == 5 * len(data) == 30
-    for name, code, gdp, _, retail, _, residents in data:
+    for _, code, gdp, _, retail, _, residents in data:
         assert truth[(code, "地区生产总值")] == f"{gdp:.2f}"
         assert truth[(code, "社会消费品零售总额")] == f"{retail:.2f}"
         assert truth[(code, "常住人口")] == f"{residents:.2f}"
@@ -368,8 +379,10 @@ def test_late_corrections_bring_rejected_residents_in(tmp_path: Path) -> None:
 
     simulate(tmp_path, [1, 2], persons=600, seed=8, period_days=30,
              defects=DefectRates(id_checksum=0.05, id_correction_days=1))
-    wrong = {row["公民身份号码"] for number, row in enumerate(read_csv(tmp_path / "day-001" / "delivery" / REGISTER), start=1)
-             if rejects_of(tmp_path / "day-001", REGISTER).get(number) == "ID_CHECKSUM"}
+    rejects = rejects_of(tmp_path / "day-001", REGISTER)
+    wrong = {row["公民身份号码"]
+             for number, row in enumerate(read_csv(tmp_path / "day-001" / "delivery" / REGISTER), start=1)
+             if rejects.get(number) == "ID_CHECKSUM"}
     assert len(wrong) > 10
     state = day1_state(tmp_path)
     _, changed = validate_register(read_csv(tmp_path / "day-002" / "delivery" / REGISTER), 2)

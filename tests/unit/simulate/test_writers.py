@@ -32,11 +32,13 @@ def test_fast_xlsx_keeps_dates_when_the_first_row_writes_its_date_as_text(tmp_pa
     fast = write_xlsx(tmp_path / "fast.xlsx", "登记", ["名称", "成立日期"], rows)
     assert fast == write_xlsx(tmp_path / "slow.xlsx", "登记", ["名称", "成立日期"], rows, fast=False)
     values = list(openpyxl.load_workbook(tmp_path / "fast.xlsx", read_only=True).active.values)
-    assert [v[1] if len(v) > 1 else None for v in values[1:]] == ["2019年3月5日", None, datetime(2020, 1, 2), datetime(2011, 11, 2)]
+    assert [v[1] if len(v) > 1 else None for v in values[1:]] == [
+        "2019年3月5日", None, datetime(2020, 1, 2), datetime(2011, 11, 2)]
 
 
 def test_merged_header_workbook(tmp_path: Path) -> None:
-    write_xlsx_merged(tmp_path / "s.xlsx", "指标", "标题", [("地区", []), ("GDP", ["亿元", "%"])], [("东湖区", 1.5, 2.0)])
+    write_xlsx_merged(tmp_path / "s.xlsx", "指标", "标题", [("地区", []), ("GDP", ["亿元", "%"])],
+                      [("东湖区", 1.5, 2.0)])
     sheet = openpyxl.load_workbook(tmp_path / "s.xlsx").active
     assert {str(r) for r in sheet.merged_cells.ranges} == {"A1:C1", "A2:A3", "B2:C2"}
     assert list(sheet.values)[3] == ("东湖区", 1.5, 2.0)

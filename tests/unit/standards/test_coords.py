@@ -35,7 +35,8 @@ def test_haversine_and_rounding():
     assert coords.round_point(120.12345649, 30.1234565) == (120.123456, 30.123457)
 
 
-@pytest.mark.parametrize(("name", "system"), [("WGS-84", "wgs84"), ("GCJ_02", "gcj02"), ("bd09ll", "bd09"), ("Baidu", "bd09")])
+@pytest.mark.parametrize(("name", "system"),
+                         [("WGS-84", "wgs84"), ("GCJ_02", "gcj02"), ("bd09ll", "bd09"), ("Baidu", "bd09")])
 def test_system_names(name, system):
     assert coords.normalize_system(name) == system
 

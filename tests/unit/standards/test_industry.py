@@ -22,7 +22,8 @@ def test_section_of_division(code, section):
     assert section_of(code) == section
 
 
-@pytest.mark.parametrize(("raw", "value"), [("13", "13"), ("C13", "13"), ("c1310", "1310"), ("６５", "65"), ("651", "651")])
+@pytest.mark.parametrize(("raw", "value"),
+                         [("13", "13"), ("C13", "13"), ("c1310", "1310"), ("６５", "65"), ("651", "651")])
 def test_valid_codes(raw, value):
     assert validate(raw).value == value
 

@@ -12,7 +12,8 @@ def test_one_dimension_needs_a_second_suppressed_cell():
     rows = [{"district": "339901", "n": 3}, {"district": "339902", "n": 7}, {"district": "339903", "n": 100}]
     out = suppress_small_cells(rows, "n", ["district"])
     assert [row["n"] for row in out] == [SUPPRESSED, SUPPRESSED, 100]
-    assert [(s.index, s.kind) for s in suppression_plan(rows, "n", ["district"])] == [(0, "primary"), (1, "complementary")]
+    assert [(s.index, s.kind) for s in suppression_plan(rows, "n", ["district"])] == [
+        (0, "primary"), (1, "complementary")]
     assert rows[0]["n"] == 3  # input untouched
 
 

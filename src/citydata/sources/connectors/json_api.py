@@ -14,7 +14,6 @@ import http.client
 import json
 import logging
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -169,7 +168,7 @@ class JsonApiConnector:
             if error.code in RETRY_STATUSES:
                 raise _Retryable(f"HTTP {error.code} {error.reason}") from None
             raise
-        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, socket.timeout, ConnectionError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             raise _Retryable(f"{type(error).__name__}: {reason}") from None
         try:

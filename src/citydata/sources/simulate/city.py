@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from citydata.sources.simulate import deliveries, writers
 from citydata.sources.simulate.config import DefectRates, SimulationConfig
 from citydata.sources.simulate.deliveries import Day, Recorder
 from citydata.sources.simulate.entities import advance_entities, initial_entities
-from citydata.sources.simulate.population import advance, city_streets, days, initial_population
+from citydata.sources.simulate.population import advance, city_streets, initial_population
 from citydata.sources.simulate.rng import stream
 from citydata.sources.simulate.truth import write_truth
 
@@ -81,7 +81,8 @@ def simulate(out: Path | str, days_wanted: Iterable[int] = (1,), *, persons: int
         d = Day(cfg, day, streets, pop, ents, n_initial, events, entity_events, rec)
         timed("公安 household register (GBK CSV)", deliveries.household_register, d)
         timed("公安 household register change log (GBK CSV)", deliveries.household_register_changes, d)
-        timed("民政 marriages + social organizations (CSV)", lambda: (deliveries.marriages(d), deliveries.social_organizations(d)))
+        timed("民政 marriages + social organizations (CSV)",
+              lambda d: (deliveries.marriages(d), deliveries.social_organizations(d)), d)
         timed("卫健 births + deaths (CSV)", deliveries.health, d)
         timed("人社 social insurance (CSV)", deliveries.social_insurance, d)
         timed("市场监管 registry (XLSX)", deliveries.market_registry, d)
@@ -90,7 +91,8 @@ def simulate(out: Path | str, days_wanted: Iterable[int] = (1,), *, persons: int
         timed("互联网 POI API pages (JSON)", deliveries.internet_poi, d, pois)
         if day == 1:
             timed("自然资源 geography (GeoJSON)", deliveries.geography, d)
-        stats = timed("统计局 indicators (XLSX)", deliveries.statistics, d) if deliveries.statistics_due(cfg, day) else None
+        due = deliveries.statistics_due(cfg, day)
+        stats = timed("统计局 indicators (XLSX)", deliveries.statistics, d) if due else None
         truth = timed("truth", write_truth, d, pois, stats)
         first, last = cfg.period(day)
         manifest = {

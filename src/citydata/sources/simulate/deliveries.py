@@ -9,22 +9,40 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from citydata.sources.simulate import writers
 from citydata.sources.simulate.config import SimulationConfig
 from citydata.sources.simulate.entities import (
-    INDIVIDUAL, KIND_NAMES, SOCIAL_ORG, EntityEvents, Entities, Timeline, black_list,
-    employment, licences, penalties, red_list, tax_payments,
+    INDIVIDUAL,
+    KIND_NAMES,
+    SOCIAL_ORG,
+    Entities,
+    EntityEvents,
+    Timeline,
+    black_list,
+    employment,
+    licences,
+    penalties,
+    red_list,
+    tax_payments,
 )
 from citydata.sources.simulate.names import POI_CATEGORIES, ROAD_SUFFIX, ROADS, variant
 from citydata.sources.simulate.population import (
-    ALIVE, MARITAL, MERGE_DATE, RELATIONS, Events, Population, Street, days, iso_strings,
+    ALIVE,
+    MARITAL,
+    MERGE_DATE,
+    RELATIONS,
+    Events,
+    Population,
+    Street,
+    days,
+    iso_strings,
 )
 from citydata.sources.simulate.rng import hash_uniform, stream
 from citydata.standards import coords, idcard, uscc
@@ -159,7 +177,8 @@ def _csv(d: Day, rel: str, header: list[str], columns: list[list[str]], encoding
     reason, action). Breaks the file when the day says so (truncated or undecodable)."""
     n = len(columns[0]) if columns else 0
     rng = stream(d.cfg.seed, d.day, f"dup:{rel}")
-    dup = _duplicates(rng, n, dup_rate, dup_eligible if dup_eligible is not None else np.ones(n, bool)) if dup_rate else np.empty(0, np.int64)
+    eligible = dup_eligible if dup_eligible is not None else np.ones(n, bool)
+    dup = _duplicates(rng, n, dup_rate, eligible) if dup_rate else np.empty(0, np.int64)
     columns, row_of = _reorder(columns, dup, n)
     for mask, field_name, defect, reason, action in marks:
         d.rec.mark(rel, row_of[np.flatnonzero(mask)], field_name, defect, reason, action)
@@ -226,7 +245,8 @@ def _bad_checksum(number: str) -> str:
 def _bad_birthdate(number: str, how: float) -> str:
     # month 13, day 00 or 31 February: a typed-in birth date the calendar does not have; the check
     # character is recomputed, so only the date is wrong
-    first = number[:6] + number[6:10] + ("13" + number[12:14] if how < 0.4 else number[10:12] + "00" if how < 0.7 else "0231") + number[14:17]
+    month_day = "13" + number[12:14] if how < 0.4 else number[10:12] + "00" if how < 0.7 else "0231"
+    first = number[:6] + number[6:10] + month_day + number[14:17]
     return first + idcard.check_char(first)
 
 
@@ -373,7 +393,8 @@ def household_register_changes(d: Day) -> None:
     original = [_bad_checksum(pop.ids[p]) if k == "更正" else "" for p, k in zip(person.tolist(), kind.tolist())]
     street = pop.street[person]
     columns = [
-        ids, [pop.names[p] for p in person.tolist()], kind.tolist(), reason.tolist(), iso_strings(when).tolist(), original,
+        ids, [pop.names[p] for p in person.tolist()], kind.tolist(), reason.tolist(), iso_strings(when).tolist(),
+        original,
         [d.streets[s].district for s in street.tolist()], [d.streets[s].code for s in street.tolist()],
         [d.streets[s].code if s >= 0 else "" for s in moved_from.tolist()],
         np.array(MARITAL, dtype=object)[pop.marital[person]].tolist(),
@@ -429,8 +450,8 @@ def social_organizations(d: Day) -> None:
     columns = [rows["code"], rows["name"], [e.org_type[s] for s in serial.tolist()], rows["industry"], capital,
                rows["rep_name"], reg, rows["dereg"], rows["status"], rows["address"], rows["district"]]
     _csv(d, "civil_affairs/social_organizations.csv",
-         ["统一社会信用代码", "名称", "组织类型", "行业代码", "注册资金（万元）", "法定代表人", "成立登记日期", "注销日期",
-          "登记状态", "住所", "登记管理机关区县代码"], columns, "utf-8",
+         ["统一社会信用代码", "名称", "组织类型", "行业代码", "注册资金（万元）", "法定代表人",
+          "成立登记日期", "注销日期", "登记状态", "住所", "登记管理机关区县代码"], columns, "utf-8",
          marks=[(odd, "成立登记日期", "DATE_FORMAT_MIXED", "", NORMALIZE)])
 
 
@@ -442,11 +463,13 @@ def health(d: Day) -> None:
     born, mother = d.events.births[order], d.events.mothers[order]
     m_names, m_odd = _names(d, mother, "health")
     dates, odd = mixed_dates(pop.birth[born], d.u("birth-cert-date", born), rate)
-    columns = [[f"P{d.as_of:%Y}{339900000 + int(b):011d}" for b in born.tolist()], [pop.names[b] for b in born.tolist()],
+    columns = [[f"P{d.as_of:%Y}{339900000 + int(b):011d}" for b in born.tolist()],
+               [pop.names[b] for b in born.tolist()],
                np.where(pop.gender[born] == 1, "男", "女").tolist(), dates,
                [pop.ids[m] for m in mother.tolist()], m_names,
                [f"{d.streets[s].district_name}妇幼保健院" for s in pop.street[born].tolist()]]
-    _csv(d, "health/births.csv", ["出生医学证明编号", "新生儿姓名", "性别", "出生日期", "母亲公民身份号码", "母亲姓名", "出生地点"],
+    _csv(d, "health/births.csv",
+         ["出生医学证明编号", "新生儿姓名", "性别", "出生日期", "母亲公民身份号码", "母亲姓名", "出生地点"],
          columns, "utf-8", marks=[(odd, "出生日期", "DATE_FORMAT_MIXED", "", NORMALIZE),
                                   (m_odd, "母亲姓名", "NAME_VARIANT", "", MATCH)])
     dead = np.sort(d.events.deaths)
@@ -458,7 +481,8 @@ def health(d: Day) -> None:
                names, np.where(pop.gender[dead] == 1, "男", "女").tolist(), dates,
                np.where(d.u("death-place", dead) < 0.6, "医疗卫生机构", "家中").tolist(),
                causes[(d.u("death-cause", dead) * len(causes)).astype(np.int64)].tolist()]
-    _csv(d, "health/deaths.csv", ["死亡医学证明编号", "公民身份号码", "姓名", "性别", "死亡日期", "死亡地点", "根本死因（ICD-10）"],
+    _csv(d, "health/deaths.csv",
+         ["死亡医学证明编号", "公民身份号码", "姓名", "性别", "死亡日期", "死亡地点", "根本死因（ICD-10）"],
          columns, "utf-8", marks=[(odd, "死亡日期", "DATE_FORMAT_MIXED", "", NORMALIZE),
                                   (n_odd, "姓名", "NAME_VARIANT", "", MATCH)])
 
@@ -474,10 +498,12 @@ def social_insurance(d: Day) -> None:
     for i in np.flatnonzero(wide).tolist():
         ids[i] = fullwidth(ids[i])
     since, odd_dates = mixed_dates(emp.since, d.u("si-date-form", person), d.cfg.defects.date_format)
-    columns = [ids, names, [d.ents.codes[e] for e in emp.employer.tolist()], [d.ents.names[e] for e in emp.employer.tolist()],
+    columns = [ids, names, [d.ents.codes[e] for e in emp.employer.tolist()],
+               [d.ents.names[e] for e in emp.employer.tolist()],
                ["城镇职工基本养老保险"] * len(person), since, emp.base.astype(str).tolist(), ["正常参保"] * len(person)]
     _csv(d, "social_insurance/employment.csv",
-         ["公民身份号码", "姓名", "单位统一社会信用代码", "单位名称", "险种", "参保日期", "缴费基数", "参保状态"], columns, "utf-8",
+         ["公民身份号码", "姓名", "单位统一社会信用代码", "单位名称", "险种", "参保日期", "缴费基数", "参保状态"],
+         columns, "utf-8",
          dup_rate=d.cfg.defects.duplicate_row,
          marks=[(wide, "公民身份号码", "FULLWIDTH_DIGITS", "", NORMALIZE),
                 (odd_names, "姓名", "NAME_VARIANT", "", MATCH),
@@ -487,8 +513,9 @@ def social_insurance(d: Day) -> None:
 # ---- 市场监管: market registry (XLSX) -----------------------------------------------------------------
 
 REGISTRY = "market_regulation/legal_entities.xlsx"
-REGISTRY_HEADER = ["统一社会信用代码", "企业名称", "市场主体类型", "行业代码", "注册资本", "法定代表人", "法定代表人证件号码",
-                   "成立日期", "登记状态", "注销日期", "住所", "登记机关区县代码", "变更类型", "变更日期"]
+REGISTRY_HEADER = ["统一社会信用代码", "企业名称", "市场主体类型", "行业代码", "注册资本", "法定代表人",
+                   "法定代表人证件号码", "成立日期", "登记状态", "注销日期", "住所", "登记机关区县代码",
+                   "变更类型", "变更日期"]
 
 
 def registry_clean(cfg: SimulationConfig, serial: np.ndarray) -> np.ndarray:
@@ -529,10 +556,12 @@ def market_registry(d: Day) -> None:
     odd_dates = d.u("registry-date-form", serial) < d.cfg.defects.date_format
     reg_text, _ = mixed_dates(e.reg[serial], d.u("registry-date-form", serial), d.cfg.defects.date_format)
     base = date(1970, 1, 1)
-    reg_cells = [t if o else base + timedelta(days=int(x)) for t, o, x in zip(reg_text, odd_dates.tolist(), e.reg[serial].tolist())]
+    reg_cells = [t if o else base + timedelta(days=int(x))
+                 for t, o, x in zip(reg_text, odd_dates.tolist(), e.reg[serial].tolist())]
     kinds = np.array(KIND_NAMES, dtype=object)[e.kind[serial]].tolist()
     columns = [codes, rows["name"], kinds, rows["industry"], capital, rows["rep_name"], rows["rep_id"], reg_cells,
-               rows["status"], rows["dereg"], rows["address"], rows["district"], change.tolist(), iso_strings(when).tolist()]
+               rows["status"], rows["dereg"], rows["address"], rows["district"], change.tolist(),
+               iso_strings(when).tolist()]
     old = np.array([code.startswith("339906") for code in rows["district"]], dtype=bool)
     data = writers.write_xlsx(d.rec.root / REGISTRY, "市场主体登记信息", REGISTRY_HEADER, zip(*columns))
     d.rec.add_file(REGISTRY, data, len(serial), "xlsx", "xlsx")
@@ -570,15 +599,17 @@ def credit(d: Day) -> None:
     key = lic.subject * 16 + lic.slot
     decided, odd = mixed_dates(lic.start, d.u("licence-date-form", key), rate)
     categories = np.array(["普通", "特许", "认可", "核准", "登记"], dtype=object)
-    contents = np.array(["食品经营许可", "建设工程规划许可", "排污许可", "道路运输经营许可", "卫生许可", "消防安全检查合格"], dtype=object)
+    contents = np.array(["食品经营许可", "建设工程规划许可", "排污许可", "道路运输经营许可", "卫生许可",
+                         "消防安全检查合格"], dtype=object)
     columns = subject + [
         [f"示许字〔{y[:4]}〕{k:08d}号" for y, k in zip(iso_strings(lic.start).tolist(), key.tolist())],
         categories[(lic.flavour * len(categories)).astype(np.int64)].tolist(),
         contents[(d.u("licence-content", key) * len(contents)).astype(np.int64)].tolist(),
         decided, iso_strings(lic.start).tolist(), iso_strings(lic.end).tolist(),
         ["示范市行政审批局"] * len(key), ["示范市行政审批局"] * len(key)]
-    _csv(d, "credit/licences.csv", ["行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政许可决定文书号",
-                                    "许可类别", "许可内容", "许可决定日期", "有效期自", "有效期至", "许可机关", "数据来源单位"],
+    _csv(d, "credit/licences.csv",
+         ["行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政许可决定文书号", "许可类别",
+          "许可内容", "许可决定日期", "有效期自", "有效期至", "许可机关", "数据来源单位"],
          columns, "utf-8-sig", marks=[(odd, "许可决定日期", "DATE_FORMAT_MIXED", "", NORMALIZE),
                                       (wide, "统一社会信用代码", "FULLWIDTH_DIGITS", "", NORMALIZE)])
 
@@ -590,26 +621,32 @@ def credit(d: Day) -> None:
     decided, odd = mixed_dates(pen.start, d.u("penalty-date-form", key), rate)
     fine = pen.flavour >= 0.3
     amount = np.where(fine, np.round(0.05 + d.u("penalty-amount", key) * 20, 2), 0.0)
-    acts = np.array(["未按规定公示年度报告", "销售不合格产品", "虚假宣传", "违反食品安全规定", "未取得许可擅自经营", "违反安全生产规定"], dtype=object)
+    acts = np.array(["未按规定公示年度报告", "销售不合格产品", "虚假宣传", "违反食品安全规定", "未取得许可擅自经营",
+                     "违反安全生产规定"], dtype=object)
     columns = subject + [
         [f"示市监罚〔{k:010d}〕号" for k in key.tolist()],
         acts[(d.u("penalty-act", key) * len(acts)).astype(np.int64)].tolist(),
-        np.where(fine, "罚款", "警告").tolist(), [f"{a:.2f}" if f else "" for a, f in zip(amount.tolist(), fine.tolist())],
+        np.where(fine, "罚款", "警告").tolist(),
+        [f"{a:.2f}" if f else "" for a, f in zip(amount.tolist(), fine.tolist())],
         decided, iso_strings(pen.end).tolist(), ["示范市市场监督管理局"] * len(key)]
-    _csv(d, "credit/penalties.csv", ["行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政处罚决定书文号",
-                                     "违法行为类型", "处罚类别", "罚款金额（万元）", "处罚决定日期", "公示截止期", "处罚机关"],
+    _csv(d, "credit/penalties.csv",
+         ["行政相对人名称", "行政相对人类别", "统一社会信用代码", "法定代表人", "行政处罚决定书文号", "违法行为类型",
+          "处罚类别", "罚款金额（万元）", "处罚决定日期", "公示截止期", "处罚机关"],
          columns, "utf-8-sig", marks=[(odd, "处罚决定日期", "DATE_FORMAT_MIXED", "", NORMALIZE),
                                       (wide, "统一社会信用代码", "FULLWIDTH_DIGITS", "", NORMALIZE)])
 
-    for name, timeline, kinds in (("red_list", red_list(d.cfg, e), ("纳税信用A级纳税人", "守合同重信用企业")),
-                                  ("black_list", black_list(d.cfg, e), ("严重违法失信名单", "失信被执行人", "重大税收违法失信主体"))):
+    lists = (("red_list", red_list(d.cfg, e), ("纳税信用A级纳税人", "守合同重信用企业")),
+             ("black_list", black_list(d.cfg, e), ("严重违法失信名单", "失信被执行人", "重大税收违法失信主体")))
+    for name, timeline, kinds in lists:
         t = _select(timeline, timeline.start <= d.last)
         subject, wide = _subject_columns(d, t.subject)
         start, odd = mixed_dates(t.start, d.u(f"{name}-date-form", t.subject), rate)
-        end = [("" if x == ALIVE else s) for s, x in zip(iso_strings(np.minimum(t.end, 2**31 - 2)).tolist(), t.end.tolist())]
+        end_text = iso_strings(np.minimum(t.end, 2**31 - 2)).tolist()
+        end = [("" if x == ALIVE else s) for s, x in zip(end_text, t.end.tolist())]
         labels = np.array(kinds, dtype=object)[(t.flavour * len(kinds)).astype(np.int64)].tolist()
         columns = [subject[0], subject[2], labels, start, end, ["示范市信用办"] * len(t.subject)]
-        _csv(d, f"credit/{name}.csv", ["主体名称", "统一社会信用代码", "名单类型", "列入日期", "有效期至", "认定部门"], columns,
+        _csv(d, f"credit/{name}.csv",
+             ["主体名称", "统一社会信用代码", "名单类型", "列入日期", "有效期至", "认定部门"], columns,
              "utf-8-sig", marks=[(odd, "列入日期", "DATE_FORMAT_MIXED", "", NORMALIZE),
                                  (wide, "统一社会信用代码", "FULLWIDTH_DIGITS", "", NORMALIZE)])
 
@@ -631,7 +668,8 @@ def _pages(d: Day, source: str, records: list[dict], marks: list[tuple[np.ndarra
     for page in range(1, pages + 1):
         chunk = records[(page - 1) * size: page * size]
         rel = f"{source}/pages/page-{page:05d}.json"
-        data = writers.json_bytes({"page": page, "page_size": size, "total": total, "total_pages": pages, "records": chunk})
+        data = writers.json_bytes(
+            {"page": page, "page_size": size, "total": total, "total_pages": pages, "records": chunk})
         d.rec.add_file(rel, data, len(chunk), "json", "utf-8")
     for mask, field_name, defect, reason, action in marks:
         for index in np.flatnonzero(mask).tolist():
@@ -648,7 +686,8 @@ def _money(fen: int) -> str:
 
 def tax_legacy(cfg: SimulationConfig, ents: Entities, entity: np.ndarray) -> np.ndarray:
     """Taxpayers the tax bureau still numbers by the legacy 税务登记号 (persistent per entity)."""
-    return (ents.reg[entity] < days(THREE_IN_ONE)) & (hash_uniform(cfg.seed, "tax-legacy", entity) < cfg.defects.tax_legacy)
+    return ((ents.reg[entity] < days(THREE_IN_ONE))
+            & (hash_uniform(cfg.seed, "tax-legacy", entity) < cfg.defects.tax_legacy))
 
 
 def tax(d: Day) -> None:
@@ -731,7 +770,8 @@ def make_pois(cfg: SimulationConfig, streets: list[Street]) -> Pois:
     closed = np.where(closed <= start, ALIVE, closed)  # only POIs open on day 0 are crawled at all
     kinds = [POI_CATEGORIES[c][2] for c in category.tolist()]
     suffix = rng.integers(0, 5, size=n).tolist()
-    names = [f"{streets[s].name[:2]}{k[x % len(k)]}（{i + 1}店）" for i, (s, k, x) in enumerate(zip(street.tolist(), kinds, suffix))]
+    names = [f"{streets[s].name[:2]}{k[x % len(k)]}（{i + 1}店）"
+             for i, (s, k, x) in enumerate(zip(street.tolist(), kinds, suffix))]
     return Pois(street, category, lon, lat, outside, opened, closed, names, located)
 
 
@@ -754,9 +794,10 @@ def internet_poi(d: Day, pois: Pois) -> None:
 def geography(d: Day) -> None:
     features = load_city_geometry().geojson["features"]
     for name, levels in (("districts", ("prefecture", "district")), ("streets", ("street",))):
-        chosen = sorted((f for f in features if f["properties"]["level"] in levels), key=lambda f: f["properties"]["code"])
-        data = writers.json_bytes({"type": "FeatureCollection", "name": name, "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-                                   "features": chosen})
+        chosen = sorted((f for f in features if f["properties"]["level"] in levels),
+                        key=lambda f: f["properties"]["code"])
+        crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+        data = writers.json_bytes({"type": "FeatureCollection", "name": name, "crs": crs, "features": chosen})
         d.rec.add_file(f"geography/{name}.geojson", data, len(chosen), "geojson", "utf-8")
 
 
@@ -788,7 +829,8 @@ def statistics_rows(d: Day) -> tuple[str, list[tuple]]:
         rows.append((name, code, gdp, round(rng.uniform(3.0, 8.0), 1), round(gdp * rng.uniform(0.3, 0.45), 2),
                      round(rng.uniform(1.0, 9.0), 1), round(residents * rng.uniform(1.02, 1.12) / 10000, 2)))
     total = ("示范市", "339900", round(sum(r[2] for r in rows), 2), round(float(np.mean([r[3] for r in rows])), 1),
-             round(sum(r[4] for r in rows), 2), round(float(np.mean([r[5] for r in rows])), 1), round(sum(r[6] for r in rows), 2))
+             round(sum(r[4] for r in rows), 2), round(float(np.mean([r[5] for r in rows])), 1),
+             round(sum(r[6] for r in rows), 2))
     return period, [total] + rows
 
 
@@ -796,6 +838,7 @@ def statistics(d: Day) -> list[tuple]:
     period, rows = statistics_rows(d)
     groups = [("地区", []), ("区划代码", []), ("地区生产总值", ["绝对值（亿元）", "同比增长（%）"]),
               ("社会消费品零售总额", ["绝对值（亿元）", "同比增长（%）"]), ("常住人口（万人）", [])]
-    data = writers.write_xlsx_merged(d.rec.root / STATISTICS, "主要指标", f"示范市主要经济指标（{period}）", groups, rows)
+    data = writers.write_xlsx_merged(d.rec.root / STATISTICS, "主要指标", f"示范市主要经济指标（{period}）",
+                                     groups, rows)
     d.rec.add_file(STATISTICS, data, len(rows), "xlsx", "xlsx")
     return [(period,) + row for row in rows]

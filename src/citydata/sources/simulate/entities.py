@@ -9,7 +9,6 @@ Credit events, tax payments and employment are timelines drawn from per-entity s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 
@@ -179,7 +178,8 @@ def advance_entities(ents: Entities, pop: Population, cfg: SimulationConfig, str
     ents.dereg[leaving] = rng.integers(first, last + 1, size=len(leaving))
     staying = np.setdiff1d(active, leaving)
     changing = staying[rng.random(len(staying)) < 1 - np.exp(-0.03 * years)]
-    ents.capital[changing] = np.maximum(np.round(ents.capital[changing] * rng.uniform(0.5, 3.0, size=len(changing)), -3), 1000)
+    factor = rng.uniform(0.5, 3.0, size=len(changing))
+    ents.capital[changing] = np.maximum(np.round(ents.capital[changing] * factor, -3), 1000)
     ents.changed[changing] = rng.integers(first, last + 1, size=len(changing))
     kinds = ents.kind[active]
     new_counts = [rng.poisson(0.10 * years * int((kinds == k).sum())) for k in range(3)]
@@ -298,7 +298,8 @@ def tax_payments(cfg: SimulationConfig, ents: Entities, first: int, last: int) -
             rate = 0.03 if kind == 0 else 0.25 * (0.04 + 0.1 * hash_uniform(seed, "margin", ids))
             amount = np.round(revenue * rate).astype(np.int64)
             has_corr = hash_uniform(seed, "tax-correction", ids) < 0.01
-            corr_day = np.where(has_corr, paid + 1 + (hash_uniform(seed, "tax-corr-day", ids) * 20).astype(np.int32), ALIVE)
+            corr_offset = (hash_uniform(seed, "tax-corr-day", ids) * 20).astype(np.int32)
+            corr_day = np.where(has_corr, paid + 1 + corr_offset, ALIVE)
             corr_amount = np.round(amount * (0.8 + 0.4 * hash_uniform(seed, "tax-corr-amount", ids))).astype(np.int64)
             active = (ents.reg[taxable] <= paid) & (ents.dereg[taxable] > paid)
             if kind == 1:

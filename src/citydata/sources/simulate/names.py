@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 _SURNAME_WEIGHTS = np.array([1.0 / (rank + 8) for rank in range(len(SURNAMES))])
 SURNAME_P = _SURNAME_WEIGHTS / _SURNAME_WEIGHTS.sum()
 
-GIVEN_CHARS = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞鑫宇浩然子轩梓涵欣怡雨婷佳琪嘉俊博文思远志国建新海波晨阳昊天一诺若曦语嫣宏亮春梅秋菊雪松永丹彤瑶琳璐晶晓东辉凯峰")
+GIVEN_CHARS = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞鑫宇浩然子轩梓涵欣怡雨婷佳琪嘉俊博文思远"
+    "志国建新海波晨阳昊天一诺若曦语嫣宏亮春梅秋菊雪松永丹彤瑶琳璐晶晓东辉凯峰"
+)
 
 #: Simplified -> traditional/variant forms a department's legacy system may hold (the same person
 #: spelled differently across departments).
@@ -44,7 +50,8 @@ POI_CATEGORIES = (
 )
 
 
-def person_names(rng: np.random.Generator, n: int, surname_idx: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+def person_names(rng: np.random.Generator, n: int,
+                 surname_idx: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """n names (surname + 1 or 2 given characters); returns the surname indices and the names."""
     if surname_idx is None:
         surname_idx = rng.choice(len(SURNAMES), size=n, p=SURNAME_P)

@@ -15,11 +15,12 @@ import json
 import logging
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class Fault:
     status: int = 500
 
     @classmethod
-    def parse(cls, text: str) -> "Fault":
+    def parse(cls, text: str) -> Fault:
         """'tax:3' (always fails), 'tax:3:2' (fails twice, then serves), 'tax:3:2:503'."""
         parts = text.split(":")
         if len(parts) < 2 or parts[0] not in SOURCES:
@@ -110,7 +111,7 @@ class ApiServer:
             self._faults = {(f.source, f.page): f for f in faults}
             self._failed.clear()
 
-    def start(self) -> "ApiServer":
+    def start(self) -> ApiServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="simulate-api", daemon=True)
         self._thread.start()
         log.info("simulated city API on %s (sources: %s)", self.url, ", ".join(self.sources))
@@ -125,7 +126,7 @@ class ApiServer:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> ApiServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

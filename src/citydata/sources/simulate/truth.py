@@ -16,10 +16,22 @@ import numpy as np
 from citydata.sources.simulate import writers
 from citydata.sources.simulate.config import SimulationConfig
 from citydata.sources.simulate.deliveries import (
-    REJECT, Day, Pois, registry_clean, register_clean, tax_window,
+    REJECT,
+    Day,
+    Pois,
+    register_clean,
+    registry_clean,
+    tax_window,
 )
 from citydata.sources.simulate.entities import (
-    KIND_NAMES, SOCIAL_ORG, black_list, employment, licences, penalties, red_list, tax_payments,
+    KIND_NAMES,
+    SOCIAL_ORG,
+    black_list,
+    employment,
+    licences,
+    penalties,
+    red_list,
+    tax_payments,
 )
 from citydata.sources.simulate.population import days
 from citydata.standards.industry import load_industries
@@ -79,7 +91,8 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
         counts_d = by_district[district]
         counts_d[0] += n
         counts_d[1 if gender == "M" else 2] += n
-    written.append(_write(root, "population_by_district.csv", ["district_code", "district_name", "residents", "male", "female"],
+    written.append(_write(root, "population_by_district.csv",
+                          ["district_code", "district_name", "residents", "male", "female"],
                           [(code, names[code], *c) for code, c in by_district.items()]))
     households = Counter((np.unique(pop.household[person] * 64 + pop.street[person]) % 64).tolist())
     written.append(_write(root, "households_by_street.csv", ["district_code", "street_code", "households"],
@@ -121,7 +134,8 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
         months.setdefault((m, k), [0, 0])[0] += 1
     for m, k in zip(dereg_month.tolist(), ents.kind[gone].tolist()):
         months.setdefault((m, k), [0, 0])[1] += 1
-    written.append(_write(root, "registrations_by_month.csv", ["month", "entity_type", "registrations", "deregistrations"],
+    written.append(_write(root, "registrations_by_month.csv",
+                          ["month", "entity_type", "registrations", "deregistrations"],
                           [(m, KIND_NAMES[k], *v) for (m, k), v in months.items()]))
 
     # credit status of every subject of the clean registry at the day
@@ -163,7 +177,8 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
     # employment from social insurance, by the employer's section and district
     emp = employment(cfg, pop, ents, d.n_initial_entities, d.last)
     ok = in_registry[emp.employer]
-    key = Counter((section[e] if o else "", ent_district[e] if o else "") for e, o in zip(emp.employer.tolist(), ok.tolist()))
+    key = Counter((section[e] if o else "", ent_district[e] if o else "")
+                  for e, o in zip(emp.employer.tolist(), ok.tolist()))
     written.append(_write(root, "employment_by_section_district.csv", ["section", "district_code", "insured"],
                           [(*k, n) for k, n in key.items()]))
 
@@ -171,17 +186,21 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
     live = np.flatnonzero((pois.opened <= d.last) & (pois.closed > d.last))
     from citydata.sources.simulate.names import POI_CATEGORIES
 
-    key = Counter((pois.district[i], POI_CATEGORIES[int(pois.category[i])][1]) for i in live.tolist() if pois.district[i])
-    written.append(_write(root, "poi_by_district.csv", ["district_code", "category", "pois"], [(*k, n) for k, n in key.items()]))
+    key = Counter((pois.district[i], POI_CATEGORIES[int(pois.category[i])][1])
+                  for i in live.tolist() if pois.district[i])
+    written.append(_write(root, "poi_by_district.csv", ["district_code", "category", "pois"],
+                          [(*k, n) for k, n in key.items()]))
 
     if statistics_rows is not None:
         tidy = []
-        for period, name, code, gdp, gdp_g, retail, retail_g, residents_w in statistics_rows:
-            tidy += [(period, code, "地区生产总值", "亿元", f"{gdp:.2f}"), (period, code, "地区生产总值同比增长", "%", f"{gdp_g:.1f}"),
+        for period, _, code, gdp, gdp_g, retail, retail_g, residents_w in statistics_rows:
+            tidy += [(period, code, "地区生产总值", "亿元", f"{gdp:.2f}"),
+                     (period, code, "地区生产总值同比增长", "%", f"{gdp_g:.1f}"),
                      (period, code, "社会消费品零售总额", "亿元", f"{retail:.2f}"),
                      (period, code, "社会消费品零售总额同比增长", "%", f"{retail_g:.1f}"),
                      (period, code, "常住人口", "万人", f"{residents_w:.2f}")]
-        written.append(_write(root, "statistics_indicators.csv", ["period", "division_code", "indicator", "unit", "value"], tidy))
+        written.append(_write(root, "statistics_indicators.csv",
+                              ["period", "division_code", "indicator", "unit", "value"], tidy))
 
     # defects and expected rejects
     defects = d.rec.defects
@@ -191,8 +210,9 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
     written.append(_write(root, "rejects.csv", ["file", "row", "reason_code"], rejects))
     file_rows = {f.path: f.rows for f in d.rec.files}
     summary: Counter = Counter()
-    for f, r, rc in rejects:
+    for f, _, rc in rejects:
         # a file rejected as a whole loses all its rows
         summary[(f, rc)] += file_rows.get(f.removeprefix("delivery/"), 0) if rc == "FILE_ENCODING" else 1
-    written.append(_write(root, "rejects_summary.csv", ["file", "reason_code", "rows"], [(*k, n) for k, n in summary.items()]))
+    written.append(_write(root, "rejects_summary.csv", ["file", "reason_code", "rows"],
+                          [(*k, n) for k, n in summary.items()]))
     return written

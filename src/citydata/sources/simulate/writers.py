@@ -10,9 +10,10 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -95,9 +96,9 @@ def write_xlsx(path: Path, sheet: str, header: Sequence[str], rows: Iterable[Seq
     """A one-sheet workbook in openpyxl's write-only mode.
 
     fast=True: openpyxl writes the package with the header and the data rows up to the first one
-    holding a date (styles, the date format), and the remaining rows are serialized here in openpyxl's own cell markup — the same
-    bytes (a unit test compares both paths) at ~20x the speed: without lxml, openpyxl spends ~15 µs
-    per cell in its pure-Python XML writer, half a minute for a 140,000-row registry.
+    holding a date (styles, the date format), and the remaining rows are serialized here in openpyxl's
+    own cell markup — the same bytes (a unit test compares both paths) at ~20x the speed: without lxml,
+    openpyxl spends ~15 µs per cell in its pure-Python XML writer, half a minute for a 140,000-row registry.
     """
     rows = iter(rows)
     workbook = Workbook(write_only=True)
@@ -159,11 +160,13 @@ def _splice_rows(package: bytes, rows: Iterable[Sequence[Any]], start_row: int) 
             if isinstance(value, str):
                 space = ' xml:space="preserve"' if value != value.strip() else ""
                 if value:
-                    cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{value.translate(_XML_ESCAPE)}</t></is></c>')
+                    text = value.translate(_XML_ESCAPE)
+                    cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
                 else:
                     cells.append(f'<c r="{letter}{number}" t="inlineStr" />')
             elif isinstance(value, date):
-                cells.append(f'<c r="{letter}{number}" s="{date_style}" t="n"><v>{value.toordinal() - _EXCEL_EPOCH}</v></c>')
+                serial = value.toordinal() - _EXCEL_EPOCH
+                cells.append(f'<c r="{letter}{number}" s="{date_style}" t="n"><v>{serial}</v></c>')
             else:
                 raise TypeError(f"fast XLSX rows hold str, date or None, got {type(value).__name__} in row {number}")
         cells.append("</row>")
@@ -211,7 +214,8 @@ def write_xlsx_merged(path: Path, sheet: str, title: str, groups: Sequence[tuple
 
 def json_bytes(document: Any) -> bytes:
     """Sorted keys, UTF-8, one fixed layout."""
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=None, separators=(",", ":")) + "\n").encode("utf-8")
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=None, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
 
 
 def write_json(path: Path, document: Any) -> bytes:
