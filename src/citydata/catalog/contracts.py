@@ -131,6 +131,8 @@ class SourceContract:
     fields: tuple[FieldSpec, ...]
     row_checks: tuple[str, ...] = ()
     latest_by: str | None = None  # when rows share the key, the one with the latest value wins in silver
+    # every delivery is the source's complete list (全量): silver marks the keys of the latest one (in_latest_list)
+    full_list: bool = False
     description: str = ""
     department_code: str = ""
     theme: str = ""
@@ -218,6 +220,10 @@ def parse_contract(raw: Any, file: Path | str = "<contract>") -> SourceContract:
     latest_by = raw.get("latest_by")
     if latest_by is not None and latest_by not in names:
         raise ContractError(file, f"latest_by '{latest_by}' is not a declared field", "name a field or drop it")
+    full_list = raw.get("full_list", False)
+    if not isinstance(full_list, bool):
+        raise ContractError(file, f"full_list '{full_list}' is not true or false",
+                            "write `full_list: true` when every delivery is the complete list, else drop it")
     return SourceContract(
         source=str(raw["source"]),
         title=str(raw["title"]),
@@ -229,6 +235,7 @@ def parse_contract(raw: Any, file: Path | str = "<contract>") -> SourceContract:
         fields=fields,
         row_checks=row_checks,
         latest_by=latest_by,
+        full_list=full_list,
         description=str(raw.get("description") or "").strip(),
         department_code=str(raw.get("department_code") or ""),
         theme=str(raw.get("theme") or ""),

@@ -33,7 +33,15 @@ from pyspark.sql.types import BooleanType, DateType, StringType, StructField, St
 from citydata.catalog.contracts import SourceContract, load_contract
 from citydata.ingest.batches import mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
-from citydata.ingest.silver import SILVER, SilverResult, build_silver, standardize, table_change, table_unchanged
+from citydata.ingest.silver import (
+    SILVER,
+    SilverResult,
+    build_silver,
+    latest_list,
+    standardize,
+    table_change,
+    table_unchanged,
+)
 from citydata.lakehouse import Lakehouse, MergeResult
 from citydata.standards.divisions import load_divisions
 
@@ -300,8 +308,7 @@ def _current_insurance(lakehouse: Lakehouse, contracts: dict[str, SourceContract
         return None
     contract = contracts["social_insurance_employment"]
     bronze = lakehouse.read(BRONZE, contract.tables.bronze)
-    latest = bronze.groupBy("_batch_id").agg(F.max("_ingested_at").alias("at")).orderBy(
-        F.col("at").desc(), F.col("_batch_id").desc()).first()
+    latest = latest_list(bronze)
     if latest is None:
         return None
     rows = standardize(contract, bronze.where(F.col("_batch_id") == latest["_batch_id"])).where(F.col("_ok"))

@@ -8,7 +8,13 @@ a winner replaces the key's current silver row only if it also beats that row by
 (so a late-delivered but older record never overwrites a newer one; one equal to it keeps its
 lineage, so the MERGE leaves it alone), then MERGEd into `silver/<table>` by the key, and the batches
 are recorded as applied. A rerun with nothing pending
-writes nothing; a missing silver table makes every bronze batch pending again.
+writes nothing; a missing silver table, or one with the columns of an older version, makes every
+bronze batch pending again (the latter is rewritten whole).
+
+A source whose every delivery is its complete list (contract `full_list: true`) also gets
+`in_latest_list`: true exactly for the keys of the latest landed bronze batch, false for keys silver
+keeps from earlier lists (MERGE never deletes). A row whose flag flips without a new winner (dropped
+from the list, or listed again unchanged) is rewritten with the latest list's batch as its lineage.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BooleanType,
@@ -42,6 +48,7 @@ from citydata.lakehouse import Lakehouse, MergeResult
 log = logging.getLogger(__name__)
 
 SILVER = "silver"
+LISTED = "in_latest_list"  # a full-list source's column: the key is in the latest delivered list
 _SPARK_TYPES: dict[str, DataType] = {
     "string": StringType(), "date": DateType(), "integer": LongType(), "decimal": DecimalType(20, 2),
     "timestamp": TimestampType(), "boolean": BooleanType(),
@@ -67,9 +74,11 @@ class SilverResult:
 
 
 def silver_schema(contract: SourceContract) -> StructType:
-    """The silver table's columns: the contract's fields typed, then `_batch_id`, `_updated_at`."""
+    """The silver table's columns: the contract's fields typed, `in_latest_list` for a full-list source,
+    then `_batch_id`, `_updated_at`."""
+    listed = [StructField(LISTED, BooleanType(), True)] if contract.full_list else []
     return StructType(
-        [StructField(f.name, _SPARK_TYPES[f.type], True) for f in contract.fields]
+        [StructField(f.name, _SPARK_TYPES[f.type], True) for f in contract.fields] + listed
         + [StructField("_batch_id", StringType(), True), StructField("_updated_at", TimestampType(), True)]
     )
 
@@ -135,7 +144,8 @@ def _against_current(contract: SourceContract, latest: DataFrame, current: DataF
     current `_batch_id` / `_updated_at`, so the MERGE sees it unchanged (a full list delivered again
     with a few changed rows rewrites only the files of those rows)."""
     keys = list(contract.key)
-    values = [f.name for f in contract.fields if f.name not in keys]
+    # a row listed again (or dropped) with the same fields is a change: it takes the new lineage
+    values = [f.name for f in contract.fields if f.name not in keys] + ([LISTED] if contract.full_list else [])
     lineage = ["_batch_id", "_updated_at"]
     cur = current.select(*keys, F.lit(True).alias("__cur"),
                          *[F.col(c).alias(f"__cur_{c}") for c in values + lineage])
@@ -145,6 +155,45 @@ def _against_current(contract: SourceContract, latest: DataFrame, current: DataF
     return (latest.join(cur, on=keys, how="left").where(_beats_current(contract))
             .select(*keys, *values, *[F.when(same, F.col(f"__cur_{c}")).otherwise(F.col(c)).alias(c)
                                       for c in lineage]))
+
+
+def latest_list(bronze: DataFrame) -> Row | None:
+    """The bronze batch landed last (ties: the greater batch id) as (`_batch_id`, `_updated_at` = its landing
+    time): for a full-list source, the current list. None for an empty bronze table."""
+    return (bronze.groupBy("_batch_id").agg(F.max("_ingested_at").alias("_updated_at"))
+            .orderBy(F.col("_updated_at").desc(), F.col("_batch_id").desc()).first())
+
+
+def _listed_keys(contract: SourceContract, bronze: DataFrame, standardized: DataFrame, pending: list[str],
+                 listed: Row) -> DataFrame:
+    """The keys of the latest list (column `__listed` true), standardized by the contract like silver's keys:
+    taken from the pending rows when the list is pending (every one passed), else standardized again."""
+    keys = list(contract.key)
+    if listed["_batch_id"] in pending:
+        rows = standardized.where(F.col("_batch_id") == listed["_batch_id"])
+    else:
+        rows = standardize(contract, bronze.where(F.col("_batch_id") == listed["_batch_id"])).where(F.col("_ok"))
+    return rows.select(*keys).distinct().withColumn("__listed", F.lit(True))
+
+
+def _mark_listed(keys: list[str], rows: DataFrame, listed_keys: DataFrame) -> DataFrame:
+    """`rows` with `in_latest_list`: whether their key is in the latest list."""
+    return (rows.join(listed_keys, on=keys, how="left")
+            .withColumn(LISTED, F.coalesce(F.col("__listed"), F.lit(False))).drop("__listed"))
+
+
+def _flipped(keys: list[str], current: DataFrame, merging: DataFrame, listed_keys: DataFrame,
+             listed: Row) -> DataFrame:
+    """Silver rows no pending winner replaces whose key entered or left the latest list: the same values,
+    `in_latest_list` flipped, dated by that list (the delivery that changed them)."""
+    now = F.coalesce(F.col("__listed"), F.lit(False))
+    return (current.join(merging.select(*keys), on=keys, how="left_anti")
+            .join(listed_keys, on=keys, how="left")
+            .where(~F.col(LISTED).eqNullSafe(now))
+            .withColumn(LISTED, now)
+            .withColumn("_batch_id", F.lit(listed["_batch_id"]))
+            .withColumn("_updated_at", F.lit(listed["_updated_at"]).cast(TimestampType()))
+            .drop("__listed"))
 
 
 def keep_unchanged_lineage(new: DataFrame, old: DataFrame | None, keys: list[str], lineage: list[str]) -> DataFrame:
@@ -180,11 +229,24 @@ def table_unchanged(lakehouse: Lakehouse, table: str) -> SilverResult | None:
     return SilverResult(table, rows, 0, 0, rows, lakehouse.version(SILVER, table))
 
 
-def _pending(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
-    """The bronze batches silver has not applied; all of them when the silver table is missing."""
+def _outdated(lakehouse: Lakehouse, table: str, schema: StructType) -> bool:
+    """Whether the silver table exists with other columns than the contract's (an older version's table,
+    e.g. before the contract declared `full_list`)."""
+    if not lakehouse.exists(SILVER, table):
+        return False
+    held = lakehouse.read(SILVER, table).schema
+    return [(f.name, f.dataType) for f in held.fields] != [(f.name, f.dataType) for f in schema.fields]
+
+
+def _pending(lakehouse: Lakehouse, contract: SourceContract, outdated: bool) -> list[str]:
+    """The bronze batches silver has not applied; all of them when the silver table is missing or outdated."""
     table, bronze = contract.tables.silver, contract.tables.bronze
     every = bronze_batches(lakehouse, bronze)
     done = applied_batches(lakehouse, table, bronze)
+    if outdated:
+        log.warning("silver.%s has the columns of an older version: rebuilding it from every batch of bronze.%s",
+                    table, bronze)
+        return every
     if not lakehouse.exists(SILVER, table):
         if done:
             log.warning("silver.%s is missing although %d batch(es) of bronze.%s are recorded as applied: "
@@ -197,12 +259,13 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
     """Standardize the source's pending bronze batches and MERGE their winners into its silver table."""
     table, bronze_table = contract.tables.silver, contract.tables.bronze
     schema = silver_schema(contract)
-    pending = _pending(lakehouse, contract)
+    outdated = _outdated(lakehouse, table, schema)
+    pending = _pending(lakehouse, contract, outdated)
     if not pending:
-        if not lakehouse.exists(SILVER, table):
+        if outdated or not lakehouse.exists(SILVER, table):
             # No bronze yet (nothing delivered, or every delivery refused whole): an empty table, so
             # readers (dbt sources, masters, analysts) find it.
-            version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="append")
+            version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="overwrite")
             log.info("silver.%s: bronze.%s has no rows yet: empty table, version %d", table, bronze_table, version)
             return SilverResult(table, 0, 0, 0, 0, version)
         total, version = lakehouse.count(SILVER, table), lakehouse.version(SILVER, table)
@@ -210,7 +273,8 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
                  table, bronze_table, total, version)
         return SilverResult(table, total, 0, 0, total, version)
 
-    bronze = lakehouse.read(BRONZE, bronze_table).where(F.col("_batch_id").isin(pending))
+    every_batch = lakehouse.read(BRONZE, bronze_table)
+    bronze = every_batch.where(F.col("_batch_id").isin(pending))
     rows = standardize(contract, bronze).cache()
     try:
         counted = rows.agg(F.count(F.lit(1)).alias("rows"),
@@ -229,11 +293,23 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
             # _updated_at is the winning row's landing time: deterministic for a given bronze table.
             .select(*[f.name for f in contract.fields], "_batch_id", F.col("_ingested_at").alias("_updated_at"))
         )
+        keys = list(contract.key)
+        listed = latest_list(every_batch) if contract.full_list else None
+        if listed is not None:
+            listed_keys = _listed_keys(contract, every_batch, rows, pending, listed)
+            latest = _mark_listed(keys, latest, listed_keys)
         latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
-        if lakehouse.exists(SILVER, table):
-            latest = _against_current(contract, latest, lakehouse.read(SILVER, table)) \
-                .select(*[f.name for f in schema.fields])
-        merged = lakehouse.merge(latest, SILVER, table, keys=list(contract.key))
+        if outdated:
+            inserted = latest.count()
+            merged = MergeResult(inserted, 0, 0, lakehouse.write(latest, SILVER, table, mode="overwrite"))
+        else:
+            if lakehouse.exists(SILVER, table):
+                current = lakehouse.read(SILVER, table)
+                latest = _against_current(contract, latest, current).select(*[f.name for f in schema.fields])
+                if listed is not None:
+                    latest = latest.unionByName(_flipped(keys, current, latest, listed_keys, listed)
+                                                .select(*[f.name for f in schema.fields]))
+            merged = lakehouse.merge(latest, SILVER, table, keys=keys)
     finally:
         rows.unpersist()
     mark_applied(lakehouse, table, bronze_table, pending)

@@ -17,7 +17,7 @@ import csv
 import json
 import shutil
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,15 +27,15 @@ from pyspark.sql import functions as F
 from citydata.catalog.contracts import SourceContract, load_contracts
 from citydata.ingest.batches import APPLIED_TABLE, STATE_LAYER, bronze_batches
 from citydata.ingest.bronze import DeliveryRejectedError, land_delivery
-from citydata.ingest.silver import SILVER, build_silver
+from citydata.ingest.silver import LISTED, SILVER, build_silver
 from citydata.ingest.validate import validate_record
 from citydata.lakehouse import Lakehouse
-from citydata.sources.connectors import RawRecord, delivery_path, read_all
+from citydata.sources.connectors import delivery_path, read_all
 from citydata.sources.simulate import DefectRates, simulate
 
 MASTERS = {"household_register", "household_register_changes", "legal_entities"}  # built by their own steps
 CONTRACTS = {s: c for s, c in load_contracts().items() if s not in MASTERS}
-AT = {1: datetime(2025, 1, 1, 6, tzinfo=timezone.utc), 2: datetime(2025, 1, 31, 6, tzinfo=timezone.utc)}
+AT = {1: datetime(2025, 1, 1, 6, tzinfo=UTC), 2: datetime(2025, 1, 31, 6, tzinfo=UTC)}
 
 
 def _truth(day: Path, name: str) -> list[dict[str, str]]:
@@ -135,17 +135,30 @@ def test_silver_holds_exactly_the_keys_of_the_valid_delivered_rows(city: dict, s
 
 @pytest.mark.parametrize("source", sorted(CONTRACTS))
 def test_day_2_inserts_new_keys_and_updates_only_rows_whose_values_changed(city: dict, source: str) -> None:
-    """A full list delivered again: rows equal to silver's keep their lineage and are not rewritten."""
+    """A full list delivered again: rows equal to silver's keep their lineage and are not rewritten; a
+    full-list source's key dropped from day 2's list is updated too (in_latest_list turns false)."""
     contract = CONTRACTS[source]
     current = _expected(contract, city["days"][1])
+    day2 = _expected(contract, city["days"][2])
     inserted = updated = 0
-    for key, (latest, values) in _expected(contract, city["days"][2]).items():
+    for key, (latest, values) in day2.items():
         if key not in current:
             inserted += 1
         elif _wins(latest, current[key][0]) and values != current[key][1]:
             updated += 1
+    if contract.full_list and day2:
+        updated += len(set(current) - set(day2))
     result = city["built"][2][source]
     assert (result.inserted, result.updated) == (inserted, updated)
+
+
+@pytest.mark.parametrize("source", sorted(s for s, c in CONTRACTS.items() if c.full_list))
+def test_a_full_list_source_lists_exactly_the_keys_of_the_latest_list(city: dict, source: str) -> None:
+    """Seed 41 drops no contribution by day 2: test_full_list_silver.py covers a dropped one."""
+    contract = CONTRACTS[source]
+    rows = city["lakehouse"].read(SILVER, contract.tables.silver).select(*contract.key, LISTED).collect()
+    listed = sorted(tuple(str(v) for v in r[:-1]) for r in rows if r[LISTED])
+    assert listed == sorted(_expected_keys(contract, city["days"][2]))
 
 
 @pytest.mark.parametrize("source", sorted(CONTRACTS))
@@ -228,7 +241,7 @@ def test_a_late_older_correction_does_not_overwrite_a_newer_one(spark, city: dic
 
     def correct(name: str, at: int, records: list[dict]):
         folder = _tax_page(tmp_path / name, records)
-        landed = land_delivery(spark, lakehouse, tax, folder, ingested_at=datetime(2025, 2, at, tzinfo=timezone.utc))
+        landed = land_delivery(spark, lakehouse, tax, folder, ingested_at=datetime(2025, 2, at, tzinfo=UTC))
         return landed, build_silver(spark, lakehouse, tax)
 
     newer = {**original, "amount": "1.00", "correction": "1", "correction_date": "2025-01-20"}

@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from truth import mart_differences
 
 from citydata.config import Paths
 from citydata.lakehouse import Lakehouse
 from citydata.orchestration import gold_stage, ingest_stage, plan_day
 from citydata.sources.simulate import simulate
-from truth import mart_differences
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,30 +83,12 @@ def city(request, spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return _build(spark, tmp_path_factory.mktemp(f"truth-seed{request.param}"), request.param)
 
 
-# Known gap, not in the marts: silver.insured_employment MERGEs social insurance's daily full list and
-# never deletes, so a contribution dropped from a later list (e.g. the employer deregistered) stays
-# in silver looking current; the mart then over-counts from day 2. Fix: mark the rows of the latest
-# list in silver (as silver.poi does with is_open). Strict: this test fails as soon as it is fixed.
-SILVER_GAPS = {"employment_by_section_district"}
-
-
 @pytest.mark.parametrize("day", DAYS, ids=lambda day: f"day{day}")
 def test_every_mart_equals_its_truth_file(city: dict, day: int) -> None:
     compared = city["days"][day]["differences"]
     assert set(MART_TRUTH) - {"economic_indicators"} <= set(compared)  # only the statistics may be absent
-    problems = [line for mart, lines in compared.items() if mart not in SILVER_GAPS for line in lines]
+    problems = [line for lines in compared.values() for line in lines]
     assert not problems, "\n".join(problems)
-
-
-def test_employment_equals_its_truth_on_day_one(city: dict) -> None:
-    assert city["days"][1]["differences"]["employment_by_section_district"] == []
-
-
-@pytest.mark.xfail(strict=True, reason="silver.insured_employment keeps contributions dropped from the latest "
-                                        "full list (MERGE never deletes): see SILVER_GAPS")
-def test_employment_equals_its_truth_after_day_one(city: dict) -> None:
-    later = [line for day in DAYS[1:] for line in city["days"][day]["differences"]["employment_by_section_district"]]
-    assert not later, "\n".join(later)
 
 
 def test_rerun_of_a_day_writes_no_new_version(city: dict) -> None:

@@ -88,6 +88,18 @@ def test_duplicate_column_is_refused(tmp_path: Path) -> None:
         load_contract(_write(tmp_path, raw))
 
 
+def test_full_list_is_declared_by_social_insurance_and_off_by_default() -> None:
+    assert load_contract("social_insurance_employment").full_list is True
+    assert load_contract("tax_payments").full_list is False  # vouchers arrive as new rows, not a whole list
+
+
+def test_full_list_must_be_true_or_false(tmp_path: Path) -> None:
+    raw = _raw()
+    raw["full_list"] = "yes please"
+    with pytest.raises(ContractError, match="full_list 'yes please' is not true or false.*Fix: write `full_list"):
+        load_contract(_write(tmp_path, raw))
+
+
 def test_missing_contract_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="no such contract file"):
         load_contract(tmp_path / "nothing.yml")
