@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow run-day airflow test test-fast setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform clean
+.PHONY: help demo demo-airflow run-day airflow test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ sql: sql-readonly ## Spark SQL over JDBC on the lakehouse views (127.0.0.1:10000
 sql-readonly: setup ## compile the SQL endpoint's read-only Spark extension (once per source version, into .venv/var)
 	@$(PY) -c "from citydata.sql import extension_classpath; print('read-only SQL extension:', extension_classpath())"
 
-test: setup ## set everything up and run every test (unit, integration, e2e)
+test: setup lint ## set everything up, lint, and run every test (unit, integration, e2e)
 	$(PY) -m pytest -q --durations=30 tests
+
+lint: setup ## ruff over the whole tree (configuration in pyproject.toml)
+	$(PY) -m ruff check .
 
 test-fast: setup ## unit tests only (no Spark): seconds
 	$(PY) -m pytest -q -m "unit" tests

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -63,7 +63,7 @@ def run_folder(contract: SourceContract, landing_dir: Path | str, run_key: str |
 
 
 def fetch_api(contract: SourceContract, base_url: str, landing_dir: Path | str, *,
-              retry: RetryPolicy = RetryPolicy(), page_size: int | None = None,
+              retry: RetryPolicy | None = None, page_size: int | None = None,
               run_key: str | date | None = None) -> Path:
     """Save every page of the contract's API under `<landing_dir>/<source>/<run key>` and return that folder.
 
@@ -74,7 +74,7 @@ def fetch_api(contract: SourceContract, base_url: str, landing_dir: Path | str, 
     if contract.delivery.format != "json_api":
         raise ValueError(f"{contract.file}: {contract.source} is delivered as {contract.delivery.format!r}, not "
                          "json_api: land its files with land_delivery")
-    key = run_key if run_key is not None else datetime.now(timezone.utc).date()
+    key = run_key if run_key is not None else datetime.now(UTC).date()
     folder = run_folder(contract, landing_dir, key)
     if (folder / "api.json").is_file():
         log.info("%s: delivery %s already fetched completely: nothing asked of the API", contract.source, folder)
@@ -101,7 +101,8 @@ def fetch_api(contract: SourceContract, base_url: str, landing_dir: Path | str, 
     connector = JsonApiConnector(retry=retry, page_size=size)
     base = base_url.rstrip("/")
     while True:
-        url = f"{base}{spec.endpoint}?{urlencode({spec.page_param: page, **({spec.page_size_param: size} if size else {})})}"
+        query = {spec.page_param: page, **({spec.page_size_param: size} if size else {})}
+        url = f"{base}{spec.endpoint}?{urlencode(query)}"
         try:
             body, _charset, document = connector.fetch_page(contract, page, url)
         except ApiFetchError as error:

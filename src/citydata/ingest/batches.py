@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -68,7 +68,7 @@ def mark_applied_batches(lakehouse: Lakehouse, consumer: str, batches: Mapping[s
                          applied_at: datetime | None = None) -> None:
     """Record the batches of several bronze tables as applied by the consumer, in one Delta commit
     (none when every one is recorded already)."""
-    at = (applied_at or datetime.now(timezone.utc)).replace(microsecond=0, tzinfo=None)
+    at = (applied_at or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
     wanted = {table: sorted(set(ids)) for table, ids in batches.items() if ids}
     if not wanted:
         return

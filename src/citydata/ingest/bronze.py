@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -226,7 +226,7 @@ def land_delivery(
                              landed_before, rejected_before, _reasons(lakehouse, rejects_table, batch_id),
                              version(bronze_table), version(rejects_table), already_landed=True)
 
-    at = (ingested_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    at = (ingested_at or datetime.now(UTC)).replace(microsecond=0)
     validated = validate_delivery(spark, contract, delivery).withColumns({
         "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
         "_ingested_at": F.lit(at).cast("timestamp"),

@@ -128,7 +128,8 @@ def _status(word: Column) -> Column:
 def _market_rows(rows: DataFrame) -> DataFrame:
     return rows.select(
         "credit_code", "name", F.col("entity_type").alias("entity_type"), "industry_code",
-        F.col("registered_capital").alias("registered_capital"), "established_on", F.col("status").alias("_status_word"),
+        F.col("registered_capital").alias("registered_capital"), "established_on",
+        F.col("status").alias("_status_word"),
         # a 注销 row without a 注销日期 is dated by its change date
         F.when(_status(F.col("status")) == DEREGISTERED, F.coalesce("deregistered_on", "changed_on"))
         .alias("deregistered_on"),
@@ -212,7 +213,8 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
     """MERGE the entities touched by pending batches into the master and its status history."""
     pending = {c.tables.bronze: pending_batches(lakehouse, CONSUMER, c.tables.bronze) for c in present.values()}
     parts = [
-        _SOURCE_ROWS[s](lakehouse.read(SILVER, c.tables.silver).where(F.col("_batch_id").isin(pending[c.tables.bronze])))
+        _SOURCE_ROWS[s](lakehouse.read(SILVER, c.tables.silver)
+                        .where(F.col("_batch_id").isin(pending[c.tables.bronze])))
         for s, c in present.items() if pending[c.tables.bronze]
     ]
     if not parts:
@@ -318,7 +320,8 @@ def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
     tax, unlinked = None, 0
     tax_contract = contracts[TAX_SOURCE]
     if lakehouse.exists(BRONZE, tax_contract.tables.bronze):
-        sources[TAX_SOURCE], tax, unlinked, tax_batches = _build_tax_payments(spark, lakehouse, tax_contract, applied_at)
+        sources[TAX_SOURCE], tax, unlinked, tax_batches = _build_tax_payments(spark, lakehouse, tax_contract,
+                                                                              applied_at)
         if tax_batches:
             batches[tax_contract.tables.bronze] = tax_batches
     return LegalEntityResult(sources, done.master, done.history, done.touched, done.ungeocoded, batches, tax, unlinked)

@@ -198,7 +198,7 @@ def _row_id_birth_date(values: dict[str, Any], raw: Mapping[str, str | None]) ->
     if not values.get("id_number") or values.get("birth_date") is None:
         return []
     findings = idcard.compare_declared(values["id_number"], declared_birth=values["birth_date"])
-    return [Problem("birth_date", f.reason, f"declared date differs from the identity number's") for f in findings]
+    return [Problem("birth_date", f.reason, "declared date differs from the identity number's") for f in findings]
 
 
 def _row_id_gender(values: dict[str, Any], raw: Mapping[str, str | None]) -> list[Problem]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ TAX = load_contract("tax_payments")
 POI = load_contract("internet_poi")
 PAGE = 10
 FAST = RetryPolicy(attempts=3, base_delay=0.01, factor=2.0, timeout=5)
-AT = datetime(2025, 2, 1, tzinfo=timezone.utc)
+AT = datetime(2025, 2, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

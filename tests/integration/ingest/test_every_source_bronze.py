@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ CONTRACTS = load_contracts()
 DEFECTS = DefectRates(id_checksum=0.03, id_birthdate=0.02, duplicate_row=0.02, uscc_checksum=0.05,
                       outside_city=0.1, date_format=0.3,
                       truncated=("health/deaths.csv", "credit/licences.csv"))
-AT = datetime(2025, 1, 2, tzinfo=timezone.utc)
+AT = datetime(2025, 1, 2, tzinfo=UTC)
 
 
 def _in_delivery(contract: SourceContract, rel: str) -> bool:

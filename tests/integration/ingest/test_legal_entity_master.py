@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +27,12 @@ from citydata.catalog.contracts import load_contracts
 from citydata.ingest.batches import APPLIED_TABLE
 from citydata.ingest.bronze import BRONZE, land_delivery
 from citydata.ingest.legal_entity import (
-    HISTORY, LEGAL_ENTITY_SOURCES, MASTER, TAX_STAGING, LegalEntityError, build_legal_entities,
+    HISTORY,
+    LEGAL_ENTITY_SOURCES,
+    MASTER,
+    TAX_STAGING,
+    LegalEntityError,
+    build_legal_entities,
 )
 from citydata.ingest.silver import SILVER
 from citydata.lakehouse import Lakehouse
@@ -37,8 +42,8 @@ from citydata.sources.simulate.writers import write_xlsx
 from citydata.standards import idcard, uscc
 
 SEED = 66
-DAY1_AT = datetime(2025, 1, 2, tzinfo=timezone.utc)
-DAY2_AT = datetime(2025, 2, 1, tzinfo=timezone.utc)
+DAY1_AT = datetime(2025, 1, 2, tzinfo=UTC)
+DAY2_AT = datetime(2025, 2, 1, tzinfo=UTC)
 CONTRACTS = load_contracts()
 
 
@@ -196,7 +201,8 @@ def test_a_rerun_changes_no_table(run) -> None:
     assert run["versions3"] == run["versions2"]
     result = run["result3"]
     assert result.touched == 0 and result.batches == {}
-    assert (result.master.inserted, result.master.updated, result.history.inserted, result.history.updated) == (0, 0, 0, 0)
+    written = (result.master.inserted, result.master.updated, result.history.inserted, result.history.updated)
+    assert written == (0, 0, 0, 0)
 
 
 def _legacy_vouchers(folder: Path) -> set[str]:
@@ -271,7 +277,7 @@ def hand(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     ]
     out: dict = {"lakehouse": lakehouse, "results": [], "history": []}
     for day, rows in enumerate(days[:3], start=1):
-        at = datetime(2025, day, 2, tzinfo=timezone.utc)
+        at = datetime(2025, day, 2, tzinfo=UTC)
         land_delivery(spark, lakehouse, contract, _registry(root / f"day{day}" / "registry.xlsx", rows), ingested_at=at)
         out["results"].append(build_legal_entities(spark, lakehouse, applied_at=at))
         out["history"].append({(r["credit_code"], r["valid_from"]): r.asDict()
@@ -279,7 +285,7 @@ def hand(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out["master"] = {r["credit_code"]: r.asDict() for r in lakehouse.read(SILVER, MASTER).collect()}
     out["version"] = lakehouse.version(SILVER, MASTER)
     land_delivery(spark, lakehouse, contract, _registry(root / "day4" / "registry.xlsx", days[3]),
-                  ingested_at=datetime(2025, 4, 2, tzinfo=timezone.utc))
+                  ingested_at=datetime(2025, 4, 2, tzinfo=UTC))
     with pytest.raises(LegalEntityError) as error:
         build_legal_entities(spark, lakehouse)
     out["error"] = str(error.value)
@@ -294,7 +300,8 @@ def _periods(history: dict, code: str) -> list[tuple]:
 
 def test_a_deregistration_without_date_is_dated_by_its_change_and_divisions_are_todays(hand) -> None:
     b = hand["master"][B]
-    assert (b["status"], b["deregistered_on"], b["authority_district_code"]) == ("deregistered", date(2020, 3, 4), "339905")
+    assert (b["status"], b["deregistered_on"], b["authority_district_code"]) == \
+        ("deregistered", date(2020, 3, 4), "339905")
     assert (b["district_code"], b["street_code"]) == ("339905", "339905005")
     assert _periods(hand["history"][0], B) == [
         (date(2010, 5, 1), date(2020, 3, 4), False, "active", "established"),

@@ -12,7 +12,7 @@ import csv
 import json
 import shutil
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,8 +34,8 @@ from citydata.standards import coords
 SEED = 5
 DEFECTS = DefectRates(outside_city=0.15)
 CONTRACT = load_contract("internet_poi")
-AT1 = datetime(2025, 1, 2, tzinfo=timezone.utc)
-AT2 = datetime(2025, 1, 3, tzinfo=timezone.utc)
+AT1 = datetime(2025, 1, 2, tzinfo=UTC)
+AT2 = datetime(2025, 1, 3, tzinfo=UTC)
 
 
 def _second_crawl(day_folder: Path, out: Path) -> tuple[str, str]:

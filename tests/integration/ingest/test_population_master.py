@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ def city(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     lakehouse = Lakehouse(spark, root / "lakehouse")
     out: dict = {"lakehouse": lakehouse, "days": days, "results": [], "snapshots": [], "refused": []}
     for n, day in enumerate(days, start=1):
-        at = datetime(2025, 1, 1 + n, tzinfo=timezone.utc)
+        at = datetime(2025, 1, 1 + n, tzinfo=UTC)
         for source in POPULATION_SOURCES:
             contract = load_contract(source)
             try:

@@ -14,7 +14,8 @@ from citydata.release.manifest import ReleaseBlockedError, publish_release, writ
 def _gate(success: bool, versions: dict[str, int]) -> GateResult:
     results = {name: {"success": success, "delta_version": v,
                       "statistics": {"evaluated_expectations": 3, "successful_expectations": 3 if success else 2},
-                      "failed_expectations": [] if success else [{"expectation": "expect_column_values_to_be_unique(id)"}]}
+                      "failed_expectations": [] if success else
+                      [{"expectation": "expect_column_values_to_be_unique(id)"}]}
                for name, v in versions.items()}
     return GateResult(success=success, results=results, data_docs=Path("/nonexistent"))
 

@@ -45,16 +45,7 @@ def _versions(lakehouse: Lakehouse) -> dict[tuple[str, str], int]:
     return {(layer, table): lakehouse.version(layer, table) for layer, table in lakehouse.tables(["silver", "gold"])}
 
 
-def _drop_views(spark) -> None:
-    # run_dbt compares each model with the session's gold_<model> view: a view left by another
-    # lakehouse (the previous seed) would make an unbuilt mart look unchanged and never be written.
-    for table in spark.catalog.listTables():
-        if table.isTemporary:
-            spark.catalog.dropTempView(table.name)
-
-
 def _build(spark, root: Path, seed: int) -> dict:
-    _drop_views(spark)
     paths = Paths.from_env(root / "home")
     lakehouse = Lakehouse(spark, paths.lakehouse)
     days = simulate(root / "simulated", DAYS, persons=SEEDS[seed], seed=seed, period_days=30)
