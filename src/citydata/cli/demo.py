@@ -71,21 +71,21 @@ def print_tables(console: Console, lakehouse: Any) -> None:
     table = Table(title=f"Delta tables under {lakehouse.root}")
     for column in ("table", "version", "rows"):
         table.add_column(column, justify="left" if column == "table" else "right")
-    for layer, name in lakehouse.tables():
+    for layer, name in sorted(lakehouse.tables()):
         table.add_row(f"{layer}.{name}", str(lakehouse.version(layer, name)), f"{lakehouse.count(layer, name):,}")
     console.print(table)
 
 
-PORTRAIT_COLUMNS = (
+PORTRAIT_COLUMNS = (  # column, header, format: the indicators a dashboard shows first
+    ("district_code", "code", "{}"),
     ("district_name", "district", "{}"),
     ("residents", "residents", "{:,}"),
-    ("households", "households", "{:,}"),
-    ("active_entities_per_10k_residents", "entities /10k res.", "{}"),
-    ("tax_yuan_per_resident", "tax ¥/resident", "{:,}"),
-    ("insured_per_100_working_age", "insured /100 working-age", "{}"),
-    ("active_entities_with_penalty_pct", "% entities penalised", "{}"),
+    ("active_entities_per_10k_residents", "entities/10k", "{}"),
+    ("tax_yuan_per_resident", "tax ¥/res.", "{:,}"),
+    ("insured_per_100_working_age", "insured/100", "{}"),
+    ("active_entities_with_penalty_pct", "% penalised", "{}"),
     ("black_listed_entities", "black-listed", "{:,}"),
-    ("pois_per_km2", "POIs /km²", "{}"),
+    ("pois_per_km2", "POIs/km²", "{}"),
 )
 
 
@@ -101,7 +101,7 @@ def print_city_portrait(console: Console, lakehouse: Any) -> None:
     as_of = rows[0]["as_of_date"] if rows else "-"
     table = Table(title=f"示范市 city portrait at {as_of} (gold.city_portrait_district)")
     for column, header, _ in PORTRAIT_COLUMNS:
-        table.add_column(header, justify="left" if column == "district_name" else "right")
+        table.add_column(header, justify="left" if column in ("district_code", "district_name") else "right")
     for row in rows:
         table.add_row(*("-" if row[column] is None else shape.format(row[column])
                         for column, _, shape in PORTRAIT_COLUMNS))
