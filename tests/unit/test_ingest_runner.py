@@ -99,10 +99,6 @@ def test_missing_silver_tables_are_the_per_source_ones_a_master_does_not_shape()
     assert [c.source for c in runner.missing_silver_tables(lakehouse, CONTRACTS)] == ["births", "credit_black_list"]
 
 
-def test_silver_steps_constant_is_the_registry() -> None:
-    assert set(runner.SILVER_STEPS) == set(silver_steps())
-
-
 def _paths(home: Path) -> Paths:
     return Paths(home=home, lakehouse=str(home / "lakehouse"), landing=home / "landing", exports=home / "exports",
                  releases=home / "releases")

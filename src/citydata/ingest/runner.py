@@ -3,7 +3,7 @@
 - `land_source` lands a source's delivery into bronze: a file source from a day's delivery folder
   (the contract's `delivery.path`), a `json_api` source over HTTP when an API URL is given, else from
   the pages in the delivery folder.
-- `SILVER_STEPS` (or `silver_steps()`): every silver step — one generic step per source without a
+- `silver_steps()`: every silver step — one generic step per source without a
   master (`citydata.ingest.silver.build_silver`), plus each master builder in `MASTERS` (population,
   legal entities, POIs), which takes over its sources. Each source's bronze feeds exactly one step.
   Building the registry imports no Spark: the DAG files use it while parsing.
@@ -146,13 +146,6 @@ def step_for_source(source: str, steps: Mapping[str, SilverStep] | None = None) 
         if source in step.sources:
             return step
     raise KeyError(f"no silver step reads source {source!r}: is schemas/{source}.yml there?")
-
-
-def __getattr__(name: str) -> Any:
-    # SILVER_STEPS is built on first use (it reads the contracts), not when the module is imported.
-    if name == "SILVER_STEPS":
-        return silver_steps()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- where deliveries are ----------------------------------------------------------------------------
