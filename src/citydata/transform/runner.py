@@ -186,7 +186,11 @@ def run_dbt(
         "--quiet",  # dbt's own stdout; progress goes through `logging` via the callback
     ]
     if select:
-        args += ["--select", *([select] if isinstance(select, str) else list(select))]
+        # buildable: a test runs only when every model it reads is selected or upstream of the selection (dbt's
+        # default, eager, would run a relationships test to another theme's mart, whose table this build does
+        # not make, because one of its parents, a shared staging model, is selected)
+        args += ["--select", *([select] if isinstance(select, str) else list(select)),
+                 "--indirect-selection", "buildable"]
 
     log.info("dbt %s in %s (lakehouse %s%s)", command, project, root,
              f", select {select}" if select else "")

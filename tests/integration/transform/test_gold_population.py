@@ -39,18 +39,15 @@ def _rows(lh: Lakehouse, mart: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory):
-    # A test of another theme's model on a shared staging model (stg_standards__divisions) is not
-    # ours to run: select tests whose parents this build makes (dbt's default, eager, would pull
-    # them in and fail on their models' missing tables).
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DBT_INDIRECT_SELECTION", "buildable")
-        root = tmp_path_factory.mktemp("gold-lake") / "lakehouse"
-        lh = Lakehouse(spark, root)
-        lh.write(silver_person(spark), "silver", "person", mode="overwrite")
-        lh.write(silver_person_change(spark), "silver", "person_change", mode="overwrite")
-        target = tmp_path_factory.mktemp("dbt") / "target"
-        result = run_dbt(spark, lh.root, command="build", select=SELECT, vars=VARS, target_dir=target)
-        yield lh, result, target
+    # A test of another theme's model on a shared staging model (stg_standards__divisions) is not ours to
+    # run: run_dbt selects tests whose parents this build makes (indirect selection "buildable").
+    root = tmp_path_factory.mktemp("gold-lake") / "lakehouse"
+    lh = Lakehouse(spark, root)
+    lh.write(silver_person(spark), "silver", "person", mode="overwrite")
+    lh.write(silver_person_change(spark), "silver", "person_change", mode="overwrite")
+    target = tmp_path_factory.mktemp("dbt") / "target"
+    result = run_dbt(spark, lh.root, command="build", select=SELECT, vars=VARS, target_dir=target)
+    yield lh, result, target
 
 
 def test_build_materializes_every_model_and_passes_every_test(built) -> None:
@@ -165,8 +162,7 @@ def test_dbt_test_alone_registers_its_views_and_names_the_failing_test(built, sp
     for view in ("silver_person", "silver_person_change", "standards_divisions",
                  *(f"gold_{m}" for m in MODELS)):
         spark.catalog.dropTempView(view)
-    with pytest.MonkeyPatch.context() as env, pytest.raises(DbtRunError) as failure:
-        env.setenv("DBT_INDIRECT_SELECTION", "buildable")
+    with pytest.raises(DbtRunError) as failure:
         run_dbt(spark, lh.root, command="test", select=list(MODELS), view_layers=None,
                 vars={"as_of_date": LATER}, target_dir=target)
     assert [n.name for n in failure.value.failed] == ["unique_dim_resident_id_number"]
