@@ -59,7 +59,8 @@ java: ## install Java 17 with apt if no java is on PATH
 venv: $(STAMP) ## create .venv from requirements.lock (only when the lock or pyproject changed)
 
 $(STAMP): requirements.lock pyproject.toml
-	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	@# a venv cut off while being created has a python but no pip: make it again
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON_BOOT) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
