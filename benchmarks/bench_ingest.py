@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import resource
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +20,8 @@ os.environ.setdefault("CITYDATA_SPARK_DRIVER_MEMORY", "8g")
 from citydata.ingest.runner import DayIngestResult, ingest_day, silver_steps  # noqa: E402
 from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
 from citydata.sources.simulate import simulate  # noqa: E402
+
+from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
 
 
 class StageClock:
@@ -40,10 +39,6 @@ class StageClock:
         else:
             self.seconds[key] = time.perf_counter() - self.started[key]
             print(f" {self.seconds[key]:.1f} s", flush=True)
-
-
-def _rate(rows: int, seconds: float) -> str:
-    return f"{rows / seconds:>12,.0f}" if seconds > 0 and rows else f"{'-':>12}"
 
 
 def report(label: str, result: DayIngestResult, clock: StageClock, total: float) -> None:
@@ -64,23 +59,18 @@ def report(label: str, result: DayIngestResult, clock: StageClock, total: float)
             rows = sum(landed.landed for source, landed in result.landed.items()
                        if not landed.already_landed and source in steps[name].sources)
             note = ", ".join(f"{t} {v:,}" for t, v in result.silver[name]["tables"].items() if v is not None)
-        print(f"    {stage:<8} {name:<32} {rows:>11,} {seconds:>9.1f} {_rate(rows, seconds)}  {note}")
+        print(f"    {stage:<8} {name:<32} {rows:>11,} {seconds:>9.1f} {rate(rows, seconds)}  {note}")
     if result.skipped_steps:
         print(f"    silver steps skipped (no input changed): {', '.join(result.skipped_steps)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--period-days", type=int, default=1, help="days between deliveries (1: a daily feed)")
-    parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder, removed afterwards")
-    parser.add_argument("--keep", action="store_true", help="keep the simulated days and the lakehouse")
+    city_arguments(parser, keep_help="keep the simulated days and the lakehouse")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     print(f"ingest benchmark: {args.persons:,} residents, seed {args.seed}, period {args.period_days} day(s) -> {out}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print_machine()
 
     started = time.perf_counter()
     days = simulate(out / "simulated", [1, 2], persons=args.persons, seed=args.seed, period_days=args.period_days)
@@ -101,12 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     full, increment, rerun = (totals[label] for label, _ in runs)
     print(f"\nday 2 incremental / day 1 full: {increment:.1f} s / {full:.1f} s = {increment / full:.2f}x")
     print(f"day 2 rerun (nothing new) / day 1 full: {rerun:.1f} s / {full:.1f} s = {rerun / full:.2f}x")
-    print(f"driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
-          f"(Spark's JVM and Python workers not included)")
-    spark.stop()
-    if not args.keep and args.out is None:
-        shutil.rmtree(out)
-    return 0
+    return finish(spark, out, args)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import resource
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +23,8 @@ from citydata.config import Paths  # noqa: E402
 from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
 from citydata.orchestration import STAGES, DayResult, StageResult, plan_day, run_day  # noqa: E402
 from citydata.sources.simulate import simulate  # noqa: E402
+
+from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
 
 
 def stage_rows(stage: StageResult) -> int:
@@ -43,10 +42,6 @@ def stage_rows(stage: StageResult) -> int:
     return sum(f["rows"] for f in details["files"].values())
 
 
-def _rate(rows: int, seconds: float) -> str:
-    return f"{rows / seconds:>12,.0f}" if seconds > 0 and rows else f"{'-':>12}"
-
-
 def report(label: str, result: DayResult) -> dict[str, float]:
     """Print one day's stages: seconds, rows, rows/s and the summary; returns seconds by stage."""
     print(f"\n  {label}: {result.seconds:.1f} s in all (as of {result.plan.as_of}, period from "
@@ -57,7 +52,7 @@ def report(label: str, result: DayResult) -> dict[str, float]:
         stage = result.stages[name]
         rows = stage_rows(stage)
         seconds[name] = stage.seconds
-        print(f"    {name:<8} {stage.seconds:>9.1f} {rows:>12,} {_rate(rows, stage.seconds)}  {stage.summary}")
+        print(f"    {name:<8} {stage.seconds:>9.1f} {rows:>12,} {rate(rows, stage.seconds)}  {stage.summary}")
     gold = result.stages["gold"].details
     print(f"    (gold: dbt build {gold['dbt_seconds']:.1f} s, dbt docs {gold.get('docs_seconds', 0):.1f} s; "
           f"ingest: land {result.stages['ingest'].details['seconds'].get('land', 0):.1f} s, "
@@ -67,18 +62,13 @@ def report(label: str, result: DayResult) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--period-days", type=int, default=1, help="days between deliveries (1: a daily feed)")
+    city_arguments(parser, keep_help="keep the simulated days, lakehouse and releases")
     parser.add_argument("--rerun", action="store_true", help="also rerun day 2 (nothing new: writes nothing)")
-    parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder, removed afterwards")
-    parser.add_argument("--keep", action="store_true", help="keep the simulated days, lakehouse and releases")
     args = parser.parse_args(argv)
     out = (args.out or Path(tempfile.mkdtemp(prefix="bench-platform-"))).resolve()
     print(f"platform benchmark (run-day): {args.persons:,} residents, seed {args.seed}, period {args.period_days} "
           f"day(s) -> {out}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print_machine()
 
     started = time.perf_counter()
     days = simulate(out / "data" / "simulated", [1, 2], persons=args.persons, seed=args.seed,
@@ -110,12 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rerun:
         rerun = totals["day 2 rerun"]
         print(f"  day 2 rerun (nothing new) / day 1 full: {rerun:.1f} s / {full:.1f} s = {rerun / full:.2f}x")
-    print(f"  driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
-          f"(Spark's JVM and Python workers not included)")
-    spark.stop()
-    if not args.keep and args.out is None:
-        shutil.rmtree(out)
-    return 0
+    return finish(spark, out, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,41 @@
+"""What the city benchmarks share: their command line, the machine line, rows/s and the closing lines."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+
+def city_arguments(parser: argparse.ArgumentParser, keep_help: str) -> None:
+    """--persons, --seed, --period-days (the simulated city), --out and --keep."""
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--period-days", type=int, default=1, help="days between deliveries (1: a daily feed)")
+    parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder, removed afterwards")
+    parser.add_argument("--keep", action="store_true", help=keep_help)
+
+
+def print_machine() -> None:
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+
+
+def rate(rows: int, seconds: float) -> str:
+    """rows/s, right-aligned in 12 characters; '-' when there is nothing to divide."""
+    return f"{rows / seconds:>12,.0f}" if seconds > 0 and rows else f"{'-':>12}"
+
+
+def finish(spark: SparkSession, out: Path, args: argparse.Namespace) -> int:
+    """Print the driver's peak memory, stop Spark and remove the run's temporary folder (unless kept)."""
+    print(f"driver peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB "
+          f"(Spark's JVM and Python workers not included)")
+    spark.stop()
+    if not args.keep and args.out is None:
+        shutil.rmtree(out)
+    return 0
