@@ -6,6 +6,13 @@
     3. insert overwrite <sink> select <columns> from <tmp>        -- the commit
     4. create or replace temporary view gold_<model> using delta options (path '<table>')
        -- re-registered: a temp view pins the file list it saw when it was created
+  Under citydata.transform.run_dbt (var gold_staging_dir set), steps 2-3 are instead
+    2'. insert overwrite directory '<gold_staging_dir>/<model>' using parquet select <columns> from <tmp>
+    3'. create or replace temporary view gold_<model> using parquet options (path '<that folder>')
+  — Spark's native writer, read back natively by the tests and models downstream; run_dbt commits every
+  staged model to its Delta table (one commit each) only after the whole command succeeded, so a failing
+  model or test leaves every gold table at its version. (The `delta` data source path above starts
+  Python planner processes: seconds per model on a small machine.)
   Idempotent: when the caller registered fresh views of the lakehouse (var lakehouse_views =
   'registered', what citydata.transform.run_dbt does) and the new result has the same columns and
   the same rows (EXCEPT ALL both ways) as the current gold_<model>, nothing is written: no new
@@ -49,6 +56,16 @@
   {{ log("citydata: " ~ model.name ~ " unchanged (same columns and rows as " ~ table_path ~ "): no new Delta version", info=true) }}
   {% call statement('main') -%}
     select 'unchanged' as status
+  {%- endcall %}
+  {% elif var('gold_staging_dir', none) %}
+  {%- set staged = var('gold_staging_dir') ~ '/' ~ model.name -%}
+  {% call statement('main') -%}
+    insert overwrite directory '{{ staged }}' using parquet
+    select {{ column_list }}
+    from {{ tmp_view }}
+  {%- endcall %}
+  {% call statement('staged_view') -%}
+    create or replace temporary view {{ target_relation.identifier }} using parquet options (path '{{ staged }}')
   {%- endcall %}
   {% else %}
   {% call statement('sink_view') -%}

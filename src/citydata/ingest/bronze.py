@@ -234,12 +234,14 @@ def land_delivery(
     try:
         bronze_rows = validated.where("ok").select(*[f.name for f in contract.fields], *LINEAGE)
         rejects = validated.where("not ok").select(*REJECT_COLUMNS)
-        landed, rejected = bronze_rows.count(), rejects.count()
+        # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)
+        counts = validated.groupBy("ok", "reason_code").count().collect()
+        landed = sum(r["count"] for r in counts if r["ok"])
+        rejected = sum(r["count"] for r in counts if r["ok"] is False)
         if landed + rejected != delivered:
             raise LandingLossError(
                 f"{name}: {delivered} rows delivered but {landed} valid + {rejected} rejected; nothing written")
-        by_reason = dict(sorted((r["reason_code"], r["count"])
-                                for r in rejects.groupBy("reason_code").count().collect()))
+        by_reason = dict(sorted((r["reason_code"], r["count"]) for r in counts if r["ok"] is False))
         # Each table is written by one Delta commit; a table that already holds the batch is skipped,
         # so a rerun after a failure between the two commits completes the landing without duplicates.
         if landed and not landed_before:

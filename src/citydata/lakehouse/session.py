@@ -56,6 +56,8 @@ def get_spark(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", os.environ.get("CITYDATA_SPARK_UI", "false"))
         .config("spark.sql.adaptive.enabled", "true")
+        # native Parquet writes (gold models staged by dbt) in the type delta-rs and pyarrow read, not INT96
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # Spark 4.3's partitioning-aware UNION, inside a cached plan that AQE re-optimized, concatenated
         # its children's partitions (3 x 4 = 12) while still reporting hash partitioning by the key, so
         # the join above it failed with "Can't zip RDDs with unequal numbers of partitions: List(4, 12)"

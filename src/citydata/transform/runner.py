@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -77,6 +78,7 @@ class DbtResult:
     target_dir: Path
     log_dir: Path
     vars: dict[str, Any] = field(default_factory=dict)
+    committed: dict[str, int] = field(default_factory=dict)  # gold model -> the Delta version it committed
 
     def by_name(self, name: str) -> DbtNodeResult:
         """The node called `name` (a model name or a test's name)."""
@@ -155,6 +157,8 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
+    from pyspark_delta.staged import remove_folder
+
     _require_same_session(spark)
     project = Path(project_dir or default_project_dir()).resolve()
     target = Path(target_dir or project / "target").resolve()
@@ -172,6 +176,11 @@ def run_dbt(
         log.info("registered %d lakehouse views for dbt: %s", len(views), ", ".join(views))
         run_vars["lakehouse_views"] = "registered"
     run_vars.update(vars or {})
+    staging = None
+    if view_layers is not None and command.split()[0] in ("build", "run"):
+        # models write Parquet here; committed to their Delta tables only when the whole command succeeded
+        staging = f"{root.rstrip('/')}/_staging/gold/{uuid.uuid4().hex}"
+        run_vars["gold_staging_dir"] = staging
 
     args = [
         *command.split(),
@@ -196,7 +205,12 @@ def run_dbt(
              f", select {select}" if select else "")
     started = time.monotonic()
     runner = dbtRunner(callbacks=[_log_progress])
-    outcome = runner.invoke(args)
+    try:
+        outcome = runner.invoke(args)
+        committed = commit_staged_models(spark, root, staging) if staging and outcome.success else {}
+    finally:
+        if staging:
+            remove_folder(staging)
     elapsed = time.monotonic() - started
 
     if outcome.exception is not None and outcome.result is None:
@@ -213,6 +227,7 @@ def run_dbt(
         target_dir=target,
         log_dir=logs,
         vars=run_vars,
+        committed=committed,
     )
     log.info("dbt %s %s in %.1fs: %d node(s), %d failed", command,
              "succeeded" if result.success else "FAILED", elapsed, len(nodes), len(result.failed))
@@ -225,6 +240,33 @@ def run_dbt(
             + f"; see {logs}/dbt.log"
         )
     return result
+
+
+def commit_staged_models(spark: SparkSession, lakehouse_root: str, staging: str) -> dict[str, int]:
+    """Commit every model the delta_table materialization staged under `staging` (`<staging>/<model>`, Parquet)
+    to its gold Delta table, one commit each, and point its `gold_<model>` view at the table.
+    Returns model -> new Delta version."""
+    import pyarrow.fs as pafs
+
+    from citydata.lakehouse import Lakehouse
+    from pyspark_delta.files import filesystem_for
+    from pyspark_delta.staged import overwrite_from_parquet
+
+    fs, base = filesystem_for(staging)
+    if fs.get_file_info(base).type == pafs.FileType.NotFound:
+        return {}
+    lakehouse = Lakehouse(spark, lakehouse_root)
+    committed: dict[str, int] = {}
+    for info in sorted(fs.get_file_info(pafs.FileSelector(base)), key=lambda i: i.base_name):
+        if info.type != pafs.FileType.Directory:
+            continue
+        model = info.base_name
+        committed[model] = overwrite_from_parquet(lakehouse.path("gold", model), f"{staging}/{model}",
+                                                  operation="DBT BUILD")
+        lakehouse.register_view("gold", model)
+    log.info("committed %d gold table(s): %s", len(committed),
+             ", ".join(f"{m} v{v}" for m, v in committed.items()) or "none changed")
+    return committed
 
 
 def drop_stale_views(spark: SparkSession, layers: Iterable[str], keep: Iterable[str]) -> list[str]:

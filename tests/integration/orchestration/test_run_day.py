@@ -1,20 +1,18 @@
-"""run-day on a small simulated city (300 residents, seed 1, 30-day periods): day 1, day 2, then day 2 again
-through the CLI. One run per module, shared by every assertion (real Spark, Delta, dbt, GX).
+"""run-day on the session's shared city (tests/shared_city.py: 500 residents, seed 7, 30-day periods): days 1, 2
+and 3 through `run_day`, then day 3 again through the CLI. Real Spark, Delta, dbt and GX.
 
 - every contract's silver table exists after ingest, also for 0-row and refused deliveries;
 - gold is built over the whole dbt project with every test passing; population_by_district equals the truth;
-- the gate passes, release 1 then 2 pin the gated versions, the day's dates and the silver inputs;
+- the gate passes, releases 1, 2 and 3 pin the gated versions, the day's dates and the silver inputs;
 - the dbt docs (lineage graph) are kept beside each release and load: static page, or served over HTTP;
 - the open-data files of each release are exported;
-- rerunning day 2 writes no new Delta version anywhere and no new release (and skips dbt: nothing it builds
+- rerunning day 3 writes no new Delta version anywhere and no new release (and skips dbt: nothing it builds
   from changed).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import importlib.util
 import io
 import json
 import re
@@ -25,61 +23,33 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from shared_city import PERIOD_DAYS, PERSONS, SEED, SharedCity
+from truth import mart_differences
 
 from citydata.catalog.contracts import load_contracts
 from citydata.catalog.items import load_items
-from citydata.config import Paths
-from citydata.lakehouse import Lakehouse
-from citydata.orchestration import STAGES, plan_day, run_day
+from citydata.orchestration import STAGES
 from citydata.release.gate import suite_datasets
-from citydata.sources.simulate import simulate
 
-PERSONS, SEED, PERIOD = 300, 1, 30
-TRUTH_HELPER = Path(__file__).resolve().parents[1] / "marts" / "truth.py"
-
-
-def _versions(lakehouse: Lakehouse) -> dict[str, int]:
-    return {f"{layer}/{table}": lakehouse.version(layer, table) for layer, table in lakehouse.tables()}
-
-
-def _mart_differences():
-    spec = importlib.util.spec_from_file_location("marts_truth", TRUTH_HELPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.mart_differences
+RELEASES = (1, 2, 3)
 
 
 @pytest.fixture(scope="module")
-def city(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("run-day")
-    days = simulate(home / "data" / "simulated", [1, 2], persons=PERSONS, seed=SEED, period_days=PERIOD)
-    paths = Paths.from_env(home)
-    lakehouse = Lakehouse(spark, paths.lakehouse)
-    results = {}
-    for day in days:
-        results[day.folder.name] = run_day(spark, lakehouse, plan_day(day.folder, paths=paths), paths=paths)
-    return {"home": home, "paths": paths, "lakehouse": lakehouse, "days": [d.folder for d in days],
-            "results": results}
+def city(shared_city: SharedCity) -> dict:
+    return {"home": shared_city.home, "paths": shared_city.paths, "lakehouse": shared_city.lakehouse,
+            "days": shared_city.days, "results": shared_city.results}
 
 
 @pytest.fixture(scope="module")
-def rerun(city: dict) -> dict:
-    """Day 2 again, through the CLI (in this process: the same SparkSession)."""
-    from citydata.cli.main import main
-
-    before = _versions(city["lakehouse"])
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(["run-day", "--day-folder", str(city["days"][1]), "--home", str(city["home"])])
-    print(out.getvalue())
-    return {"code": code, "before": before, "after": _versions(city["lakehouse"]), "out": out.getvalue()}
+def rerun(shared_city: SharedCity) -> dict:
+    return shared_city.rerun
 
 
 def _manifest(day: Path) -> dict:
     return json.loads((day / "manifest.json").read_text(encoding="utf-8"))
 
 
-def test_every_stage_ran_in_order_on_both_days(city: dict) -> None:
+def test_every_stage_ran_in_order_on_every_day(city: dict) -> None:
     for name, result in city["results"].items():
         assert list(result.stages) == list(STAGES), name
         assert all(stage.seconds >= 0 and stage.summary for stage in result.stages.values())
@@ -108,9 +78,10 @@ def test_gold_builds_every_model_and_passes_every_test(city: dict) -> None:
         assert gold["tests"] > 0 and gold["tests_passed"] == gold["tests"]
         assert {"gold/dim_resident", "gold/population_by_district"} <= set(gold["versions"])
     assert city["results"]["day-001"].stages["gold"].details["new_versions"]["gold/dim_resident"] == 0
-    assert city["results"]["day-002"].stages["gold"].details["new_versions"]["gold/dim_resident"] == 1
-    differences = _mart_differences()(city["lakehouse"], "population_by_district",
-                                      city["days"][1] / "truth" / "population_by_district.csv")
+    for day, result in enumerate(city["results"].values()):
+        assert result.stages["gold"].details["new_versions"]["gold/dim_resident"] == day  # one version a day
+    differences = mart_differences(city["lakehouse"], "population_by_district",
+                                   city["days"][-1] / "truth" / "population_by_district.csv")
     assert differences == []
 
 
@@ -127,16 +98,16 @@ def test_each_day_releases_the_gated_versions_with_its_dates_and_inputs(city: di
         assert (manifest["as_of"], manifest["period_start"]) == (result.plan.as_of.isoformat(),
                                                                   result.plan.period_start.isoformat())
         assert "silver/person" in manifest["inputs"] and all(i.startswith("silver/") for i in manifest["inputs"])
-    assert city["results"]["day-002"].stages["release"].details["datasets"]["gold/dim_resident"] == 1
+    assert city["results"]["day-003"].stages["release"].details["datasets"]["gold/dim_resident"] == 2
 
 
 def test_the_dbt_docs_are_kept_beside_each_release_and_load(city: dict) -> None:
     releases = city["paths"].releases
-    for number in (1, 2):
+    for number in RELEASES:
         docs = releases / f"release-{number:04d}" / "dbt-docs"
         assert sorted(p.name for p in docs.iterdir()) == ["catalog.json", "index.html", "manifest.json",
                                                           "static_index.html"]
-    docs = releases / "release-0002" / "dbt-docs"
+    docs = releases / "release-0003" / "dbt-docs"
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
     resident = catalog["nodes"]["model.citydata.dim_resident"]
     assert {"id_number", "age", "as_of_date"} <= set(resident["columns"])
@@ -163,26 +134,26 @@ def test_each_release_exports_its_catalog_items(city: dict) -> None:
     expected = sorted(f"{item.name}{suffix}" for item in load_items()
                       if item.source_table.removeprefix("gold/") in suite_datasets()
                       for suffix in (".csv", ".metadata.json"))
-    for number in (1, 2):
+    for number in RELEASES:
         folder = city["paths"].exports / f"release-{number:04d}"
         assert sorted(p.name for p in folder.iterdir()) == expected
-    export = city["results"]["day-002"].stages["export"].details
+    export = city["results"]["day-003"].stages["export"].details
     with open(export["files"]["population_by_district"]["csv"], encoding="utf-8", newline="") as handle:
         districts = list(csv.DictReader(handle))
     assert len(districts) == city["lakehouse"].count("gold", "population_by_district")
     meta = json.loads(Path(export["files"]["population_by_district"]["metadata"]).read_text(encoding="utf-8"))
-    assert meta["provenance"] == {"release": 2, "table": "gold/population_by_district",
-                                  "delta_version": city["results"]["day-002"].stages["gate"].details["versions"][
+    assert meta["provenance"] == {"release": 3, "table": "gold/population_by_district",
+                                  "delta_version": city["results"]["day-003"].stages["gate"].details["versions"][
                                       "population_by_district"]}
 
 
 def test_rerunning_a_day_writes_no_new_version_and_no_new_release(city: dict, rerun: dict) -> None:
     assert rerun["code"] == 0
     assert rerun["after"] == rerun["before"]  # bronze, silver and gold: every table at its version
-    assert sorted(p.name for p in city["paths"].releases.glob("release-*.json")) == ["release-0001.json",
-                                                                                    "release-0002.json"]
+    assert sorted(p.name for p in city["paths"].releases.glob("release-*.json")) == [
+        f"release-{number:04d}.json" for number in RELEASES]
     out = " ".join(rerun["out"].split())  # rich wraps long lines
-    assert "release 2 unchanged: nothing new to publish" in out
+    assert "release 3 unchanged: nothing new to publish" in out
     assert "0 new deliveries" in out and "0 new table versions" in out
     assert "gold" in out and "dbt not run" in out  # nothing gold is built from changed: no dbt build at all
 
@@ -199,9 +170,9 @@ def test_the_demo_prints_the_tables_and_the_city_from_the_same_lakehouse(city: d
     text = out.getvalue()
     version = city["lakehouse"].version("silver", "person")
     assert re.search(rf"silver\.person\s+│\s+{version}\s+│", text), text
-    with open(city["days"][1] / "truth" / "population_by_district.csv", encoding="utf-8", newline="") as handle:
+    with open(city["days"][-1] / "truth" / "population_by_district.csv", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             assert row["district_code"] in text
     # the demo reuses a simulated city that is there (same persons, seed and period): no second simulation
     monkeypatch.setattr("citydata.sources.simulate.simulate", lambda *a, **k: pytest.fail("simulated again"))
-    assert demo.simulated_days(city["paths"], 2, PERSONS, SEED, PERIOD) == city["days"]
+    assert demo.simulated_days(city["paths"], len(city["days"]), PERSONS, SEED, PERIOD_DAYS) == city["days"]

@@ -4,6 +4,7 @@ Spark, Delta). One dbt build is shared by the module: dbt start-up costs seconds
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from silver_people import (
@@ -172,3 +173,26 @@ def test_dbt_test_alone_registers_its_views_and_names_the_failing_test(built, sp
     assert {n.status for n in tests if n.name != "unique_dim_resident_id_number"} == {"pass"}
     assert spark.catalog.tableExists("gold_population_by_district")
     assert not spark.catalog.tableExists("silver_person")  # none of these tests reads it
+
+
+def test_a_build_whose_test_fails_commits_no_model(built, spark) -> None:
+    from pyspark.sql import functions as F
+
+    lh, _, target = built
+    versions = {m: lh.version("gold", m) for m in MODELS}
+    person = lh.read("silver", "person")
+    first = person.first()["id_number"]
+    # a gender no mart test accepts (dim_resident's accepted_values, population_by_district's male + female)
+    broken = person.withColumn("gender", F.when(F.col("id_number") == first, "X").otherwise(F.col("gender")))
+    lh.write(broken, "silver", "person", mode="overwrite")
+    with pytest.raises(DbtRunError) as failure:
+        # another date: every model computes a new result, staged, then not committed
+        run_dbt(spark, lh.root, command="build", select=SELECT, vars={"as_of_date": "2026-12-31"}, target_dir=target)
+    result = failure.value.result
+    assert {n.name for n in result.nodes if n.resource_type == "model" and n.status == "success"} >= {
+        "dim_resident", "population_by_district"}  # written to staging before their tests failed
+    assert {n.name for n in failure.value.failed} >= {"accepted_values_dim_resident_gender__M__F"}
+    assert result.committed == {}
+    assert {m: lh.version("gold", m) for m in MODELS} == versions
+    staging = Path(lh.root) / "_staging" / "gold"
+    assert not staging.exists() or not any(staging.iterdir())

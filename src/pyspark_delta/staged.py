@@ -1,0 +1,47 @@
+"""Commit Parquet files that Spark's native writer put in a staging folder as ONE Delta overwrite, on the
+driver (no Spark job, no Python data-source planner process).
+
+Why: every write through the `delta` data source starts Python planner processes (schema, writer, commit)
+that cost seconds each on a small machine; a SQL-only caller (a dbt materialization) can instead write
+`INSERT OVERWRITE DIRECTORY ... USING parquet` natively and have the driver commit the result afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from pyspark_delta.files import delete_job_files, filesystem_for, write_task_files
+
+log = logging.getLogger(__name__)
+
+
+def overwrite_from_parquet(table_path: str, parquet_dir: str, *, operation: str = "OVERWRITE") -> int:
+    """Replace the Delta table at `table_path` (created if absent) with the rows of the Parquet files in
+    `parquet_dir` (names starting with `_` or `.`, such as Spark's `_SUCCESS`, are not data). The schema is
+    the files' schema. Returns the new version; on a failed commit the files it wrote are deleted."""
+    import pyarrow.dataset as ds
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from pyspark_delta.log import CommitRequest, commit
+
+    fs, base = filesystem_for(parquet_dir)
+    dataset = ds.dataset(base, format="parquet", filesystem=fs)
+    schema = from_arrow_schema(dataset.schema)
+    job_id = uuid.uuid4().hex[:16]
+    adds = write_task_files(table_path, [], job_id, 0, iter(dataset.to_batches()))
+    try:
+        return commit(CommitRequest(path=table_path, schema=schema, adds=adds, mode="overwrite",
+                                    partition_by=[], operation=operation))
+    except BaseException:
+        delete_job_files(table_path, job_id)
+        raise
+
+
+def remove_folder(folder: str) -> None:
+    """Delete a staging folder and everything in it (absent: nothing to do)."""
+    import pyarrow.fs as pafs
+
+    fs, base = filesystem_for(folder)
+    if fs.get_file_info(base).type != pafs.FileType.NotFound:
+        fs.delete_dir(base)
