@@ -23,7 +23,7 @@ from truth import mart_differences
 from citydata.config import Paths
 from citydata.lakehouse import Lakehouse
 from citydata.orchestration import plan_day, run_day
-from citydata.orchestration.stages import DayResult
+from citydata.orchestration.stages import DayResult, table_versions
 from citydata.sources.simulate import simulate
 
 PERSONS, SEED, PERIOD_DAYS, DAYS = 500, 7, 30, (1, 2, 3)
@@ -52,11 +52,6 @@ def truth_differences(lakehouse: Lakehouse, day_folder: Path) -> dict[str, list[
             for mart, truth in MART_TRUTH.items() if (day_folder / "truth" / f"{truth}.csv").exists()}
 
 
-def versions(lakehouse: Lakehouse, layers: list[str] | None = None) -> dict[str, int]:
-    """`layer/table` -> Delta version of every table of the layers (all layers by default)."""
-    return {f"{layer}/{table}": lakehouse.version(layer, table) for layer, table in lakehouse.tables(layers)}
-
-
 @dataclass
 class SharedCity:
     home: Path
@@ -65,7 +60,6 @@ class SharedCity:
     days: list[Path]  # day folders, day 1 first
     results: dict[str, DayResult] = field(default_factory=dict)  # day folder name -> run_day's result
     differences: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # day -> truth_differences
-    versions_after: dict[int, dict[str, int]] = field(default_factory=dict)  # day -> every table's version
     home_after_day_2: Path | None = None
     rerun: dict[str, Any] = field(default_factory=dict)  # the last day again through the CLI
 
@@ -80,7 +74,6 @@ def build_shared_city(spark: Any, root: Path) -> SharedCity:
         folder = simulated_day.folder
         city.results[folder.name] = run_day(spark, city.lakehouse, plan_day(folder, paths=paths), paths=paths)
         city.differences[simulated_day.day] = truth_differences(city.lakehouse, folder)
-        city.versions_after[simulated_day.day] = versions(city.lakehouse)
         if simulated_day.day == 2:
             city.home_after_day_2 = root / "home-after-day-2"
             shutil.copytree(home, city.home_after_day_2, ignore=shutil.ignore_patterns("simulated"))
@@ -92,9 +85,9 @@ def _rerun_last_day_through_the_cli(city: SharedCity) -> dict[str, Any]:
     """The last day again, through `citydata run-day` (in this process: the same SparkSession)."""
     from citydata.cli.main import main
 
-    before = versions(city.lakehouse)
+    before = table_versions(city.lakehouse)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["run-day", "--day-folder", str(city.days[-1]), "--home", str(city.home)])
     print(out.getvalue())
-    return {"code": code, "before": before, "after": versions(city.lakehouse), "out": out.getvalue()}
+    return {"code": code, "before": before, "after": table_versions(city.lakehouse), "out": out.getvalue()}

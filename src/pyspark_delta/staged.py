@@ -29,7 +29,7 @@ def overwrite_from_parquet(table_path: str, parquet_dir: str, *, operation: str 
     dataset = ds.dataset(base, format="parquet", filesystem=fs)
     schema = from_arrow_schema(dataset.schema)
     job_id = uuid.uuid4().hex[:16]
-    adds = write_task_files(table_path, [], job_id, 0, iter(dataset.to_batches()))
+    adds = write_task_files(table_path, [], job_id, 0, dataset.to_batches())
     try:
         return commit(CommitRequest(path=table_path, schema=schema, adds=adds, mode="overwrite",
                                     partition_by=[], operation=operation))

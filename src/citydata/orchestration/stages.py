@@ -56,9 +56,11 @@ def release_dir(paths: Paths, release: int) -> Path:
     return paths.releases / f"release-{int(release):04d}"
 
 
-def table_versions(lakehouse: Lakehouse, layers: Iterable[str]) -> dict[str, int]:
-    """`layer/table` -> current Delta version, for every table of the layers (read from the Delta logs)."""
-    return {f"{layer}/{table}": lakehouse.version(layer, table) for layer, table in lakehouse.tables(list(layers))}
+def table_versions(lakehouse: Lakehouse, layers: Iterable[str] | None = None) -> dict[str, int]:
+    """`layer/table` -> current Delta version, for every table of the layers (all layers by default; read from
+    the Delta logs)."""
+    tables = lakehouse.tables(list(layers) if layers is not None else None)
+    return {f"{layer}/{table}": lakehouse.version(layer, table) for layer, table in tables}
 
 
 def changed_versions(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_city import DAYS, MART_TRUTH, PERIOD_DAYS, truth_differences, versions
+from shared_city import DAYS, MART_TRUTH, PERIOD_DAYS, truth_differences
 
 from citydata.config import Paths
 from citydata.lakehouse import Lakehouse
 from citydata.orchestration import gold_stage, ingest_stage, plan_day
+from citydata.orchestration.stages import table_versions
 from citydata.sources.simulate import simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,11 +37,11 @@ def _build_second_seed(spark, root: Path) -> dict:
         ingest_stage(spark, lakehouse, plan)
         gold_stage(spark, lakehouse, plan, paths=paths, docs=False)
         built["differences"][day.day] = truth_differences(lakehouse, day.folder)
-    before = versions(lakehouse, ["silver", "gold"])
+    before = table_versions(lakehouse, ["silver", "gold"])
     plan = plan_day(days[-1].folder, paths=paths)
     ingest_stage(spark, lakehouse, plan)
     gold_stage(spark, lakehouse, plan, paths=paths, docs=False)
-    built["rerun"] = (before, versions(lakehouse, ["silver", "gold"]))
+    built["rerun"] = (before, table_versions(lakehouse, ["silver", "gold"]))
     return built
 
 
@@ -48,9 +49,12 @@ def _build_second_seed(spark, root: Path) -> dict:
 def city(request, tmp_path_factory: pytest.TempPathFactory) -> dict:
     if request.param == "seed7":
         shared = request.getfixturevalue("shared_city")
+
+        def silver_and_gold(versions: dict[str, int]) -> dict[str, int]:
+            return {name: v for name, v in versions.items() if name.startswith(("silver/", "gold/"))}
+
         return {"differences": shared.differences,
-                "rerun": ({k: v for k, v in shared.rerun["before"].items() if k.startswith(("silver/", "gold/"))},
-                          {k: v for k, v in shared.rerun["after"].items() if k.startswith(("silver/", "gold/"))})}
+                "rerun": (silver_and_gold(shared.rerun["before"]), silver_and_gold(shared.rerun["after"]))}
     return _build_second_seed(request.getfixturevalue("spark"), tmp_path_factory.mktemp(request.param))
 
 
