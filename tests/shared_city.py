@@ -1,25 +1,29 @@
-"""The test session's simulated city, built once with `run_day` and checked by several test modules.
+"""The test session's simulated city, built once and checked by several test modules.
 
 Building a city costs minutes (every day pays ingest of 17 sources, a dbt build of ~400 nodes, the gate,
 the release and the export), so the marts acceptance (seed 7), the run-day assertions and the Airflow day
 share one: 500 residents, seed 7, 30-day periods (births, deaths, moves, ID corrections, deregistrations and
-penalties leaving publicity happen between deliveries), days 1, 2 and 3, each through `run_day` on the
-session's SparkSession, the way `citydata run-day` runs them. After each day every mart is compared with its
-truth file; after day 2 the whole home is copied (the Airflow test runs day 3 from that copy through the
-DAGs and must reach the same result); after day 3, day 3 runs again through the CLI with no new data.
+penalties leaving publicity happen between deliveries), days 1, 2 and 3. Days 1 and 2 run through `run_day`
+on the session's SparkSession, the way `citydata run-day` runs them; day 3 runs through Airflow on the same
+home, as the scheduler would run it (subprocesses, project-local AIRFLOW_HOME on SQLite): the ingest task of
+`run_day`, then the asset-scheduled `gold_marts` and `release` DAGs (`airflow dags test`). After each day
+every mart is compared with its truth file. Then day 3 runs again with no new data, through the whole
+`run_day` DAG and through the CLI: neither may write anything.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import shutil
+import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from truth import mart_differences
 
+from citydata.airflow_local import airflow, airflow_env, dags_test, migrate_once
 from citydata.config import Paths
 from citydata.lakehouse import Lakehouse
 from citydata.orchestration import plan_day, run_day
@@ -58,9 +62,9 @@ class SharedCity:
     paths: Paths
     lakehouse: Lakehouse
     days: list[Path]  # day folders, day 1 first
-    results: dict[str, DayResult] = field(default_factory=dict)  # day folder name -> run_day's result
+    results: dict[str, DayResult] = field(default_factory=dict)  # day folder name -> run_day's result (days 1, 2)
     differences: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # day -> truth_differences
-    home_after_day_2: Path | None = None
+    airflow: dict[str, Any] = field(default_factory=dict)  # the last day through Airflow: runs and versions
     rerun: dict[str, Any] = field(default_factory=dict)  # the last day again through the CLI
 
 
@@ -70,15 +74,52 @@ def build_shared_city(spark: Any, root: Path) -> SharedCity:
                          period_days=PERIOD_DAYS)
     paths = Paths.from_env(home)
     city = SharedCity(home, paths, Lakehouse(spark, paths.lakehouse), [d.folder for d in simulated])
-    for simulated_day in simulated:
+    *in_process, last = simulated
+    for simulated_day in in_process:
         folder = simulated_day.folder
         city.results[folder.name] = run_day(spark, city.lakehouse, plan_day(folder, paths=paths), paths=paths)
         city.differences[simulated_day.day] = truth_differences(city.lakehouse, folder)
-        if simulated_day.day == 2:
-            city.home_after_day_2 = root / "home-after-day-2"
-            shutil.copytree(home, city.home_after_day_2, ignore=shutil.ignore_patterns("simulated"))
+    city.airflow = _last_day_through_airflow(city, last.folder)
+    city.differences[last.day] = truth_differences(city.lakehouse, last.folder)
+    city.airflow.update(_last_day_again_through_airflow(city))
     city.rerun = _rerun_last_day_through_the_cli(city)
     return city
+
+
+def _timed(label: str, run: Any) -> tuple[int, str]:
+    started = time.monotonic()
+    done = run()
+    print(f"{label}: {time.monotonic() - started:.1f} s, exit {done.returncode}")
+    return done.returncode, done.stdout + done.stderr
+
+
+def _airflow_env(city: SharedCity) -> dict[str, str]:
+    env = airflow_env(city.home, city.home / ".airflow")
+    env.update({"AIRFLOW__CORE__UNIT_TEST_MODE": "False", "CITYDATA_AIRFLOW_RETRIES": "1",
+                "CITYDATA_AIRFLOW_RETRY_DELAY": "1"})
+    migrate_once(env)
+    return env
+
+
+def _last_day_through_airflow(city: SharedCity, day: Path) -> dict[str, Any]:
+    """The ingest task of `run_day` (`airflow tasks test`), then the two asset-scheduled DAGs as the scheduler
+    would run them after silver changed (`dags test` runs one DAG: asset-triggered follow-ups are checked by
+    test_dag_integrity's wiring and test_airflow_standalone's scheduler)."""
+    env, conf = _airflow_env(city), {"day_folder": str(day)}
+    runs: dict[str, Any] = {"day": day, "conf": conf, "before": table_versions(city.lakehouse)}
+    runs["ingest"] = _timed("tasks test run_day ingest (last day)", lambda: airflow(
+        ["tasks", "test", "run_day", "ingest", "-t", json.dumps(conf)], env))
+    runs["gold"] = _timed("dags test gold_marts (last day)", lambda: dags_test(env, "gold_marts", conf))
+    runs["release"] = _timed("dags test release (last day)", lambda: dags_test(env, "release", conf))
+    runs["after_day"] = table_versions(city.lakehouse)
+    return runs
+
+
+def _last_day_again_through_airflow(city: SharedCity) -> dict[str, Any]:
+    """The whole `run_day` DAG on the last day again: every stage runs and finds nothing new."""
+    env, conf = _airflow_env(city), city.airflow["conf"]
+    again = _timed("dags test run_day (last day again)", lambda: dags_test(env, "run_day", conf))
+    return {"run_day_again": again, "after_again": table_versions(city.lakehouse)}
 
 
 def _rerun_last_day_through_the_cli(city: SharedCity) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -30,18 +31,15 @@ def bronze_batches(lakehouse: Lakehouse, bronze_table: str) -> list[str]:
     """Every batch id in a bronze table (empty when the table does not exist yet)."""
     if not lakehouse.exists("bronze", bronze_table):
         return []
-    rows = lakehouse.read("bronze", bronze_table).select("_batch_id").distinct().collect()
-    return sorted(r["_batch_id"] for r in rows)
+    return sorted(lakehouse.distinct_values("bronze", bronze_table, "_batch_id"))
 
 
 def applied_batches(lakehouse: Lakehouse, consumer: str, bronze_table: str) -> set[str]:
     """Batch ids of `bronze_table` the consumer has recorded as applied."""
     if not lakehouse.exists(STATE_LAYER, APPLIED_TABLE):
         return set()
-    rows = (lakehouse.read(STATE_LAYER, APPLIED_TABLE)
-            .where((F.col("consumer") == consumer) & (F.col("bronze_table") == bronze_table))
-            .select("batch_id").collect())
-    return {r["batch_id"] for r in rows}
+    return lakehouse.distinct_values(STATE_LAYER, APPLIED_TABLE, "batch_id",
+                                     (pc.field("consumer") == consumer) & (pc.field("bronze_table") == bronze_table))
 
 
 def pending_batches(lakehouse: Lakehouse, consumer: str, bronze_table: str) -> list[str]:
@@ -74,9 +72,10 @@ def mark_applied_batches(lakehouse: Lakehouse, consumer: str, batches: Mapping[s
         return
     done: dict[str, set[str]] = {table: set() for table in wanted}
     if lakehouse.exists(STATE_LAYER, APPLIED_TABLE):
-        for row in (lakehouse.read(STATE_LAYER, APPLIED_TABLE)
-                    .where((F.col("consumer") == consumer) & F.col("bronze_table").isin(list(wanted)))
-                    .select("bronze_table", "batch_id").collect()):
+        recorded = lakehouse.arrow_dataset(STATE_LAYER, APPLIED_TABLE).to_table(
+            columns=["bronze_table", "batch_id"],
+            filter=(pc.field("consumer") == consumer) & pc.field("bronze_table").isin(list(wanted)))
+        for row in recorded.to_pylist():
             done[row["bronze_table"]].add(row["batch_id"])
     rows = [(consumer, table, b, at) for table, ids in wanted.items() for b in ids if b not in done[table]]
     if not rows:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType
@@ -184,15 +186,17 @@ def _batch_count(lakehouse: Lakehouse, table: str, batch_id: str) -> int | None:
     """Rows of a batch already in a bronze table; None when the table does not exist yet."""
     if not lakehouse.exists(BRONZE, table):
         return None
-    return lakehouse.read(BRONZE, table).where(F.col("_batch_id") == batch_id).count()
+    return lakehouse.arrow_dataset(BRONZE, table).count_rows(filter=pc.field("_batch_id") == batch_id)
 
 
 def _reasons(lakehouse: Lakehouse, table: str, batch_id: str) -> dict[str, int]:
     if not lakehouse.exists(BRONZE, table):
         return {}
-    rows = (lakehouse.read(BRONZE, table).where(F.col("_batch_id") == batch_id)
-            .groupBy("reason_code").count().collect())
-    return dict(sorted((r["reason_code"], r["count"]) for r in rows))
+    reasons: Counter[str] = Counter()
+    for batch in lakehouse.arrow_dataset(BRONZE, table).to_batches(columns=["reason_code"],
+                                                                   filter=pc.field("_batch_id") == batch_id):
+        reasons.update(batch.column(0).to_pylist())
+    return dict(sorted(reasons.items()))
 
 
 def land_delivery(

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -180,6 +183,40 @@ class Lakehouse:
         dt = self._open(layer, table, version)
         df = self._scan(path, spark_schema(dt), active_files(dt, where))
         return df.where(where) if where else df
+
+    def arrow_dataset(self, layer: str, table: str) -> ds.Dataset:
+        """The table's latest snapshot as a pyarrow dataset on the driver, for bookkeeping reads of a column or
+        two (which batches a table holds, how many rows one has): they need no Spark job, which costs more than
+        the read on a small day. Scan it column by column (`to_batches(columns=..., filter=...)`,
+        `count_rows(filter=...)`); rows for processing go through `read`.
+
+        Built from the snapshot's file list, not with delta-rs's `to_pyarrow_dataset`: that one turns each
+        file's min/max statistics into a guarantee, and a long string's statistics hold a prefix as the minimum
+        and no maximum, which made it skip every file for `_batch_id == '<a batch id of 35 characters>'`."""
+        dt = self._open(layer, table)
+        schema = pa.schema(dt.schema().to_arrow())
+        files = active_files(dt)
+        fs, _ = filesystem_for(self.root)
+        partitions = []
+        for f in files:
+            guarantee = ds.scalar(True)
+            for column, value in f.partition_values.items():
+                field = ds.field(column)
+                guarantee = guarantee & (field.is_null() if value is None else
+                                         field == pa.scalar(value).cast(schema.field(column).type))
+            partitions.append(guarantee)
+        paths = [f.location.split("://", 1)[1] if "://" in f.location else f.location for f in files]
+        return ds.FileSystemDataset.from_paths(paths, schema=schema, format=ds.ParquetFileFormat(),
+                                               filesystem=fs, partitions=partitions)
+
+    def distinct_values(self, layer: str, table: str, column: str,
+                        where: ds.Expression | None = None) -> set[Any]:
+        """The distinct values of one column (of the rows matching the pyarrow `where`), read on the driver
+        batch by batch (memory follows the distinct values, not the table)."""
+        seen: set[Any] = set()
+        for batch in self.arrow_dataset(layer, table).to_batches(columns=[column], filter=where):
+            seen.update(pc.unique(batch.column(0)).to_pylist())
+        return seen
 
     def _scan(self, path: str, schema: StructType, files: Sequence[ActiveFile]) -> DataFrame:
         if not files:

@@ -42,6 +42,10 @@ def get_spark(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     master = master or os.environ.get("CITYDATA_SPARK_MASTER") or DEFAULT_MASTER
+    if master.startswith("local"):
+        # a local driver listens on this machine only (and Spark stops warning that the host name resolves
+        # to a loopback address)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     partitions = shuffle_partitions or int(
         os.environ.get("CITYDATA_SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS)
     )
@@ -76,5 +80,21 @@ def get_spark(
     # handlers' streams may already be closed ("--- Logging error ---"): keep it to warnings.
     logging.getLogger("py4j").setLevel(logging.WARNING)
     spark.sparkContext.setLogLevel(os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN"))
+    _quiet_session_reuse(spark)
     log.info("SparkSession %s on %s (shuffle partitions %d)", app_name, master, partitions)
     return spark
+
+
+def _quiet_session_reuse(spark: SparkSession) -> None:
+    """dbt-spark asks `SparkSession.builder.enableHiveSupport().getOrCreate()` before every query; the JVM then
+    warns "Using an existing Spark session; only runtime SQL configurations will take effect" each time —
+    hundreds of lines per build that are not a problem. Only that logger is raised to ERROR."""
+    if os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN").upper() in ("DEBUG", "INFO", "ALL", "TRACE"):
+        return
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - log4j is only reachable through the gateway
+    if jvm is None:
+        return
+    configurator = jvm.org.apache.logging.log4j.core.config.Configurator
+    error = jvm.org.apache.logging.log4j.Level.ERROR
+    for logger in ("org.apache.spark.sql.SparkSession", "org.apache.spark.sql.classic.SparkSession"):
+        configurator.setLevel(logger, error)

@@ -196,3 +196,28 @@ def test_count_falls_back_to_spark_when_the_log_has_no_record_counts(
     with caplog.at_level(logging.INFO, logger="citydata.lakehouse.core"):
         assert lakehouse.count("silver", "nostats") == 2
     assert "counting with Spark" in caplog.text
+
+
+def test_driver_side_bookkeeping_reads_equal_spark_through_merges_and_partitions(
+    spark: SparkSession, lakehouse: Lakehouse
+) -> None:
+    import pyarrow.compute as pc
+
+    first = [(i, f"n{i}", "110101" if i % 2 else "110102", D1) for i in range(10)]
+    lakehouse.write(spark.createDataFrame(first, SCHEMA), "silver", "book", partition_by=["district"])
+    lakehouse.merge(spark.createDataFrame([(0, "changed", "110102", D2), (20, "new", "110103", D2)], SCHEMA),
+                    "silver", "book", keys=["id", "district"])
+    spark_names = {r["name"] for r in lakehouse.read("silver", "book").select("name").distinct().collect()}
+    assert lakehouse.distinct_values("silver", "book", "name") == spark_names  # the merged snapshot, not history
+    assert "n0" not in spark_names and "changed" in spark_names
+    # partition columns come from the log, filters are exact
+    assert lakehouse.distinct_values("silver", "book", "district") == {"110101", "110102", "110103"}
+    assert lakehouse.distinct_values("silver", "book", "id", pc.field("district") == "110101") == {1, 3, 5, 7, 9}
+    assert lakehouse.arrow_dataset("silver", "book").count_rows(filter=pc.field("district") == "110102") == \
+        lakehouse.read("silver", "book").where("district = '110102'").count() == 5
+    # a string longer than the statistics keep (a prefix as minimum, no maximum): every file still counts
+    batch = "social_insurance_employment-58c5655785c63b7f"
+    lakehouse.write(spark.createDataFrame([(1, batch, "110101", D1), (2, batch, "110102", D1)], SCHEMA),
+                    "bronze", "long")
+    assert lakehouse.arrow_dataset("bronze", "long").count_rows(filter=pc.field("name") == batch) == 2
+    assert lakehouse.distinct_values("bronze", "long", "id", pc.field("name") == batch) == {1, 2}
