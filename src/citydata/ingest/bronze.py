@@ -6,7 +6,8 @@ as a whole (FILE_ENCODING, HEADER_MISMATCH, ...) raises DeliveryRejectedError an
 Records are validated in Spark tasks by the contract's checks; rows the connector could not read
 (COLUMN_COUNT, FILE_TRUNCATED) and exact repeats of a row (DUPLICATE_ROW) are rejected too, so every
 delivered row ends up in exactly one of the two tables. A delivery is identified by the SHA-256 of
-its content (the batch id): landing the same content again writes nothing.
+its content (the batch id): landing the same content again writes nothing. A delivery without rows
+(a header-only file) creates both tables, empty, where they do not exist yet, so readers always find them.
 """
 
 from __future__ import annotations
@@ -199,6 +200,30 @@ def _reasons(lakehouse: Lakehouse, table: str, batch_id: str) -> dict[str, int]:
     return dict(sorted(reasons.items()))
 
 
+def _landing_frames(spark: SparkSession, contract: SourceContract, delivery: Delivery, batch_id: str,
+                    at: datetime) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(validated rows, their bronze rows, their rejects) of a delivery, lineage columns filled."""
+    validated = validate_delivery(spark, contract, delivery).withColumns({
+        "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
+        "_ingested_at": F.lit(at).cast("timestamp"),
+    })
+    bronze_rows = validated.where("ok").select(*[f.name for f in contract.fields], *LINEAGE)
+    return validated, bronze_rows, validated.where("not ok").select(*REJECT_COLUMNS)
+
+
+def _create_empty_tables(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract, delivery: Delivery,
+                         batch_id: str) -> list[str]:
+    """A delivery without rows still leaves the source's bronze and rejects tables (empty, with the columns a
+    landing writes) where none exist yet, so readers find them; returns the tables created."""
+    _, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, datetime.now(UTC))
+    created = []
+    for table, rows in ((contract.tables.bronze, bronze_rows), (contract.tables.rejects, rejects)):
+        if not lakehouse.exists(BRONZE, table):
+            lakehouse.write(rows, BRONZE, table, mode="append")
+            created.append(table)
+    return created
+
+
 def land_delivery(
     spark: SparkSession,
     lakehouse: Lakehouse,
@@ -220,7 +245,9 @@ def land_delivery(
         return lakehouse.version(BRONZE, table) if lakehouse.exists(BRONZE, table) else None
 
     if delivered == 0:
-        log.info("%s: the delivery holds no rows: nothing to land", name)
+        created = _create_empty_tables(spark, lakehouse, contract, delivery, batch_id)
+        log.info("%s: the delivery holds no rows: nothing to land%s", name,
+                 f" (created empty {', '.join(f'bronze.{t}' for t in created)})" if created else "")
         return LandingResult(contract.source, name, batch_id, delivery.content_hash, delivery.encoding, 0, 0, 0,
                              {}, version(bronze_table), version(rejects_table))
     if landed_before + rejected_before == delivered:
@@ -231,13 +258,9 @@ def land_delivery(
                              version(bronze_table), version(rejects_table), already_landed=True)
 
     at = (ingested_at or datetime.now(UTC)).replace(microsecond=0)
-    validated = validate_delivery(spark, contract, delivery).withColumns({
-        "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
-        "_ingested_at": F.lit(at).cast("timestamp"),
-    }).cache()
+    validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at)
+    validated.cache()
     try:
-        bronze_rows = validated.where("ok").select(*[f.name for f in contract.fields], *LINEAGE)
-        rejects = validated.where("not ok").select(*REJECT_COLUMNS)
         # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)
         counts = validated.groupBy("ok", "reason_code").count().collect()
         landed = sum(r["count"] for r in counts if r["ok"])

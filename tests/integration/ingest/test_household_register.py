@@ -240,3 +240,22 @@ def test_a_clean_delivery_still_creates_an_empty_rejects_table(spark, tmp_path: 
     assert lakehouse.read("bronze", "household_register_rejects").count() == 0
     again = land_delivery(spark, lakehouse, CONTRACT, clean)
     assert again.already_landed and lakehouse.version("bronze", "household_register_rejects") == 0
+
+
+def test_a_delivery_without_rows_creates_both_tables_empty_and_a_later_one_appends_to_them(
+        spark, tmp_path: Path) -> None:
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    lines = SAMPLE.read_bytes().decode("gbk").split("\r\n")
+    header_only = tmp_path / "household_register_header.csv"
+    header_only.write_bytes((lines[0] + "\r\n").encode("gbk"))
+    result = land_delivery(spark, lakehouse, CONTRACT, header_only)
+    assert (result.delivered, result.landed, result.rejected) == (0, 0, 0)
+    assert (result.bronze_version, result.rejects_version) == (0, 0)
+    for table in ("household_register", "household_register_rejects"):
+        assert lakehouse.count("bronze", table) == 0
+    again = land_delivery(spark, lakehouse, CONTRACT, header_only)  # nothing new: no new version
+    assert (again.bronze_version, again.rejects_version) == (0, 0)
+    landed = land_delivery(spark, lakehouse, CONTRACT, SAMPLE)  # the empty tables take a real landing's rows
+    assert (landed.landed, landed.rejected) == (lakehouse.count("bronze", "household_register"),
+                                                lakehouse.count("bronze", "household_register_rejects"))
+    assert landed.landed > 0 and landed.bronze_version == 1
