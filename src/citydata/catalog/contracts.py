@@ -62,6 +62,11 @@ class ContractError(ValueError):
         super().__init__(f"{where}: {message}. Fix: {fix}")
 
 
+# A delivered value longer than this (characters) is rejected as FIELD_TOO_LONG unless its field sets
+# `max_length`; geometry fields (whole polygons as GeoJSON text) have no default limit.
+DEFAULT_MAX_LENGTH = 4_000
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of a source: its delivered column and everything the platform knows about it."""
@@ -79,6 +84,14 @@ class FieldSpec:
     valid_at: str | None = None  # a date field the value must be valid at (division codes change)
     unit: str | None = None  # unit of a bare number: 元/万元/亿元 for money, %, 万人 … for other quantities
     coord_system: str | None = None  # wgs84 | gcj02 | bd09 of a lonlat or geometry field, as delivered
+    max_length: int | None = None  # characters a value may have (None: DEFAULT_MAX_LENGTH, none for geometry)
+
+    @property
+    def length_limit(self) -> int | None:
+        """The most characters a delivered value may have (longer: FIELD_TOO_LONG); None: no limit."""
+        if self.max_length is not None:
+            return self.max_length
+        return None if self.check == "geometry" else DEFAULT_MAX_LENGTH
 
     @property
     def personal(self) -> bool:
@@ -330,6 +343,10 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
     if raw["check"] in ("lonlat", "geometry") and coord_system not in COORD_SYSTEMS:
         raise ContractError(file, f"a {raw['check']} field needs its coordinate system, got {coord_system!r}",
                             f"add `coord_system:` with one of {list(COORD_SYSTEMS)}", str(name))
+    max_length = raw.get("max_length")
+    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1):
+        raise ContractError(file, f"max_length must be a positive number of characters, got {max_length!r}",
+                            "write e.g. `max_length: 200`", str(name))
     return FieldSpec(
         name=str(raw["name"]),
         column=str(raw["column"]),
@@ -344,6 +361,7 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
         valid_at=raw.get("valid_at"),
         unit=None if unit is None else str(unit),
         coord_system=coord_system,
+        max_length=max_length,
     )
 
 

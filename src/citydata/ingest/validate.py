@@ -19,6 +19,7 @@ from typing import Any
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
 from citydata.standards import coords, geo, idcard, industry, money, phone, text, uscc
 from citydata.standards.divisions import load_divisions
+from citydata.standards.masking import shorten
 from citydata.standards.result import ValidationResult, failed, passed
 
 # Every reason code, row-level ones (REQUIRED_MISSING, GENDER_CODE, ...) included, is registered once
@@ -70,8 +71,8 @@ def mask_value(mask: str | None, value: str) -> str:
 
 
 def quote(spec: FieldSpec, raw: str | None) -> str:
-    """The value of a field as it may appear in logs, rejects and errors."""
-    value = "" if raw is None else str(raw)
+    """The value of a field as it may appear in logs, rejects and errors (a long one cut: masking.shorten)."""
+    value = "" if raw is None else shorten(str(raw))
     if spec.classification in (Classification.PUBLIC, Classification.INTERNAL):
         return value
     if spec.classification is Classification.CORE:
@@ -247,6 +248,11 @@ def validate_record(contract: SourceContract, raw: Mapping[str, str | None]) -> 
             values[spec.name] = None
             if spec.required:
                 problems.append(Problem(spec.name, "REQUIRED_MISSING", "empty"))
+            continue
+        limit = spec.length_limit
+        if limit is not None and len(value) > limit:
+            values[spec.name] = None
+            problems.append(Problem(spec.name, "FIELD_TOO_LONG", f"{len(value):,} characters, at most {limit:,}"))
             continue
         result = FIELD_CHECKS[spec.check](value, spec, _reference_date(contract, raw, spec))
         if result.ok:

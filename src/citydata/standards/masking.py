@@ -30,6 +30,16 @@ COMPOUND_SURNAMES = frozenset(
 _SPACES = re.compile(r"\s+")
 
 
+# A delivered value quoted in a reject or an error is cut to this many characters (a 1 MB field would
+# otherwise be copied whole into the rejects table).
+QUOTE_CHARS = 200
+
+
+def shorten(value: str, limit: int = QUOTE_CHARS) -> str:
+    """`value`, cut after `limit` characters with its full length said: `abc…(1,048,576 characters)`."""
+    return value if len(value) <= limit else f"{value[:limit]}…({len(value):,} characters)"
+
+
 def mask_id_number(value: str) -> str:
     """First 6 + ******** + last 4 (an 18- or 15-character number); anything shorter fully masked."""
     text = _SPACES.sub("", normalize_fullwidth(str(value))).upper()

@@ -46,6 +46,7 @@ REASON_CODES: dict[str, str] = {
     "COLUMN_COUNT": "the delivered line does not have the contract's number of columns",
     "RECORD_FORMAT": "an API record or GeoJSON feature is not a JSON object with the expected members",
     "REQUIRED_MISSING": "a required field is empty",
+    "FIELD_TOO_LONG": "a value has more characters than its field allows (the contract's max_length, else 4,000)",
     "GENDER_CODE": "gender is not one of 男/女, 1/2, M/F",
     "MOBILE_FORMAT": "phone is not an 11-digit mainland mobile number (1[3-9] + 9 digits)",
     "DIVISION_LEVEL": "a district field holds no 6-digit code or a street field no 9-digit code",

@@ -259,3 +259,20 @@ def test_a_delivery_without_rows_creates_both_tables_empty_and_a_later_one_appen
     assert (landed.landed, landed.rejected) == (lakehouse.count("bronze", "household_register"),
                                                 lakehouse.count("bronze", "household_register_rejects"))
     assert landed.landed > 0 and landed.bronze_version == 1
+
+
+def test_a_field_of_a_million_characters_rejects_its_row_only(spark, tmp_path: Path) -> None:
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    rows = list(csv.reader(io.StringIO(SAMPLE.read_bytes().decode("gbk"), newline="")))
+    header, first, *rest = rows[:4]
+    first[header.index("住址")] = "示范市东湖区" + "长" * 1_000_000
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([header, first, *rest])
+    delivery = tmp_path / "household_register_long.csv"
+    delivery.write_bytes(out.getvalue().encode("gbk"))
+    result = land_delivery(spark, lakehouse, CONTRACT, delivery)
+    assert result.rejects_by_reason.get("FIELD_TOO_LONG") == 1 and result.landed + result.rejected == 3
+    reject = lakehouse.read("bronze", "household_register_rejects").where(
+        F.col("reason_code") == "FIELD_TOO_LONG").first()
+    assert reject["_row_number"] == 1 and "1,000,006 characters, at most 4,000" in reject["reason_detail"]
+    assert len(reject["raw_masked"]) < 1_000

@@ -165,6 +165,7 @@ def warn_extra_columns(contract: SourceContract, location: str, header: Iterable
 def quote(contract: SourceContract, column: str, value: str) -> str:
     """A delivered value as it may appear in a rejection: sensitive masked, core redacted, unknown masked."""
     spec = next((f for f in contract.fields if f.column == column), None)
+    value = masking.shorten(value)
     if spec is None:
         return masking.FULL_MASK if value else ""
     if spec.classification in (Classification.PUBLIC, Classification.INTERNAL) or not value:

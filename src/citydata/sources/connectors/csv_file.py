@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from citydata.sources.connectors.base import (
 )
 
 log = logging.getLogger(__name__)
+
+# The csv module refuses a field over 131,072 characters with an error that would stop the whole file; the
+# reader takes any field the file holds and validation rejects a value too long for its field (FIELD_TOO_LONG).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 class CsvConnector:
