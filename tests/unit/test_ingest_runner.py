@@ -141,3 +141,23 @@ def test_run_keys_are_folder_names() -> None:
 def test_api_pages_of_a_day_are_fetched_under_the_days_name() -> None:
     assert day_key_of("/data/simulated/day-002/delivery") == "day-002"
     assert day_key_of("/data/landing/2026-11-25") == "2026-11-25"
+
+
+def test_files_no_contract_reads_are_listed_and_the_delivered_ones_are_not(tmp_path: Path) -> None:
+    from citydata.ingest.runner import unknown_files
+
+    contracts = load_contracts()
+    for contract in contracts.values():  # every contract's delivery, as a file or an API page folder
+        where = tmp_path / contract.delivery.path
+        if contract.delivery.format == "json_api":
+            (where / "page-0001.json").parent.mkdir(parents=True, exist_ok=True)
+            (where / "page-0001.json").write_text("{}", encoding="utf-8")
+        else:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            where.write_bytes(b"x")
+    assert unknown_files(tmp_path, contracts) == []
+    (tmp_path / "police" / "household_register (1).csv").write_bytes(b"x")  # a renamed delivery
+    (tmp_path / "misc").mkdir()
+    (tmp_path / "misc" / "readme.txt").write_text("?", encoding="utf-8")
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    assert unknown_files(tmp_path, contracts) == ["misc/readme.txt", "police/household_register (1).csv"]

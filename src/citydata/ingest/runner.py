@@ -273,6 +273,7 @@ class DayIngestResult:
     silver: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> run_silver_step's result
     skipped_steps: list[str] = field(default_factory=list)  # no input changed
     created_empty: list[str] = field(default_factory=list)  # silver tables created empty (nothing landed yet)
+    unknown_files: list[str] = field(default_factory=list)  # files in the folder no contract reads (UNKNOWN_FILE)
     seconds: dict[str, float] = field(default_factory=dict)  # "land", "silver"
 
     @property
@@ -324,6 +325,9 @@ def ingest_day(
             result.landed[source] = outcome = landed
         if progress:
             progress("land", source, outcome)
+    result.unknown_files = unknown_files(folder, contracts)
+    for name in result.unknown_files:
+        log.warning("%s: UNKNOWN_FILE: no contract reads it (left in %s; add a contract or fix the name)", name, folder)
     result.seconds["land"] = round(time.monotonic() - started, 1)
 
     started = time.monotonic()
@@ -346,6 +350,20 @@ def ingest_day(
     result.created_empty = ensure_silver_tables(spark, lakehouse, contracts)
     result.seconds["silver"] = round(time.monotonic() - started, 1)
     return result
+
+
+def unknown_files(delivery_folder: str | Path, contracts: Mapping[str, SourceContract] | None = None) -> list[str]:
+    """Files of a day's delivery folder (relative paths, sorted) that no contract's `delivery.path` names or
+    holds (an API page folder): a delivery under a wrong name would otherwise be left without a word.
+    Hidden files (`.DS_Store`) are not deliveries and are not listed."""
+    folder = Path(delivery_folder)
+    contracts = load_contracts() if contracts is None else contracts
+    read = [folder / c.delivery.path for c in contracts.values() if c.delivery.path]
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                  and not any(p == where or where in p.parents for where in read))
 
 
 def missing_silver_tables(lakehouse: Lakehouse, contracts: Mapping[str, SourceContract] | None = None,

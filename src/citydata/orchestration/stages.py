@@ -88,6 +88,9 @@ def ingest_summary(result: DayIngestResult, changed: Mapping[str, int]) -> tuple
     parts.append(f"silver: {len(result.silver)} steps, {len(silver_new)} new table versions")
     if result.created_empty:
         parts.append(f"{len(result.created_empty)} empty tables created")
+    if result.unknown_files:
+        parts.append(f"{len(result.unknown_files)} files no contract reads (UNKNOWN_FILE, left in the folder): "
+                     f"{', '.join(result.unknown_files)}")
     details = {
         "delivery_folder": str(result.delivery_folder),
         "landed": {s: {"delivered": r.delivered, "landed": r.landed, "rejected": r.rejected,
@@ -98,6 +101,7 @@ def ingest_summary(result: DayIngestResult, changed: Mapping[str, int]) -> tuple
         "silver_steps": {name: outcome["tables"] for name, outcome in result.silver.items()},
         "skipped_steps": list(result.skipped_steps),
         "created_empty": list(result.created_empty),
+        "unknown_files": list(result.unknown_files),
         "new_versions": dict(changed),
         "seconds": dict(result.seconds),
     }

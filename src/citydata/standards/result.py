@@ -43,6 +43,7 @@ REASON_CODES: dict[str, str] = {
     "HEADER_MISSING": "file has no header row: rejected whole",
     "HEADER_MISMATCH": "header lacks a column of the contract (or repeats one): rejected whole",
     "SHEET_MISSING": "workbook has no sheet of the name the contract gives: rejected whole",
+    "UNKNOWN_FILE": "a file in a day's delivery folder that no contract reads: reported, left where it is",
     "COLUMN_COUNT": "the delivered line does not have the contract's number of columns",
     "RECORD_FORMAT": "an API record or GeoJSON feature is not a JSON object with the expected members",
     "REQUIRED_MISSING": "a required field is empty",
