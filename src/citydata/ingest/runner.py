@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BRONZE, SILVER = "bronze", "silver"
 GENERIC_SILVER = "citydata.ingest.silver:build_silver"
+UNKNOWN_FILE = "UNKNOWN_FILE"  # the reason code of a delivered file no contract reads
 # A day folder under CITYDATA_LANDING (or the simulated city's folder): an ISO date or day-NNN.
 DAY_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2}|day-\d+)$")
 
@@ -327,7 +328,8 @@ def ingest_day(
             progress("land", source, outcome)
     result.unknown_files = unknown_files(folder, contracts)
     for name in result.unknown_files:
-        log.warning("%s: UNKNOWN_FILE: no contract reads it (left in %s; add a contract or fix the name)", name, folder)
+        log.warning("%s: %s: no contract reads it (left in %s; add a contract or fix the name)", name, UNKNOWN_FILE,
+                    folder)
     result.seconds["land"] = round(time.monotonic() - started, 1)
 
     started = time.monotonic()
