@@ -17,9 +17,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
-from citydata.standards import coords, geo, idcard, industry, money, phone, text, uscc
+from citydata.standards import coords, geo, idcard, industry, masking, money, phone, text, uscc
 from citydata.standards.divisions import load_divisions
-from citydata.standards.masking import shorten
 from citydata.standards.result import ValidationResult, failed, passed
 
 # Every reason code, row-level ones (REQUIRED_MISSING, GENDER_CODE, ...) included, is registered once
@@ -65,14 +64,12 @@ def redact(value: str) -> str:
 
 def mask_value(mask: str | None, value: str) -> str:
     """Mask a sensitive value with the standards' rule of that kind (malformed values fully masked)."""
-    from citydata.standards import masking  # imported here: masking is only needed on the reject path
-
     return masking.mask_value(mask or "full", value) or ""
 
 
 def quote(spec: FieldSpec, raw: str | None) -> str:
     """The value of a field as it may appear in logs, rejects and errors (a long one cut: masking.shorten)."""
-    value = "" if raw is None else shorten(str(raw))
+    value = "" if raw is None else masking.shorten(str(raw))
     if spec.classification in (Classification.PUBLIC, Classification.INTERNAL):
         return value
     if spec.classification is Classification.CORE:
