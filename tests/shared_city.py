@@ -79,9 +79,10 @@ def build_shared_city(spark: Any, root: Path) -> SharedCity:
         folder = simulated_day.folder
         city.results[folder.name] = run_day(spark, city.lakehouse, plan_day(folder, paths=paths), paths=paths)
         city.differences[simulated_day.day] = truth_differences(city.lakehouse, folder)
-    city.airflow = _last_day_through_airflow(city, last.folder)
+    env = _airflow_env(city)
+    city.airflow = _last_day_through_airflow(city, env, last.folder)
     city.differences[last.day] = truth_differences(city.lakehouse, last.folder)
-    city.airflow.update(_last_day_again_through_airflow(city))
+    city.airflow.update(_last_day_again_through_airflow(city, env))
     city.rerun = _rerun_last_day_through_the_cli(city)
     return city
 
@@ -101,11 +102,11 @@ def _airflow_env(city: SharedCity) -> dict[str, str]:
     return env
 
 
-def _last_day_through_airflow(city: SharedCity, day: Path) -> dict[str, Any]:
+def _last_day_through_airflow(city: SharedCity, env: dict[str, str], day: Path) -> dict[str, Any]:
     """The ingest task of `run_day` (`airflow tasks test`), then the two asset-scheduled DAGs as the scheduler
     would run them after silver changed (`dags test` runs one DAG: asset-triggered follow-ups are checked by
     test_dag_integrity's wiring and test_airflow_standalone's scheduler)."""
-    env, conf = _airflow_env(city), {"day_folder": str(day)}
+    conf = {"day_folder": str(day)}
     runs: dict[str, Any] = {"day": day, "conf": conf, "before": table_versions(city.lakehouse)}
     runs["ingest"] = _timed("tasks test run_day ingest (last day)", lambda: airflow(
         ["tasks", "test", "run_day", "ingest", "-t", json.dumps(conf)], env))
@@ -115,9 +116,9 @@ def _last_day_through_airflow(city: SharedCity, day: Path) -> dict[str, Any]:
     return runs
 
 
-def _last_day_again_through_airflow(city: SharedCity) -> dict[str, Any]:
+def _last_day_again_through_airflow(city: SharedCity, env: dict[str, str]) -> dict[str, Any]:
     """The whole `run_day` DAG on the last day again: every stage runs and finds nothing new."""
-    env, conf = _airflow_env(city), city.airflow["conf"]
+    conf = city.airflow["conf"]
     again = _timed("dags test run_day (last day again)", lambda: dags_test(env, "run_day", conf))
     return {"run_day_again": again, "after_again": table_versions(city.lakehouse)}
 

@@ -363,9 +363,13 @@ def unknown_files(delivery_folder: str | Path, contracts: Mapping[str, SourceCon
     read = [folder / c.delivery.path for c in contracts.values() if c.delivery.path]
     if not folder.is_dir():
         return []
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                  and not any(p == where or where in p.parents for where in read))
+    unread = []
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts) \
+                and not any(path == where or where in path.parents for where in read):
+            unread.append(str(relative))
+    return sorted(unread)
 
 
 def missing_silver_tables(lakehouse: Lakehouse, contracts: Mapping[str, SourceContract] | None = None,

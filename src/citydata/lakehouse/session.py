@@ -79,17 +79,18 @@ def get_spark(
     # py4j logs every gateway connection at INFO, some from __del__ at interpreter exit, when the
     # handlers' streams may already be closed ("--- Logging error ---"): keep it to warnings.
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    spark.sparkContext.setLogLevel(os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN"))
-    _quiet_session_reuse(spark)
+    level = os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN")
+    spark.sparkContext.setLogLevel(level)
+    _quiet_session_reuse(spark, level)
     log.info("SparkSession %s on %s (shuffle partitions %d)", app_name, master, partitions)
     return spark
 
 
-def _quiet_session_reuse(spark: SparkSession) -> None:
+def _quiet_session_reuse(spark: SparkSession, level: str) -> None:
     """dbt-spark asks `SparkSession.builder.enableHiveSupport().getOrCreate()` before every query; the JVM then
     warns "Using an existing Spark session; only runtime SQL configurations will take effect" each time —
     hundreds of lines per build that are not a problem. Only that logger is raised to ERROR."""
-    if os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN").upper() in ("DEBUG", "INFO", "ALL", "TRACE"):
+    if level.upper() in ("DEBUG", "INFO", "ALL", "TRACE"):
         return
     jvm = spark.sparkContext._jvm  # noqa: SLF001 - log4j is only reachable through the gateway
     if jvm is None:
