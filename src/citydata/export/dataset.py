@@ -1,32 +1,44 @@
-"""Export one dataset for the open-data portal: a UTF-8 CSV plus its catalog metadata JSON.
+"""Export one dataset for the open-data portal: CSV (UTF-8 with BOM), JSON and Parquet, plus its metadata.
 
 What leaves is decided field by field from the catalog item: `public` as is, `sensitive` masked by
 citydata.standards.masking, `internal` and `core` dropped; columns the item does not declare never
 leave. Published counts under 5 are suppressed (citydata.standards.suppression, with complementary
-cells). Rows are sorted so the same data gives the same bytes, and the metadata carries the file's
-SHA-256 and byte size.
+cells). Rows are sorted on every exported column, so the same data gives the same bytes, and the
+metadata carries each file's SHA-256 and byte size. Files are written atomically, data before metadata.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
-
-from pyspark.sql import DataFrame
+from typing import TYPE_CHECKING, Any, Protocol
 
 from citydata.catalog.contracts import Classification
 from citydata.catalog.items import CatalogItem
+from citydata.export.formats import (
+    CSV,
+    FORMATS,
+    JSON,
+    PARQUET,
+    Column,
+    Format,
+    Hidden,
+    csv_bytes,
+    json_bytes,
+    parquet_bytes,
+    write_atomic,
+)
 from citydata.standards import masking
-from citydata.standards.suppression import SUPPRESSED, suppression_plan
+from citydata.standards.suppression import DEFAULT_THRESHOLD, SUPPRESSED, suppression_plan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +54,46 @@ class ExportPolicyError(ValueError):
 
 
 @dataclass(frozen=True)
+class ExportFile:
+    """One written file of a dataset: where, which format, its SHA-256 and size."""
+
+    path: Path
+    format: str  # csv | json | parquet
+    media_type: str
+    sha256: str
+    byte_size: int
+
+
+@dataclass(frozen=True)
 class ExportResult:
+    """What export_dataset wrote for one dataset."""
+
     dataset: str
-    csv_path: Path
     metadata_path: Path
     rows: int
     columns: tuple[str, ...]
-    sha256: str
-    byte_size: int
     suppressed_cells: int
+    files: tuple[ExportFile, ...]
+
+    def file(self, fmt: str) -> ExportFile:
+        return next(f for f in self.files if f.format == fmt)
+
+    @property
+    def csv_path(self) -> Path:
+        return self.file("csv").path
+
+    @property
+    def json_path(self) -> Path:
+        return self.file("json").path
+
+    @property
+    def parquet_path(self) -> Path:
+        return self.file("parquet").path
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+def suppression_note(threshold: int = DEFAULT_THRESHOLD) -> str:
+    return (f"counts under {threshold} and their complementary cells are suppressed: "
+            f"'{SUPPRESSED}' in the CSV, null in JSON and Parquet")
 
 
 def _outgoing(fields: Sequence[ExportField], columns: Sequence[str]) -> list[ExportField]:
@@ -79,15 +112,38 @@ def _outgoing(fields: Sequence[ExportField], columns: Sequence[str]) -> list[Exp
     return out
 
 
-def _suppress(rows: list[dict[str, Any]], measures: Sequence[str]) -> int:
-    """Suppress small counts in place; measures of one row form one line, each measure a column line."""
+def _masked(spec: ExportField) -> bool:
+    return Classification(spec.classification) is Classification.SENSITIVE
+
+
+def _column(spec: ExportField) -> Column:
+    # a masked value is text whatever the field held (a birth date leaves as its year, '1968')
+    return Column(spec.name, "string" if _masked(spec) else getattr(spec, "type", "string"),
+                  getattr(spec, "title", "") or spec.name, getattr(spec, "description", "") or "")
+
+
+def _suppressed(rows: list[dict[str, Any]], measures: Sequence[str]) -> Hidden:
+    """The (row, measure) cells to suppress: the measures of one row form one line, each measure a column line."""
     cells = [{"_row": i, "_measure": m, "count": int(row[m])} for i, row in enumerate(rows) for m in measures
              if row[m] is not None]
-    plan = suppression_plan(cells, "count", ["_row", "_measure"])
-    for item in plan:
-        cell = cells[item.index]
-        rows[cell["_row"]][cell["_measure"]] = SUPPRESSED
-    return len(plan)
+    return frozenset((cells[s.index]["_row"], cells[s.index]["_measure"])
+                     for s in suppression_plan(cells, "count", ["_row", "_measure"]))
+
+
+def _sort_key(row: Mapping[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+    # nulls first, as Spark orders them ascending; values of one column share a type
+    return tuple((0,) if row[c] is None else (1, row[c]) for c in columns)
+
+
+def _iso(moment: datetime | date | str) -> str:
+    """`2026-12-07T06:00:00Z` (UTC, seconds) from a datetime, a date or an ISO string."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def export_dataset(
@@ -100,19 +156,29 @@ def export_dataset(
     suppress: Sequence[str] | None = None,
     provenance: dict[str, Any] | None = None,
     published_at: datetime | None = None,
+    issued: datetime | str | None = None,
 ) -> ExportResult:
-    """Write `<name>.csv` (UTF-8) and `<name>.metadata.json` into out_dir; returns what was written.
+    """Write `<name>.csv`, `.json`, `.parquet` and `<name>.metadata.json` into out_dir; returns what was written.
 
-    Only the exported columns are read from `df`, sorted on all of them (same data, same bytes).
+    Only the exported columns are read from `df` (to the driver, through Arrow); decimals keep the table's
+    precision and scale in the Parquet file.
     """
     columns = [f.name for f in _outgoing(fields, df.columns)]
-    records = [row.asDict() for row in df.select(*columns).orderBy(*columns).toLocalIterator()]
-    return export_records(records, fields, out_dir, item=item, name=name, suppress=suppress,
-                          provenance=provenance, published_at=published_at, columns=df.columns)
+    table = df.select(*columns).toArrow()
+    types = {f.name: f.type for f in table.schema if _is_decimal(f.type)}
+    return export_records(table.to_pylist(), fields, out_dir, item=item, name=name, suppress=suppress,
+                          provenance=provenance, published_at=published_at, issued=issued, columns=df.columns,
+                          column_types=types)
+
+
+def _is_decimal(arrow_type: pa.DataType) -> bool:
+    import pyarrow.types as pat
+
+    return bool(pat.is_decimal(arrow_type))
 
 
 def export_records(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[Mapping[str, Any]],
     fields: Sequence[ExportField],
     out_dir: str | Path,
     *,
@@ -121,68 +187,78 @@ def export_records(
     suppress: Sequence[str] | None = None,
     provenance: dict[str, Any] | None = None,
     published_at: datetime | None = None,
+    issued: datetime | str | None = None,
     columns: Sequence[str] | None = None,
+    column_types: Mapping[str, pa.DataType] | None = None,
 ) -> ExportResult:
-    """export_dataset on rows already in memory (in the order given)."""
+    """export_dataset on rows already in memory (no Spark): the rows are sorted on the exported columns.
+
+    `published_at` is the release time (`modified`, default now), `issued` when the dataset was first
+    published (default `published_at`); `column_types` pins Arrow types (e.g. the table's decimals).
+    """
     name = name or (item.name if item else None)
     if not name:
         raise ExportPolicyError("export_dataset needs a name (or a catalog item that has one)")
     suppress = tuple(suppress if suppress is not None else (item.suppress if item else ()))
     available = list(columns) if columns is not None else (list(records[0]) if records else [f.name for f in fields])
     outgoing = _outgoing(fields, available)
-    columns = [f.name for f in outgoing]
+    names = [f.name for f in outgoing]
     for measure in suppress:
-        if measure not in columns:
-            raise ExportPolicyError(f"suppressed column '{measure}' is not an exported public field of {name}")
+        if measure not in names:
+            raise ExportPolicyError(f"suppressed column '{measure}' is not an exported public field of {name}. "
+                                    "Fix: declare it public in the catalog item or remove it from `suppress`")
 
-    rows: list[dict[str, Any]] = []
-    for record in records:
-        rows.append({
-            spec.name: (masking.mask_value(spec.mask, record[spec.name])
-                        if Classification(spec.classification) is Classification.SENSITIVE
-                        and record[spec.name] is not None else record[spec.name])
-            for spec in outgoing
-        })
-    suppressed = _suppress(rows, suppress) if suppress else 0
-
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    data = buffer.getvalue().encode("utf-8")
+    rows = [{spec.name: (masking.mask_value(spec.mask, record[spec.name])  # type: ignore[arg-type]
+                         if _masked(spec) and record[spec.name] is not None else record[spec.name])
+             for spec in outgoing}
+            for record in sorted(records, key=lambda r: _sort_key(r, names))]
+    hidden = _suppressed(rows, suppress) if suppress else frozenset()
+    out_columns = [_column(spec) for spec in outgoing]
+    release = (provenance or {}).get("release")
+    note = suppression_note() if suppress else None
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, meta_path = out / f"{name}.csv", out / f"{name}.metadata.json"
-    digest = hashlib.sha256(data).hexdigest()
-    published = (published_at or datetime.now(UTC)).replace(microsecond=0)
+    encoded: dict[Format, bytes] = {
+        CSV: csv_bytes(out_columns, rows, hidden),
+        JSON: json_bytes(name, release, out_columns, rows, hidden, note),
+        PARQUET: parquet_bytes(out_columns, rows, hidden, column_types),
+    }
+    files = []
+    for fmt in FORMATS:  # every data file complete before the metadata that describes it
+        data = encoded[fmt]
+        path = out / f"{name}{fmt.suffix}"
+        write_atomic(path, data)
+        files.append(ExportFile(path, fmt.key, fmt.media_type, hashlib.sha256(data).hexdigest(), len(data)))
+
+    published = published_at or datetime.now(UTC)
     metadata: dict[str, Any] = dict(item.metadata()) if item else {"dataset": name}
     metadata.update({
-        "publish_date": published.date().isoformat(),
+        "dataset": name,
+        "release": release,
+        "publish_date": datetime.fromisoformat(_iso(published)).date().isoformat(),
+        "issued": _iso(issued or published),
+        "modified": _iso(published),
+        "rows": len(rows),
         "fields": [
-            {"name": spec.name, "title": getattr(spec, "title", spec.name), "type": getattr(spec, "type", "string"),
+            {"name": c.name, "type": c.type, "title": c.title,
+             **({"description": c.description} if c.description else {}),
              "classification": Classification(spec.classification).value,
-             **({"masked_with": spec.mask} if Classification(spec.classification) is Classification.SENSITIVE
-                else {}),
-             **({"suppression": f"counts under 5 replaced by '{SUPPRESSED}'"} if spec.name in suppress else {})}
-            for spec in outgoing
+             **({"masked_with": spec.mask} if _masked(spec) else {}),
+             **({"suppression": suppression_note()} if spec.name in suppress else {})}
+            for spec, c in zip(outgoing, out_columns, strict=True)
         ],
         "withheld_fields": sorted(f.name for f in fields if f not in outgoing),
-        "distribution": {
-            "file": csv_path.name, "media_type": "text/csv", "encoding": "UTF-8", "rows": len(rows),
-            "byte_size": len(data), "checksum": {"algorithm": "SHA-256", "value": digest},
-        },
-        "suppressed_cells": suppressed,
+        "suppressed_cells": len(hidden),
+        "distributions": [
+            {"file": f.path.name, "format": fmt.label, "media_type": f.media_type, "byte_size": f.byte_size,
+             "checksum": {"algorithm": "SHA-256", "value": f.sha256}}
+            for f, fmt in zip(files, FORMATS, strict=True)
+        ],
     })
     if provenance:
         metadata["provenance"] = provenance
-    # Write the data file completely before its metadata: a reader never sees metadata of a partial file.
-    tmp = csv_path.with_suffix(".csv.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(csv_path)
-    meta_path.write_text(json.dumps(metadata, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
-                         encoding="utf-8")
-    log.info("exported %s: %d rows, %d columns, %d suppressed cells, %d bytes -> %s",
-             name, len(rows), len(columns), suppressed, len(data), csv_path)
-    return ExportResult(name, csv_path, meta_path, len(rows), tuple(columns), digest, len(data), suppressed)
+    meta_path = out / f"{name}.metadata.json"
+    write_atomic(meta_path, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    log.info("exported %s: %d rows, %d columns, %d suppressed cells, %s bytes -> %s", name, len(rows),
+             len(out_columns), len(hidden), "/".join(str(f.byte_size) for f in files), out)
+    return ExportResult(name, meta_path, len(rows), tuple(names), len(hidden), tuple(files))

@@ -1,4 +1,5 @@
-"""What leaves in an open-data file: public as is, sensitive masked, internal/core dropped, small counts hidden."""
+"""What leaves in an open-data file: public as is, sensitive masked, internal/core dropped, small counts hidden;
+the same rows in CSV (UTF-8 with BOM), JSON and Parquet, each with its SHA-256 and size in the metadata."""
 
 from __future__ import annotations
 
@@ -6,15 +7,27 @@ import csv
 import hashlib
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from citydata.catalog.contracts import Classification
-from citydata.catalog.items import ItemField, load_item
+from citydata.catalog.items import CatalogItem, ItemField
 from citydata.export.dataset import ExportPolicyError, export_records
 
 PUBLISHED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+# personal values of RESIDENTS that must not leave unmasked (and internal fields that must not leave at all)
+COUNTS = [
+    {"district_code": "339901", "district_name": "东湖区", "residents": 10, "male": 5, "female": 5},
+    {"district_code": "339902", "district_name": "西山区", "residents": 5, "male": 3, "female": 2},
+    {"district_code": "339903", "district_name": "南江区", "residents": 2, "male": 1, "female": 1},
+    {"district_code": "339904", "district_name": "北塘区", "residents": 1, "male": 1, "female": 0},
+    {"district_code": "339905", "district_name": "中和区", "residents": 2, "male": 1, "female": 1},
+]
+RAW_VALUES = ("339901196804120110", "33990119821130049X", "陈建国", "欧阳明月", "13805710001", "人民路", "解放路",
+              "3399010010001", "3399010020002", "户主", "配偶", "1968-04-12")
 RESIDENTS = [
     {"id_number": "339901196804120110", "name": "陈建国", "gender": "M", "age": 58, "district_code": "339901",
      "street_code": "339901001", "address": "示范市东湖区湖滨街道人民路12号1单元101室", "phone": "13805710001",
@@ -26,58 +39,71 @@ RESIDENTS = [
 
 
 def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def test_resident_extract_masks_sensitive_and_drops_internal(tmp_path: Path) -> None:
-    item = load_item("resident_extract")
+def test_resident_extract_masks_sensitive_and_drops_internal(tmp_path: Path, resident_item: CatalogItem) -> None:
+    item = resident_item
     result = export_records(RESIDENTS, item.fields, tmp_path, item=item, published_at=PUBLISHED)
     rows = _read(result.csv_path)
-    assert result.columns == ("id_number", "name", "gender", "age", "district_code", "street_code", "address", "phone")
-    assert rows[0] == {"id_number": "339901********0110", "name": "陈**", "gender": "M", "age": "58",
+    assert result.columns == ("id_number", "name", "gender", "birth_date", "age", "district_code", "street_code",
+                              "address", "phone")
+    assert rows[0] == {"id_number": "339901********0110", "name": "陈**", "gender": "M", "birth_date": "1968",
+                       "age": "58",
                        "district_code": "339901", "street_code": "339901001", "address": "示范市东湖区湖滨街道",
                        "phone": "138****0001"}
     assert rows[1]["name"] == "欧阳**" and rows[1]["phone"] == "" and rows[1]["id_number"] == "339901********049X"
-    data = result.csv_path.read_bytes()
-    for raw in ("339901196804120110", "陈建国", "13805710001", "人民路", "3399010010001", "户主", "1968-04-12"):
-        assert raw.encode("utf-8") not in data
+    parquet = pq.read_table(result.parquet_path).to_pylist()
+    document = json.loads(result.json_path.read_text(encoding="utf-8"))
+    assert parquet == document["rows"] == [dict(r, age=int(r["age"]), phone=r["phone"] or None) for r in rows]
+    for path in (result.csv_path, result.json_path, result.metadata_path):
+        data = path.read_text(encoding="utf-8-sig")
+        for raw in RAW_VALUES:
+            assert raw not in data, (path.name, raw)
+    values = {str(v) for row in parquet for v in row.values()}
+    assert not any(raw in v for raw in RAW_VALUES for v in values)
 
 
-def test_metadata_carries_catalog_item_checksum_and_size(tmp_path: Path) -> None:
-    item = load_item("resident_extract")
+def test_metadata_carries_catalog_item_checksum_and_size(tmp_path: Path, resident_item: CatalogItem) -> None:
+    item = resident_item
     result = export_records(RESIDENTS, item.fields, tmp_path, item=item, published_at=PUBLISHED,
                             provenance={"release": 3, "table": "gold/dim_resident", "delta_version": 7})
     meta = json.loads(result.metadata_path.read_text(encoding="utf-8"))
-    data = result.csv_path.read_bytes()
-    assert meta["distribution"]["byte_size"] == len(data) == result.byte_size
-    assert meta["distribution"]["checksum"] == {"algorithm": "SHA-256", "value": hashlib.sha256(data).hexdigest()}
+    assert [d["file"] for d in meta["distributions"]] == [
+        "resident_extract.csv", "resident_extract.json", "resident_extract.parquet"]
+    assert [d["media_type"] for d in meta["distributions"]] == [
+        "text/csv", "application/json", "application/vnd.apache.parquet"]
+    for dist, written in zip(meta["distributions"], result.files, strict=True):
+        data = (tmp_path / dist["file"]).read_bytes()
+        assert dist["byte_size"] == len(data) == written.byte_size
+        assert dist["checksum"] == {"algorithm": "SHA-256", "value": hashlib.sha256(data).hexdigest()}
+        assert written.sha256 == dist["checksum"]["value"]
     assert meta["resource_code"] == "339900-GA-OD-0002"
     assert meta["providing_department"] == "市公安局"
     assert (meta["sharing_attribute"], meta["opening_attribute"]) == ("有条件共享", "有条件开放")
     assert meta["publish_date"] == "2026-11-20"
+    assert (meta["issued"], meta["modified"], meta["rows"], meta["release"]) == (
+        "2026-11-20T08:00:00Z", "2026-11-20T08:00:00Z", 2, 3)
     assert meta["withheld_fields"] == ["household_id", "relation_to_head"]
     assert {f["name"]: f.get("masked_with") for f in meta["fields"]}["id_number"] == "id_number"
     assert meta["provenance"] == {"release": 3, "table": "gold/dim_resident", "delta_version": 7}
 
 
-def test_same_rows_give_the_same_bytes(tmp_path: Path) -> None:
-    item = load_item("resident_extract")
+def test_same_rows_give_the_same_bytes(tmp_path: Path, resident_item: CatalogItem) -> None:
+    item = resident_item
     first = export_records(RESIDENTS, item.fields, tmp_path / "a", item=item, published_at=PUBLISHED)
-    second = export_records(RESIDENTS, item.fields, tmp_path / "b", item=item, published_at=PUBLISHED)
-    assert first.csv_path.read_bytes() == second.csv_path.read_bytes()
+    # the same rows in another order: rows are sorted, so every file has the same bytes
+    second = export_records(RESIDENTS[::-1], item.fields, tmp_path / "b", item=item, published_at=PUBLISHED)
+    for one, two in zip(first.files, second.files, strict=True):
+        assert one.path.read_bytes() == two.path.read_bytes(), one.format
     assert first.metadata_path.read_bytes() == second.metadata_path.read_bytes()
 
 
-def test_population_counts_under_five_are_suppressed_with_complements(tmp_path: Path) -> None:
-    item = load_item("population_by_district")
-    counts = [
-        {"district_code": "339901", "district_name": "东湖区", "residents": 10, "male": 5, "female": 5},
-        {"district_code": "339902", "district_name": "西山区", "residents": 5, "male": 3, "female": 2},
-        {"district_code": "339903", "district_name": "南江区", "residents": 2, "male": 1, "female": 1},
-        {"district_code": "339904", "district_name": "北塘区", "residents": 1, "male": 1, "female": 0},
-        {"district_code": "339905", "district_name": "中和区", "residents": 2, "male": 1, "female": 1},
-    ]
+def test_population_counts_under_five_are_suppressed_with_complements(tmp_path: Path,
+                                                                      population_item: CatalogItem) -> None:
+    item = population_item
+    counts = [dict(row, area_km2=Decimal("12.50"), as_of_date=date(2025, 3, 2)) for row in COUNTS]
     result = export_records(counts, item.fields, tmp_path, item=item, published_at=PUBLISHED)
     rows = {r["district_code"]: r for r in _read(result.csv_path)}
     # female counts of the other districts add up to 4 (< 5): 东湖区's 5 women are hidden as their
