@@ -122,12 +122,20 @@ def _column(spec: ExportField) -> Column:
                   getattr(spec, "title", "") or spec.name, getattr(spec, "description", "") or "")
 
 
-def _suppressed(rows: list[dict[str, Any]], measures: Sequence[str]) -> Hidden:
-    """The (row, measure) cells to suppress: the measures of one row form one line, each measure a column line."""
-    cells = [{"_row": i, "_measure": m, "count": int(row[m])} for i, row in enumerate(rows) for m in measures
-             if row[m] is not None]
-    return frozenset((cells[s.index]["_row"], cells[s.index]["_measure"])
-                     for s in suppression_plan(cells, "count", ["_row", "_measure"]))
+def _suppressed(rows: list[dict[str, Any]], measures: Sequence[str], key: Sequence[str] = ()) -> Hidden:
+    """The (row, measure) cells to suppress. Each count is a cell of a table whose dimensions are the dataset's
+    key columns and the measure: the measures of one row form one line, and along each key column the cells
+    that share the other key values form one (e.g. every section of a district: the district's total). Without
+    a key, each measure's column is one line."""
+    dims = list(key) or ["_row"]
+    cells = [{**{k: row[k] for k in key}, "_row": i, "_measure": m, "count": int(row[m])}
+             for i, row in enumerate(rows) for m in measures if row[m] is not None]
+    try:
+        plan = suppression_plan(cells, "count", [*dims, "_measure"])
+    except ValueError as exc:
+        raise ExportPolicyError(f"key {list(key)} does not identify one row ({exc}): suppressed cells cannot be "
+                                "placed. Fix: correct `key` in the catalog item or the model's duplicates") from exc
+    return frozenset((cells[s.index]["_row"], cells[s.index]["_measure"]) for s in plan)
 
 
 def _sort_key(row: Mapping[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
@@ -190,11 +198,14 @@ def export_records(
     issued: datetime | str | None = None,
     columns: Sequence[str] | None = None,
     column_types: Mapping[str, pa.DataType] | None = None,
+    key: Sequence[str] | None = None,
 ) -> ExportResult:
     """export_dataset on rows already in memory (no Spark): the rows are sorted on the exported columns.
 
     `published_at` is the release time (`modified`, default now), `issued` when the dataset was first
-    published (default `published_at`); `column_types` pins Arrow types (e.g. the table's decimals).
+    published (default `published_at`); `column_types` pins Arrow types (e.g. the table's decimals); `key`
+    names the columns that identify a row (default the item's `key`): the dimensions along which suppressed
+    counts get their complements.
     """
     name = name or (item.name if item else None)
     if not name:
@@ -212,7 +223,10 @@ def export_records(
                          if _masked(spec) and record[spec.name] is not None else record[spec.name])
              for spec in outgoing}
             for record in sorted(records, key=lambda r: _sort_key(r, names))]
-    hidden = _suppressed(rows, suppress) if suppress else frozenset()
+    key = tuple(key if key is not None else (getattr(item, "key", ()) if item else ()))
+    if any(k not in names for k in key):
+        key = ()  # a key that does not leave whole cannot name cells: each row is its own
+    hidden = _suppressed(rows, suppress, key) if suppress else frozenset()
     out_columns = [_column(spec) for spec in outgoing]
     release = (provenance or {}).get("release")
     note = suppression_note() if suppress else None

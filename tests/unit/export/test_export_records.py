@@ -134,3 +134,23 @@ def test_declared_field_missing_from_data_is_an_error(tmp_path: Path) -> None:
     fields = [ItemField("street_name", "string", Classification.PUBLIC)]
     with pytest.raises(ExportPolicyError, match="'street_name' is declared for export but the data has no such"):
         export_records(RESIDENTS, fields, tmp_path, name="bad")
+
+
+def test_counts_of_a_long_table_get_complements_along_each_key_column(tmp_path: Path) -> None:
+    fields = [ItemField("section", "string", Classification.PUBLIC),
+              ItemField("district_code", "string", Classification.PUBLIC),
+              ItemField("insured", "integer", Classification.PUBLIC)]
+    insured = {("A", "339901"): 3, ("A", "339902"): 20, ("B", "339901"): 30, ("B", "339902"): 40,
+               ("C", "339901"): 50, ("C", "339902"): 60}
+    rows = [{"section": s, "district_code": d, "insured": n} for (s, d), n in insured.items()]
+    result = export_records(rows, fields, tmp_path, name="employment", suppress=["insured"],
+                            key=["section", "district_code"])
+    shown = {(r["section"], r["district_code"]): r["insured"] for r in _read(result.csv_path)}
+    # A/339901 (3) is primary; 339901's total would reveal it: B/339901 (its smallest other cell) is hidden too,
+    # then section A's and section B's totals need A/339902 and B/339902; section C stays published
+    assert shown == {("A", "339901"): "*", ("A", "339902"): "*", ("B", "339901"): "*", ("B", "339902"): "*",
+                     ("C", "339901"): "50", ("C", "339902"): "60"}
+    duplicated = [*rows, rows[0]]
+    with pytest.raises(ExportPolicyError, match=r"key \['section', 'district_code'\] does not identify one row"):
+        export_records(duplicated, fields, tmp_path / "dup", name="employment", suppress=["insured"],
+                       key=["section", "district_code"])
