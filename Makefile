@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow run-day airflow test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform clean
+.PHONY: help demo demo-airflow run-day airflow portal browser test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,10 @@ run-day: setup ## one day end to end: make run-day DAY=data/simulated/day-001 (i
 	@test -n "$(DAY)" || { echo "usage: make run-day DAY=<day folder, e.g. data/simulated/day-001>"; exit 2; }
 	$(PY) -m citydata.cli run-day --day-folder $(DAY)
 
+portal: setup ## build the open-data portal of the current release and serve it on 127.0.0.1:8090 (Ctrl-C stops)
+	$(PY) -m citydata.cli portal build $(PORTAL_ARGS)
+	$(PY) -m citydata.cli portal serve $(PORTAL_ARGS)
+
 airflow: setup ## start Airflow 3 (standalone, SQLite) with the project's DAGs; prints URL and login; Ctrl-C stops
 	$(PY) -m citydata.cli airflow
 
@@ -38,7 +42,7 @@ sql: sql-readonly ## Spark SQL over JDBC on the lakehouse views (127.0.0.1:10000
 sql-readonly: setup ## compile the SQL endpoint's read-only Spark extension (once per source version, into .venv/var)
 	@$(PY) -c "from citydata.sql import extension_classpath; print('read-only SQL extension:', extension_classpath())"
 
-test: setup lint ## set everything up, lint, and run every test (unit, integration, e2e)
+test: setup lint browser ## set everything up, lint, and run every test (unit, integration, e2e)
 	$(PY) -m pytest -q --durations=30 tests
 
 lint: setup ## ruff over the whole tree (configuration in pyproject.toml)
@@ -48,6 +52,17 @@ test-fast: setup ## unit tests only (no Spark): seconds
 	$(PY) -m pytest -q -m "unit" tests
 
 setup: java venv ## Java 17 + virtual environment with the locked packages
+
+# Debian's Chromium + its WebDriver drive the portal's browser test; the CJK fonts render its Chinese text.
+BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
+
+browser: ## install headless Chromium, chromedriver and CJK fonts with apt if missing (the portal's browser test)
+	@missing=$$(for p in $(BROWSER_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@/usr/bin/chromium --version && /usr/bin/chromedriver --version | head -1
 
 java: ## install Java 17 with apt if no java is on PATH
 	@if ! command -v java >/dev/null 2>&1; then \
