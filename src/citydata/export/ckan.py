@@ -3,6 +3,7 @@ ckanr) read the open-data export as if it were a CKAN site:
 
 - `api/3/action/package_list.json`: `{"help", "success": true, "result": [dataset names]}`
 - `api/3/action/package_show/<name>.json`: `{"help", "success": true, "result": {CKAN package}}`
+- `api/3/action/package_search.json`: `{"help", "success": true, "result": {"count", "results": [packages]}}`
 
 Field names are CKAN's package and resource fields (CKAN 2.10/2.11 `package_show`); DCAT properties
 without a core CKAN field go to `extras`, under the keys ckanext-dcat uses (issued, modified, frequency,
@@ -138,3 +139,12 @@ def package(meta: Mapping[str, Any], *, base_url: str, release: int) -> dict[str
 
 def package_show(meta: Mapping[str, Any], *, base_url: str, release: int) -> dict[str, Any]:
     return _response(base_url, "package_show", package(meta, base_url=base_url, release=release))
+
+
+def package_search(metas: Sequence[Mapping[str, Any]], *, base_url: str, release: int) -> dict[str, Any]:
+    """Every package in one search result. ckanext-harvest's CKAN harvester pages through `package_search`
+    (rows=100, start=0, 100, ...) and stops at a page that adds no new package id: served for any query, this
+    one document gives it every package on the first page and nothing new on the second."""
+    packages = [package(m, base_url=base_url, release=release) for m in sorted(metas, key=lambda m: m["dataset"])]
+    return _response(base_url, "package_search", {"count": len(packages), "results": packages,
+                                                   "sort": "name asc", "facets": {}, "search_facets": {}})

@@ -246,6 +246,7 @@ def export_records(
 
     published = published_at or datetime.now(UTC)
     metadata: dict[str, Any] = dict(item.metadata()) if item else {"dataset": name}
+    metadata.pop("drift", None)  # the release gate's tolerance, not a fact about the published data
     metadata.update({
         "dataset": name,
         "release": release,

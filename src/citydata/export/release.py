@@ -4,7 +4,7 @@ release pins, read at the pinned Delta version, to `<exports>/release-NNNN/`:
     <item>.csv / .json / .parquet   the data (see citydata.export.dataset)
     <item>.metadata.json            catalog item metadata, fields, distributions (SHA-256, bytes), provenance
     catalog.jsonld                  DCAT v3 / DCAT-AP catalog (citydata.export.dcat)
-    api/3/action/package_list.json, api/3/action/package_show/<item>.json   CKAN documents (citydata.export.ckan)
+    api/3/action/package_list.json, package_show/<item>.json, package_search.json   CKAN documents
     SHA256SUMS                      `sha256sum -c` format, every data file
 
 The folder is built beside its final place and renamed into it when complete, so a reader never sees
@@ -184,6 +184,8 @@ def write_release_documents(folder: str | Path, release: int, released_at: str, 
     for meta in metadatas:
         write_atomic(folder / API_DIR / "package_show" / f"{meta['dataset']}.json",
                      _json(ckan.package_show(meta, base_url=base_url, release=release)))
+    write_atomic(folder / API_DIR / "package_search.json",
+                 _json(ckan.package_search(metadatas, base_url=base_url, release=release)))
     write_atomic(folder / API_DIR / "package_list.json",
                  _json(ckan.package_list([m["dataset"] for m in metadatas], base_url=base_url)))
     sums = sorted((d["file"], d["checksum"]["value"]) for m in metadatas for d in m["distributions"])

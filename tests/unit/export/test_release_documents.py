@@ -175,6 +175,10 @@ def test_ckan_documents_carry_ckans_field_names(folder: Path) -> None:
         assert resource["size"] == len(data) and resource["hash"] == hashlib.sha256(data).hexdigest()
         assert resource["package_id"] == package["id"]
     assert [r["format"] for r in package["resources"]] == ["CSV", "JSON", "Parquet"]
+    search = json.loads((folder / "api/3/action/package_search.json").read_text(encoding="utf-8"))
+    assert search["success"] is True and search["result"]["count"] == 2
+    assert [p["name"] for p in search["result"]["results"]] == ["dim_district", "population_by_district"]
+    assert search["result"]["results"][1] == package
 
 
 def test_sha256sums_lists_every_data_file_with_its_hash(folder: Path) -> None:
