@@ -151,9 +151,13 @@ def parquet_bytes(columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], 
         values = [None if (i, field.name) in hidden else row[field.name] for i, row in enumerate(rows)]
         try:
             arrays.append(pa.array(values, type=field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-            raise ValueError(f"column '{field.name}' does not fit Parquet type {field.type}: {exc}. Fix: correct "
-                             "the field's type in its catalog item or the model's column type") from exc
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            # named by column and the Python types found, never by value (it may be personal): Arrow's own
+            # message quotes the value, so it is not chained into the traceback a log would print
+            found = sorted({type(v).__name__ for v in values if v is not None})
+            raise ValueError(f"column '{field.name}' holds {found} values that do not fit Parquet type "
+                             f"{field.type}. Fix: correct the field's type in its catalog item or the model's "
+                             "column type") from None
     table = pa.Table.from_arrays(arrays, schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="snappy", row_group_size=max(len(rows), 1))

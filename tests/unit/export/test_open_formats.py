@@ -115,3 +115,12 @@ def test_no_temporary_file_is_left(exported: ExportResult) -> None:
     assert sorted(p.name for p in exported.csv_path.parent.iterdir()) == [
         "population_by_district.csv", "population_by_district.json", "population_by_district.metadata.json",
         "population_by_district.parquet"]
+
+
+def test_a_value_that_does_not_fit_its_type_is_named_by_column_not_by_value(
+        tmp_path: Path, population_item: CatalogItem) -> None:
+    wrong = [dict(ROWS[0], as_of_date="339901196804120110")]  # a text where the item declares a date
+    with pytest.raises(ValueError, match=r"column 'as_of_date' holds \['str'\] values .* date32") as caught:
+        export_records(wrong, population_item.fields, tmp_path, item=population_item, published_at=PUBLISHED)
+    assert "339901196804120110" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
