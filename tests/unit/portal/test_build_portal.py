@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import BASE_URL, HOSTILE, TinyCity, write_city
+from portal_city import BASE_URL, HOSTILE, TinyCity, write_city
 
 from citydata.portal import PortalError, build_portal
 from citydata.portal.build import BUILDS

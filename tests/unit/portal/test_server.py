@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from email.message import Message
 
-from conftest import BASE_URL, TinyCity
+from portal_city import BASE_URL, TinyCity
 
 from citydata.portal import build_portal
 from citydata.portal.server import PortalServer
