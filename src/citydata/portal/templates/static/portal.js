@@ -40,7 +40,11 @@
     if (theme.value) { params.set("theme", theme.value); }
     if (department.value) { params.set("department", department.value); }
     var query = params.toString();
-    history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+    try {  // keep the filters in the URL, so a filtered list can be linked
+      history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+    } catch (error) {  // some browsers refuse it on file:// pages: the filters still work
+      console.info("filters not kept in the URL: " + error);
+    }
   }
 
   var initial = new URLSearchParams(location.search);
