@@ -50,6 +50,9 @@ CITY_RATIOS = (
     ("pois", "area_km2", 1, "兴趣点密度", "个/平方公里"),
 )
 HOME_MAP_COLUMN = ("residents", "户籍人口", "人")
+# Units of figures that add up over rows (counts, money, area); any other figure is charted per series.
+ADDITIVE_UNITS = frozenset({"人", "户", "个", "件", "条", "次", "家", "元", "万元", "亿元", "平方公里"})
+TIME_COLUMNS = ("month", "period", "year", "date", "quarter", "as_of_date")
 # GB/T 21063.3 core metadata every page shows: an item that lacks one shows it empty.
 ITEM_KEYS = ("resource_name", "resource_code", "dataset", "providing_department", "summary", "theme", "category",
              "format", "sharing_attribute", "opening_attribute", "update_cycle", "license")
@@ -301,28 +304,71 @@ def _sum_by(rows: Iterable[Mapping[str, str]], key: str, column: str | None) -> 
     return sums, hidden
 
 
-def _figures(dataset: Dataset, districts: Sequence[Mapping[str, str]]) -> None:
+def _is_time(dataset: Dataset, column: str) -> bool:
+    """A column of periods (month, year, date): its values sort in time order."""
+    kind = next((f.type for f in dataset.fields if f.name == column), "")
+    return kind in ("date", "timestamp") or column in TIME_COLUMNS or column.endswith(("_month", "_date", "_year"))
+
+
+def _series(dataset: Dataset, label_column: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows of one series of a non-additive figure, and what picks it: the text columns that vary for one
+    label are held at their latest period (time columns) or at the first row's value (e.g. one indicator)."""
+    rows = dataset.rows
+    varying = []
+    for spec in dataset.fields:
+        if spec.type in NUMERIC_TYPES or spec.name in (label_column,) or spec.name not in dataset.columns:
+            continue
+        values: dict[str, set[str]] = {}
+        for row in rows:
+            values.setdefault(row.get(label_column, ""), set()).add(row.get(spec.name, ""))
+        if any(len(v) > 1 for v in values.values()):
+            varying.append(spec.name)
+    for column in [c for c in varying if _is_time(dataset, c)]:
+        latest = max(row.get(column, "") for row in rows)
+        rows = [row for row in rows if row.get(column, "") == latest]
+    picked = []
+    for column in varying:
+        value = rows[0].get(column, "")
+        rows = [row for row in rows if row.get(column, "") == value]
+        picked.append(value)
+    return rows, picked
+
+
+def draw_figures(dataset: Dataset, districts: Sequence[Mapping[str, str]]) -> None:
+    """The key figure's bar chart and, with a district_code column, its district map. Counts and money (the
+    units in ADDITIVE_UNITS) are summed over rows with the same label; another figure (a rate, an indicator
+    in mixed units) is drawn for one series only, named in the chart's title."""
     if not dataset.rows:
         return
     figure = _key_figure(dataset)
+    rows, title, unit = dataset.rows, figure["title"] if figure else "记录数", figure["unit"] if figure else "条"
     notes = []
+    if figure and figure["label_column"] in dataset.columns and unit not in ADDITIVE_UNITS:
+        rows, picked = _series(dataset, figure["label_column"])
+        if unit.startswith("见"):  # "见计量单位": the unit is a column of the row
+            unit_column = next((f.name for f in dataset.fields if f.title == unit[1:]), None)
+            unit = rows[0].get(unit_column, "") if unit_column else ""
+            picked = [v for v in picked if v != unit]
+        title = f"{title}：{' · '.join(v for v in picked if v)}" if any(picked) else title
     if figure and figure["label_column"] in dataset.columns:
-        sums, hidden = _sum_by(dataset.rows, figure["label_column"], figure["column"])
-        repeated = len(sums) < len(dataset.rows)
+        label_column = figure["label_column"]
+        sums, hidden = _sum_by(rows, label_column, figure["column"])
         pairs = [(label, value) for label, value in sums.items() if value is not None]
-        if repeated:
-            notes.append(f"按{_title_of(dataset, figure['label_column'])}汇总")
+        timeline = _is_time(dataset, label_column)
+        if timeline:
+            pairs.sort()
+        if len(sums) < len(rows):
+            notes.append(f"按{_title_of(dataset, label_column)}汇总")
         if hidden:
             notes.append(f"{hidden} 个单元格按小样本规则隐藏（*），未计入")
-        dataset.chart = bar_chart(pairs, title=figure["title"], unit=figure["unit"], note="；".join(notes))
+        dataset.chart = bar_chart(pairs, title=title, unit=unit, note="；".join(notes),
+                                  keep="last" if timeline else "largest")
         if dataset.chart and dataset.chart.hidden:
-            dataset.chart_note = f"仅显示最大的 {len(dataset.chart.bars)} 项"
+            dataset.chart_note = (f"仅显示最近的 {len(dataset.chart.bars)} 期" if timeline
+                                  else f"仅显示最大的 {len(dataset.chart.bars)} 项")
     if "district_code" in dataset.columns and districts:
-        column = figure["column"] if figure else None
-        values, _ = _sum_by(dataset.rows, "district_code", column)
-        title = figure["title"] if figure else "记录数"
-        dataset.map = district_map(districts, values, title=f"{title}（按区县）",
-                                   unit=figure["unit"] if figure else "条")
+        values, _ = _sum_by(rows, "district_code", figure["column"] if figure else None)
+        dataset.map = district_map(districts, values, title=f"{title}（按区县）", unit=unit)
 
 
 def _title_of(dataset: Dataset, column: str) -> str:
@@ -403,7 +449,7 @@ def load_content(releases_dir: Path, exports_root: Path, release: int, current: 
     district_set = by_key.get(DISTRICT_TABLE)
     districts = district_set.rows if district_set and "geometry_geojson" in district_set.columns else []
     for dataset in datasets:
-        _figures(dataset, districts)
+        draw_figures(dataset, districts)
     key_figures, city_map, note = _city_figures(by_key.get(PORTRAIT_TABLE), districts)
     if not districts:
         note = (note + " " if note else "") + "本版本未开放区县边界（dim_district），地图从略。"

@@ -209,17 +209,20 @@ def bar_chart(
     unit: str = "",
     note: str = "",
     max_bars: int = 20,
+    keep: str = "largest",
     width: float = 400.0,
     bar_height: float = 22.0,
 ) -> BarChart | None:
-    """A horizontal bar chart of (label, value) pairs, the `max_bars` largest in their given order; None when
-    there is nothing to draw."""
+    """A horizontal bar chart of (label, value) pairs in their given order: of more than `max_bars`, the largest
+    (`keep="largest"`) or the last ones (`keep="last"`, a time series); None when there is nothing to draw."""
     if not pairs:
         return None
     shown = list(pairs)
-    if len(shown) > max_bars:
-        keep = {id(p) for p in sorted(shown, key=lambda p: p[1], reverse=True)[:max_bars]}
-        shown = [p for p in shown if id(p) in keep]
+    if len(shown) > max_bars and keep == "last":
+        shown = shown[-max_bars:]
+    elif len(shown) > max_bars:
+        kept = {id(p) for p in sorted(shown, key=lambda p: p[1], reverse=True)[:max_bars]}
+        shown = [p for p in shown if id(p) in kept]
     max_chars = int(width * 0.4 // 13)
     shorts = [label if len(label) <= max_chars else label[: max_chars - 1] + "…" for label, _ in shown]
     label_width = max(max(len(short) for short in shorts) * 13.0 + 8, 48.0)
