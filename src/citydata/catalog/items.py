@@ -1,8 +1,10 @@
 """Catalog items (城市公共数据资源目录, GB/T 21063.3 core metadata) of the datasets the platform publishes.
 
-One YAML per published dataset in `citydata/catalog/items/`: what it is, who provides it, how it
-may be shared and opened, and every field that leaves with its classification and mask.
-Must not: read or write table data.
+One YAML per released dataset in `citydata/catalog/items/`: what it is, who provides it, how it
+may be shared and opened, every column of its gold table (in order) with type, classification, mask,
+title and meaning, its key, the figure the portal charts (`key_figure`) and the change the release
+gate allows against the previous release (`drift`). Every gold mart is either released (one item per
+table) or named in NOT_RELEASED with the reason. Must not: read or write table data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ from citydata.catalog.contracts import MASKS, TYPES, Classification, ContractErr
 ITEMS_DIR = Path(__file__).with_name("items")
 SHARING = ("无条件共享", "有条件共享", "不予共享")
 OPENING = ("无条件开放", "有条件开放", "不予开放")
+NUMERIC_TYPES = ("integer", "decimal")
+
+#: Gold marts that are not released (no catalog item, no gate suite, not in any release), and why.
+NOT_RELEASED: dict[str, str] = {
+    "credit_repair": "penalties whose publicity period has ended: publishing them again would undo the "
+                     "credit repair (信用修复) they record; kept for the credit office's own checks",
+    "dim_legal_entity_status_history": "processing history of the register (withdrawn periods included); "
+                                       "the status on the data date is released in dim_legal_entity",
+}
+
 _REQUIRED = ("resource_code", "name", "title", "summary", "department", "theme", "format", "sharing",
              "opening", "update_cycle", "source_table", "fields")
 
@@ -31,6 +43,25 @@ class ItemField:
     classification: Classification
     title: str = ""
     mask: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """The number the portal charts per row (`column`), labelled by `label_column`."""
+
+    column: str
+    label_column: str
+    title: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Allowed relative change against the previous release: row count and the sums of `totals`."""
+
+    rows: float | None = None
+    totals: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,7 +82,23 @@ class CatalogItem:
     license: str = ""
     keywords: tuple[str, ...] = ()
     suppress: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+    key_figure: KeyFigure | None = None
+    drift: Drift | None = None
+    may_be_empty: bool = False  # a listing that can hold no row on a day (e.g. no penalty in publicity)
     file: Path | None = field(default=None, compare=False)
+
+    @property
+    def table(self) -> str:
+        """The gold (or other layer's) table name of `source_table`."""
+        return self.source_table.rpartition("/")[2]
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> ItemField | None:
+        return next((f for f in self.fields if f.name == name), None)
 
     def metadata(self) -> dict[str, Any]:
         """The catalog item's core metadata as a JSON-ready dict (no per-release values)."""
@@ -69,6 +116,15 @@ class CatalogItem:
             "update_cycle": self.update_cycle,
             "license": self.license,
             "keywords": list(self.keywords),
+            "fields": [{"name": f.name, "type": f.type, "classification": f.classification.value,
+                        "title": f.title, "description": f.description} for f in self.fields],
+            "key": list(self.key),
+            "key_figure": None if self.key_figure is None else {
+                "column": self.key_figure.column, "label_column": self.key_figure.label_column,
+                "title": self.key_figure.title, "unit": self.key_figure.unit},
+            "drift": None if self.drift is None else {
+                "rows": self.drift.rows, "totals": dict(self.drift.totals)},
+            "suppress": list(self.suppress),
         }
 
 
@@ -86,6 +142,33 @@ def load_items(folder: Path | None = None) -> list[CatalogItem]:
     """Every catalog item in `folder` (default: the shipped `items/`), sorted by file name."""
     folder = folder or ITEMS_DIR
     return [load_item(path) for path in sorted(folder.glob("*.yml"))]
+
+
+def released_items(folder: Path | None = None) -> list[CatalogItem]:
+    """The items of every released dataset, sorted by table name (one item per table, checked)."""
+    items = load_items(folder)
+    by_table: dict[str, CatalogItem] = {}
+    for item in items:
+        if item.source_table in by_table:
+            raise ContractError(item.file or item.name, f"a second catalog item for {item.source_table} "
+                                f"(also {by_table[item.source_table].file})", "keep one item per table")
+        by_table[item.source_table] = item
+    return [by_table[t] for t in sorted(by_table)]
+
+
+def open_items(folder: Path | None = None) -> list[CatalogItem]:
+    """Released items whose opening attribute is 无条件开放: what the open-data export publishes."""
+    return [item for item in released_items(folder) if item.opening == OPENING[0]]
+
+
+def item_for_table(table: str, folder: Path | None = None) -> CatalogItem:
+    """The item of `gold/<table>` (a bare name means gold); ContractError naming the fix if none."""
+    source = table if "/" in table else f"gold/{table}"
+    for item in released_items(folder):
+        if item.source_table == source:
+            return item
+    raise ContractError(folder or ITEMS_DIR, f"no catalog item for {source}",
+                        f"add an item with `source_table: {source}` (docs/gold-and-gate.md)")
 
 
 def parse_item(raw: Any, file: Path | str = "<item>") -> CatalogItem:
@@ -113,11 +196,17 @@ def parse_item(raw: Any, file: Path | str = "<item>") -> CatalogItem:
             raise ContractError(file, "a sensitive field leaves only masked", f"add `mask:` from {sorted(MASKS)}",
                                 name)
         fields.append(ItemField(name=name, type=f["type"], classification=classification,
-                                title=str(f.get("title") or name), mask=mask))
-    names = {f.name for f in fields}
+                                title=str(f.get("title") or name), mask=mask,
+                                description=" ".join(str(f.get("description") or "").split())))
+    types = {f.name: f.type for f in fields}
+    if len(types) != len(fields):
+        raise ContractError(file, "a field is declared twice", "declare each column once")
     for column in raw.get("suppress") or ():
-        if column not in names:
+        if column not in types:
             raise ContractError(file, f"suppressed column '{column}' is not a field", "declare it or remove it")
+    key = _column_list(raw.get("key"), types, file, "key")
+    key_figure = _key_figure(raw.get("key_figure"), types, file)
+    drift = _drift(raw.get("drift"), types, file)
     return CatalogItem(
         resource_code=str(raw["resource_code"]), name=str(raw["name"]), title=str(raw["title"]),
         summary=" ".join(str(raw["summary"]).split()), department=str(raw["department"]),
@@ -125,5 +214,59 @@ def parse_item(raw: Any, file: Path | str = "<item>") -> CatalogItem:
         sharing=str(raw["sharing"]), opening=str(raw["opening"]), update_cycle=str(raw["update_cycle"]),
         source_table=str(raw["source_table"]), fields=tuple(fields), license=str(raw.get("license") or ""),
         keywords=tuple(raw.get("keywords") or ()), suppress=tuple(raw.get("suppress") or ()),
+        key=key, key_figure=key_figure, drift=drift, may_be_empty=bool(raw.get("may_be_empty", False)),
         file=Path(file),
     )
+
+
+def _column_list(raw: Any, types: dict[str, str], file: Path | str, what: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    columns = [raw] if isinstance(raw, str) else raw
+    if not isinstance(columns, list) or not columns:
+        raise ContractError(file, f"'{what}' must be a column or a list of columns", f"write `{what}: [a, b]`")
+    for column in columns:
+        if column not in types:
+            raise ContractError(file, f"{what} column '{column}' is not a field", "declare it or remove it")
+    return tuple(str(c) for c in columns)
+
+
+def _key_figure(raw: Any, types: dict[str, str], file: Path | str) -> KeyFigure | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or any(not raw.get(k) for k in ("column", "label_column", "title", "unit")):
+        raise ContractError(file, "key_figure needs column, label_column, title and unit",
+                            "write `key_figure: {column: residents, label_column: district_name, title: 户籍人口, "
+                            "unit: 人}`")
+    for part in ("column", "label_column"):
+        if raw[part] not in types:
+            raise ContractError(file, f"key_figure {part} '{raw[part]}' is not a field", "name a declared field")
+    if types[raw["column"]] not in NUMERIC_TYPES:
+        raise ContractError(file, f"key_figure column '{raw['column']}' is {types[raw['column']]}, not a number",
+                            f"chart a field of type {' or '.join(NUMERIC_TYPES)}")
+    return KeyFigure(str(raw["column"]), str(raw["label_column"]), str(raw["title"]), str(raw["unit"]))
+
+
+def _fraction(value: Any, file: Path | str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ContractError(file, f"{where} must be a relative change >= 0 (0.05 = 5%), got {value!r}",
+                            f"write e.g. `{where.split('.')[-1]}: 0.05`")
+    return float(value)
+
+
+def _drift(raw: Any, types: dict[str, str], file: Path | str) -> Drift | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not (set(raw) <= {"rows", "totals"}) or not raw:
+        raise ContractError(file, "drift takes `rows:` and/or `totals: {column: fraction}`",
+                            "write `drift: {rows: 0.2, totals: {residents: 0.05}}`")
+    rows = None if raw.get("rows") is None else _fraction(raw["rows"], file, "drift.rows")
+    totals = []
+    for column, band in (raw.get("totals") or {}).items():
+        if column not in types:
+            raise ContractError(file, f"drift total column '{column}' is not a field", "name a declared field")
+        if types[column] not in NUMERIC_TYPES:
+            raise ContractError(file, f"drift total column '{column}' is {types[column]}, not a number",
+                                "sum a numeric field")
+        totals.append((str(column), _fraction(band, file, f"drift.totals.{column}")))
+    return Drift(rows=rows, totals=tuple(totals))

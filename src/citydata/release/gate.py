@@ -1,35 +1,52 @@
-"""The release gate: Great Expectations suites from `expectations/` run on the gold tables.
+"""The release gate: Great Expectations suites from `expectations/` run on the released gold tables.
 
-Each released dataset has one suite, `expectations/<dataset>.json`, versioned with the code. The
-gate reads the exact Delta version it validates (recorded in the result, so the manifest can pin
-it), fills the suites' `$PARAMETER`s from `citydata.standards` (the city's division codes: never
-hand-copied into a suite) and writes Data Docs under the releases folder. It changes no data and
-publishes nothing: a failed gate is a `GateResult(success=False)`, and `raise_for_failure()` names
-every failing expectation.
+Every released dataset (one catalog item per table, `citydata.catalog.items`) has a generated suite,
+`expectations/generated/<table>.json` (`citydata.release.suites`: schema, key, dbt tests, standards
+codes, drift), and may have hand-written rules in `expectations/<table>.json` (reconciliations with
+silver and between marts); the gate merges them. It reads the exact Delta version it validates
+(recorded in the result, so the manifest can pin it), fills the suites' `$PARAMETER`s from
+`citydata.standards` and, for drift, from the previous release's pinned version (time travel), and
+writes Data Docs (counts only) under the releases folder. A failed expectation carries up to 5 sample
+rows that break it, masked by the catalog item (public as is, sensitive masked, anything else
+withheld). It changes no data and publishes nothing: a failed gate is a `GateResult(success=False)`,
+and `raise_for_failure()` names every failing expectation.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
-from collections.abc import Iterable
+import re
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citydata.config import Paths
 
-if TYPE_CHECKING:  # imported for type hints only: the release DAG lists the suites while parsing
-    from pyspark.sql import SparkSession
+if TYPE_CHECKING:  # imported for type hints only: the release DAG lists the datasets while parsing
+    from pyspark.sql import DataFrame, SparkSession
+
+    from citydata.catalog.items import CatalogItem
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LAYER = "gold"
+GENERATED = "generated"
 # Counts only, never sample values: gold holds personal information (identity numbers, names), and
-# neither the gate's result nor the Data Docs may quote it (STANDARDS.md, personal information).
+# neither the GX result nor the Data Docs may quote it (STANDARDS.md, personal information). Sample
+# rows are derived by the gate itself and masked before they reach the result.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+SAMPLE_ROWS = 5
+WITHHELD = "<withheld>"
+BATCH_VIEW = "gate_batch"  # the dataset under validation, for sample queries (GX uses `tmp_view`)
+DATE_PLACEHOLDERS = ("as_of", "period_start")  # `$as_of` in a hand-written query: a date literal
+_VIEW_IN_QUERY = re.compile(r"\b(?:from|join)\s+((?:landing|bronze|silver|gold)_[a-z0-9_]+)\b", re.IGNORECASE)
 
 
 class GateError(RuntimeError):
@@ -37,7 +54,7 @@ class GateError(RuntimeError):
 
 
 class GateFailed(RuntimeError):
-    """The gate ran and at least one expectation failed; the message names each one."""
+    """The gate ran and at least one expectation failed; the message names each one with masked samples."""
 
     def __init__(self, result: GateResult) -> None:
         self.result = result
@@ -48,19 +65,22 @@ class GateFailed(RuntimeError):
                              + (f" ({failed['unexpected_count']} unexpected)"
                                 if failed.get("unexpected_count") else "")
                              + (f" [{failed['exception']}]" if failed.get("exception") else ""))
+                for row in failed.get("sample_rows") or ():
+                    lines.append("      sample (masked): " + json.dumps(row, ensure_ascii=False))
         lines.append(f"Data Docs: {result.data_docs / 'index.html'}")
         super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """`results[dataset]`: success, statistics, failed_expectations, delta_version, suite."""
+    """`results[dataset]`: success, statistics, failed_expectations, delta_version, suite, drift, skipped."""
 
     success: bool
     results: dict[str, dict[str, Any]]
     data_docs: Path
     run_name: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
 
     def failed_expectations(self, dataset: str) -> list[str]:
         """Names (`type(column)`) of the expectations that failed on `dataset`."""
@@ -86,51 +106,67 @@ def default_data_docs_dir() -> Path:
 SUITE_SUFFIXES = (".json", ".yml", ".yaml")
 
 
-def suite_datasets(expectations_dir: Path | None = None) -> list[str]:
-    """The datasets that have a suite in `expectations/` (file stems, sorted): what a release publishes.
-    A suite's file name is its dataset (`<table>` in gold); reads no file content and imports no Spark."""
-    folder = Path(expectations_dir or default_expectations_dir())
-    if not folder.is_dir():
-        return []
-    return sorted({p.stem for p in folder.iterdir() if p.is_file() and p.suffix in SUITE_SUFFIXES})
+def suite_datasets(items_dir: Path | None = None) -> list[str]:
+    """The released datasets: the tables of the catalog items (sorted). Reads only the items' YAML and
+    imports no Spark: the DAG factory calls it while parsing."""
+    from citydata.catalog.items import released_items
+
+    return sorted(item.table for item in released_items(items_dir))
 
 
 def suite_parameters() -> dict[str, Any]:
     """Values the suites reference as `{"$PARAMETER": name}`, derived from citydata.standards."""
     from citydata.standards.divisions import load_divisions
+    from citydata.standards.industry import load_industries
 
     table = load_divisions()
+    industries = load_industries()
+    districts = sorted({r.code for r in table.rows if r.level == "district"})
     return {
         # every version: a resident may still carry the code of a merged district
-        "city_district_codes": sorted({r.code for r in table.rows if r.level == "district"}),
+        "city_district_codes": districts,
         "city_street_codes": sorted({r.code for r in table.rows if r.level == "street"}),
+        "city_division_codes": sorted({table.city_code, *districts}),
+        "industry_sections": sorted(industries.sections),
+        "industry_divisions": sorted(industries.divisions),
     }
 
 
-def load_suite_spec(dataset: str, expectations_dir: Path) -> dict[str, Any]:
-    """The suite file of `dataset` as a dict (JSON; YAML when PyYAML reads a .yml/.yaml)."""
-    for suffix in SUITE_SUFFIXES:
-        path = expectations_dir / f"{dataset}{suffix}"
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            try:
-                if suffix == ".json":
-                    spec = json.loads(text)
-                else:
-                    import yaml
+def _read_suite_file(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".json":
+            spec = json.loads(text)
+        else:
+            import yaml
 
-                    spec = yaml.safe_load(text)
-            except ValueError as exc:
-                raise GateError(f"{path}: not a valid suite file ({exc})") from exc
-            if not isinstance(spec, dict) or not spec.get("expectations"):
-                raise GateError(f"{path}: a suite needs a non-empty 'expectations' list")
-            spec.setdefault("name", dataset)
-            spec["_path"] = str(path)
-            return spec
-    raise GateError(
-        f"no expectation suite for dataset {dataset!r} in {expectations_dir}: "
-        f"add {expectations_dir / (dataset + '.json')} (see docs/gold-and-gate.md)"
-    )
+            spec = yaml.safe_load(text)
+    except ValueError as exc:
+        raise GateError(f"{path}: not a valid suite file ({exc})") from exc
+    if not isinstance(spec, dict) or not isinstance(spec.get("expectations"), list):
+        raise GateError(f"{path}: a suite needs an 'expectations' list")
+    return spec
+
+
+def load_suite_spec(dataset: str, expectations_dir: Path) -> dict[str, Any]:
+    """The suite of `dataset`: `generated/<table>.json` (from the catalog item and dbt YAML) followed by
+    the hand-written `<table>.json` (or .yml), either of which may be absent but not both."""
+    parts = []
+    for folder in (expectations_dir / GENERATED, expectations_dir):
+        for suffix in SUITE_SUFFIXES:
+            path = folder / f"{dataset}{suffix}"
+            if path.is_file():
+                parts.append((path, _read_suite_file(path)))
+                break
+    if not parts:
+        raise GateError(
+            f"no expectation suite for dataset {dataset!r} in {expectations_dir}: give it a catalog item and "
+            f"run `python -m citydata.release.suites --write` (see docs/gold-and-gate.md)")
+    expectations = [e for _, spec in parts for e in spec["expectations"]]
+    if not expectations:
+        raise GateError(f"{', '.join(str(p) for p, _ in parts)}: the suite of {dataset!r} has no expectation")
+    return {"name": dataset, "meta": {k: v for _, spec in parts for k, v in (spec.get("meta") or {}).items()},
+            "expectations": expectations, "_path": ", ".join(str(p) for p, _ in parts)}
 
 
 def run_gate(
@@ -140,16 +176,23 @@ def run_gate(
     *,
     expectations_dir: Path | None = None,
     data_docs_dir: Path | None = None,
+    previous_versions: Mapping[str, int] | None = None,
+    as_of: date | str | None = None,
+    period_start: date | str | None = None,
 ) -> GateResult:
     """Validate each dataset (`table` in gold, or `layer/table`) against its suite.
 
-    `lakehouse` is a citydata.lakehouse.Lakehouse on `spark`. Returns a GateResult; it does not
-    raise on failing expectations (call `raise_for_failure()`), only when the gate cannot run.
+    `lakehouse` is a citydata.lakehouse.Lakehouse on `spark`. `previous_versions` maps
+    `"gold/<table>"` to the previous release's pinned Delta version: drift is checked against it, and
+    omitted (said so in `results[dataset]["drift"]`) for a dataset without one. `as_of` and
+    `period_start` fill `$as_of`/`$period_start` in hand-written queries (omitted, and said so, when
+    not given). Returns a GateResult; it does not raise on failing expectations (call
+    `raise_for_failure()`), only when the gate cannot run.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
 
+    started = time.monotonic()
     names = list(datasets)
     if not names:
         raise GateError("run_gate needs at least one dataset")
@@ -158,64 +201,193 @@ def run_gate(
     docs_dir.mkdir(parents=True, exist_ok=True)
     specs = {name: load_suite_spec(_table_of(name)[1], suites_dir) for name in names}
     parameters = suite_parameters()
+    dates = {"as_of": _date_literal(as_of), "period_start": _date_literal(period_start)}
+    previous = {_dataset_key(k): int(v) for k, v in (previous_versions or {}).items()}
     now = datetime.now(UTC)
     run_name = f"release-gate-{now:%Y%m%dT%H%M%SZ}"
+    run_id = RunIdentifier(run_name=run_name, run_time=now)
 
     context = _context(docs_dir)
     source = context.data_sources.add_spark(name="lakehouse")
+    registered: set[str] = set()
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         layer, table = _table_of(name)
         if not lakehouse.exists(layer, table):
             raise GateError(f"dataset {name!r}: no Delta table at {lakehouse.path(layer, table)} "
                             "(build it first: citydata.transform.run_dbt)")
+        dataset_started = time.monotonic()
         version = lakehouse.version(layer, table)
+        item = _item(layer, table)
+        expectations, skipped = _fill_queries(specs[name]["expectations"], dates)
+        previous_version = previous.get(f"{layer}/{table}")
+        drift_parameters, drift = _drift(lakehouse, layer, table, version, previous_version, expectations)
+        if not drift["checked"]:
+            expectations = [e for e in expectations if not _is_drift(e)]
+        _register_views(lakehouse, expectations, registered, name)
         df = lakehouse.read(layer, table, version=version).cache()
         try:
-            suite = _suite(gx, specs[name])
-            suite = context.suites.add(suite)
+            suite = context.suites.add(_suite(gx, {**specs[name], "expectations": expectations}))
             asset = source.add_dataframe_asset(name=name.replace("/", "__"))
             batch = asset.add_batch_definition_whole_dataframe("whole_table")
             validation = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{name}__release", data=batch, suite=suite)
-            )
-            checkpoint = context.checkpoints.add(gx.Checkpoint(
-                name=f"{name}__release_gate",
-                validation_definitions=[validation],
-                actions=[UpdateDataDocsAction(name="data_docs", site_names=["release"])],
-                result_format=RESULT_FORMAT,
-            ))
+                gx.ValidationDefinition(name=f"{name}__release", data=batch, suite=suite))
             log.info("gate: validating %s (Delta version %d) with %d expectations from %s",
                      name, version, len(suite.expectations), specs[name]["_path"])
-            outcome = checkpoint.run(
-                batch_parameters={"dataframe": df},
-                expectation_parameters=parameters,
-                run_id=RunIdentifier(run_name=run_name, run_time=now),
-            )
+            run_parameters = {**parameters, **drift_parameters}
+            validation_result = validation.run(batch_parameters={"dataframe": df},
+                                               expectation_parameters=run_parameters,
+                                               result_format=RESULT_FORMAT, run_id=run_id)
+            # in the suite's order (GX returns results in its own order)
+            position = {(e["type"], e.get("description") or ""): i for i, e in enumerate(expectations)}
+            broken = sorted((r for r in validation_result.results if not r.success),
+                            key=lambda r: position.get((r.expectation_config.type,
+                                                        r.expectation_config.description or ""), len(position)))
+            failed = [_failure(r) for r in broken]
+            if failed:
+                df.createOrReplaceTempView(BATCH_VIEW)
+                public_columns = _public_columns(expectations)
+                for entry, r in zip(failed, broken, strict=True):
+                    entry["sample_rows"] = _samples(spark, df, r.expectation_config, run_parameters, item,
+                                                    public_columns)
         finally:
             df.unpersist()
-        validation_result = next(iter(outcome.run_results.values()))
-        failed = [_failure(r) for r in validation_result.results if not r.success]
         results[name] = {
             "success": bool(validation_result.success),
             "statistics": dict(validation_result.statistics),
             "failed_expectations": failed,
             "delta_version": version,
             "suite": specs[name]["_path"],
+            "drift": drift,
+            "skipped": skipped,
+            "seconds": round(time.monotonic() - dataset_started, 2),
         }
         log.log(logging.INFO if not failed else logging.WARNING,
                 "gate: %s %s (%s)", name, "passed" if not failed else "FAILED",
                 ", ".join(f["expectation"] for f in failed) or "all expectations met")
 
+    context.build_data_docs(site_names=["release"])
     success = all(r["success"] for r in results.values())
-    log.info("gate %s: %s; Data Docs in %s", run_name, "passed" if success else "FAILED", docs_dir)
+    seconds = round(time.monotonic() - started, 1)
+    log.info("gate %s: %s in %.1f s; Data Docs in %s", run_name, "passed" if success else "FAILED", seconds,
+             docs_dir)
     return GateResult(success=success, results=results, data_docs=docs_dir, run_name=run_name,
-                      parameters=parameters)
+                      parameters=parameters, seconds=seconds)
 
 
 def _table_of(dataset: str) -> tuple[str, str]:
     layer, _, table = dataset.rpartition("/")
     return (layer or DEFAULT_LAYER), table
+
+
+def _dataset_key(dataset: str) -> str:
+    layer, table = _table_of(dataset)
+    return f"{layer}/{table}"
+
+
+def _item(layer: str, table: str) -> CatalogItem | None:
+    """The catalog item of the table: it decides how sample values are shown (None: all withheld)."""
+    from citydata.catalog.contracts import ContractError
+    from citydata.catalog.items import item_for_table
+
+    try:
+        return item_for_table(f"{layer}/{table}")
+    except ContractError:
+        log.warning("gate: %s/%s has no catalog item: its sample rows are withheld", layer, table)
+        return None
+
+
+def _date_literal(value: date | str | None) -> str | None:
+    if value is None:
+        return None
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return f"date'{day.isoformat()}'"
+
+
+def _fill_queries(expectations: list[dict[str, Any]],
+                  dates: dict[str, str | None]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Copies of the expectations with `$as_of`/`$period_start` filled; those needing a date the gate was
+    not given are left out and named in the returned notes."""
+    kept, skipped = [], []
+    for expectation in expectations:
+        query = (expectation.get("kwargs") or {}).get("unexpected_rows_query")
+        if query is None:
+            kept.append(expectation)
+            continue
+        missing = [n for n in DATE_PLACEHOLDERS if f"${n}" in query and dates[n] is None]
+        if missing:
+            skipped.append(f"{expectation.get('description') or expectation['type']}: skipped, "
+                           f"run_gate was given no {' or '.join(missing)}")
+            continue
+        for placeholder in DATE_PLACEHOLDERS:
+            if dates[placeholder] is not None:
+                query = query.replace(f"${placeholder}", dates[placeholder])
+        kept.append({**expectation, "kwargs": {**expectation["kwargs"], "unexpected_rows_query": query}})
+    return kept, skipped
+
+
+def _is_drift(expectation: dict[str, Any]) -> bool:
+    from citydata.release.suites import DRIFT_META
+
+    return DRIFT_META in (expectation.get("meta") or {})
+
+
+def _drift(lakehouse: Any, layer: str, table: str, version: int, previous_version: int | None,
+           expectations: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """$PARAMETERs of the drift expectations (bounds around the previous release's row count and sums,
+    read at its pinned version) and what the result says about drift."""
+    from citydata.release.suites import DRIFT_META, drift_parameter
+
+    bands = [(e.get("meta") or {})[DRIFT_META] for e in expectations if _is_drift(e)]
+    if not bands:
+        return {}, {"checked": False, "previous_version": previous_version, "note": "the suite has no drift rule"}
+    if previous_version is None:
+        return {}, {"checked": False, "previous_version": None,
+                    "note": "no previous release: drift not checked"}
+    if previous_version == version:
+        return {}, {"checked": False, "previous_version": previous_version,
+                    "note": "unchanged since the previous release (same Delta version): no drift"}
+    if previous_version > version:
+        raise GateError(f"{layer}/{table}: the previous release pins Delta version {previous_version}, newer than "
+                        f"the table's latest {version}: the table was rewritten or restored; check the lakehouse")
+    parameters: dict[str, Any] = {}
+    columns = [b["column"] for b in bands if "column" in b]
+    previous_sums: dict[str, Any] = {}
+    if columns:
+        from pyspark.sql import functions as F
+
+        row = lakehouse.read(layer, table, version=previous_version).agg(
+            *[F.sum(F.col(c)).alias(c) for c in columns]).first()
+        previous_sums = {c: float(row[c] or 0) for c in columns}
+    for band in bands:
+        if "rows" in band:
+            rows = lakehouse.count(layer, table, version=previous_version)
+            parameters[drift_parameter("rows", "min")] = math.floor(rows * (1 - band["rows"]))
+            parameters[drift_parameter("rows", "max")] = math.ceil(rows * (1 + band["rows"]))
+        else:
+            total, width = previous_sums[band["column"]], abs(previous_sums[band["column"]]) * band["band"]
+            parameters[drift_parameter("sum", "min", band["column"])] = total - width
+            parameters[drift_parameter("sum", "max", band["column"])] = total + width
+    return parameters, {"checked": True, "previous_version": previous_version,
+                        "note": f"against the previous release's Delta version {previous_version}"}
+
+
+def _register_views(lakehouse: Any, expectations: list[dict[str, Any]], registered: set[str],
+                    dataset: str) -> None:
+    """Register the lakehouse views that hand-written queries read (`silver_person`, `gold_dim_resident`)."""
+    for expectation in expectations:
+        query = (expectation.get("kwargs") or {}).get("unexpected_rows_query") or ""
+        for view in _VIEW_IN_QUERY.findall(query):
+            view = view.lower()
+            if view in registered:
+                continue
+            layer, _, table = view.partition("_")
+            if not lakehouse.exists(layer, table):
+                raise GateError(f"dataset {dataset!r}: expectation '{expectation.get('description')}' reads "
+                                f"{view}, but there is no table {lakehouse.path(layer, table)}: build it, or "
+                                "fix the query in expectations/")
+            lakehouse.register_view(layer, table)
+            registered.add(view)
 
 
 def _context(docs_dir: Path) -> Any:
@@ -246,7 +418,7 @@ def _context(docs_dir: Path) -> Any:
 
 
 def _suite(gx: Any, spec: dict[str, Any]) -> Any:
-    """ExpectationSuite from a suite file; GX only logs an invalid expectation, so check the count."""
+    """ExpectationSuite from a suite spec; GX only logs an invalid expectation, so check the count."""
     expected = spec["expectations"]
     suite = gx.ExpectationSuite(name=spec["name"], expectations=expected, meta=spec.get("meta"))
     if len(suite.expectations) != len(expected):
@@ -260,26 +432,107 @@ def _suite(gx: Any, spec: dict[str, Any]) -> Any:
 def _failure(result: Any) -> dict[str, Any]:
     config = result.expectation_config
     column = config.kwargs.get("column")
-    name = f"{config.type}({column})" if column else config.type
+    columns = config.kwargs.get("column_list") if config.type == "expect_compound_columns_to_be_unique" else None
+    name = (f"{config.type}({column})" if column else
+            f"{config.type}({', '.join(columns)})" if columns else config.type)
     info = result.result or {}
     exception = None
     if result.exception_info and result.exception_info.get("raised_exception"):
         exception = result.exception_info.get("exception_message")
+    unexpected = info.get("unexpected_count")
+    if unexpected is None and config.type == "unexpected_rows_expectation":
+        unexpected = info.get("observed_value")
     return {
         "expectation": name,
         "type": config.type,
         "column": column,
         "description": config.description or "",
-        "unexpected_count": info.get("unexpected_count"),
-        "observed_value": _plain(info.get("observed_value")),
+        "unexpected_count": unexpected,
+        "observed_value": _plain(info.get("observed_value")) if config.type != "unexpected_rows_expectation"
+        else unexpected,
         "exception": exception,
+        "sample_rows": [],
     }
 
 
+def _public_columns(expectations: list[dict[str, Any]]) -> set[str]:
+    """Computed columns hand-written queries declare public (`meta.public_columns`: counts, sums)."""
+    return {c for e in expectations for c in (e.get("meta") or {}).get("public_columns") or ()}
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return parameters.get(value["$PARAMETER"])
+    return value
+
+
+def _samples(spark: SparkSession, df: DataFrame, config: Any, parameters: dict[str, Any],
+             item: CatalogItem | None, public_columns: set[str]) -> list[dict[str, Any]]:
+    """Up to SAMPLE_ROWS rows of the dataset that break the expectation, masked (table-level ones: none)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    kwargs = {k: _resolve(v, parameters) for k, v in config.kwargs.items()}
+    kind = config.type
+    rows: DataFrame | None = None
+    if kind in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+        columns = [kwargs["column"]] if "column" in kwargs else list(kwargs["column_list"])
+        candidates = df.where(F.col(columns[0]).isNotNull()) if len(columns) == 1 else df
+        rows = (candidates.withColumn("_gate_n", F.count(F.lit(1)).over(Window.partitionBy(*columns)))
+                .where("_gate_n > 1").drop("_gate_n").orderBy(*columns))
+    elif kind == "expect_column_values_to_not_be_null":
+        rows = df.where(F.col(kwargs["column"]).isNull())
+    elif kind == "expect_column_values_to_be_in_set":
+        values = list(kwargs.get("value_set") or [])
+        rows = df.where(F.col(kwargs["column"]).isNotNull() & ~F.col(kwargs["column"]).isin(values))
+    elif kind == "expect_column_values_to_be_between":
+        column, low, high = F.col(kwargs["column"]), kwargs.get("min_value"), kwargs.get("max_value")
+        condition = F.lit(False)
+        if low is not None:
+            condition = condition | (column < F.lit(low))
+        if high is not None:
+            condition = condition | (column > F.lit(high))
+        rows = df.where(column.isNotNull() & condition)
+    elif kind == "expect_column_values_to_match_regex":
+        column = F.col(kwargs["column"])
+        rows = df.where(column.isNotNull() & ~column.rlike(kwargs["regex"]))
+    elif kind == "unexpected_rows_expectation":
+        rows = spark.sql(kwargs["unexpected_rows_query"].format(batch=BATCH_VIEW))
+    if rows is None:
+        return []
+    return [mask_row(row.asDict(), item, public_columns) for row in rows.limit(SAMPLE_ROWS).collect()]
+
+
+def mask_row(row: Mapping[str, Any], item: CatalogItem | None, public_columns: Iterable[str] = ()) -> dict[str, Any]:
+    """A sample row as it may be shown: public fields as is, sensitive ones masked (citydata.standards.masking),
+    internal/core/undeclared withheld. `public_columns`: computed columns (counts) a query declares public;
+    a column that is a field of the item keeps the field's classification."""
+    from citydata.catalog.contracts import Classification
+    from citydata.standards.masking import mask_value
+
+    public = set(public_columns)
+    shown: dict[str, Any] = {}
+    for column, value in row.items():
+        declared = item.field(column) if item is not None else None
+        if declared is None:
+            shown[column] = _plain(value) if column in public else WITHHELD
+        elif declared.classification is Classification.PUBLIC:
+            shown[column] = _plain(value)
+        elif declared.classification is Classification.SENSITIVE and declared.mask:
+            shown[column] = mask_value(declared.mask, value)
+        else:
+            shown[column] = WITHHELD
+    return shown
+
+
 def _plain(value: Any) -> Any:
-    """JSON-friendly observed values (they describe the table, not a person)."""
+    """JSON-friendly values (observed values describe the table; sample values are masked before this)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

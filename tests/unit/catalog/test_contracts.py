@@ -111,7 +111,8 @@ def test_catalog_items_load_with_sharing_and_opening_attributes() -> None:
     assert pop.suppress == ("residents", "male", "female")
     extract = load_item("resident_extract")
     masks = {f.name: f.mask for f in extract.fields if f.classification is Classification.SENSITIVE}
-    assert masks == {"id_number": "id_number", "name": "name", "address": "address", "phone": "mobile"}
+    assert masks == {"id_number": "id_number", "name": "name", "birth_date": "birth_date", "address": "address",
+                     "phone": "mobile"}
 
 
 def test_catalog_item_refuses_unknown_opening_attribute() -> None:
