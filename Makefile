@@ -62,7 +62,7 @@ browser: ## install headless Chromium, chromedriver and CJK fonts with apt if mi
 	  echo "installing with apt: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@/usr/bin/chromium --version && /usr/bin/chromedriver --version | head -1
+	@/usr/bin/chromium --version 2>/dev/null && /usr/bin/chromedriver --version | head -1  # (the Debian wrapper warns on stderr)
 
 java: ## install Java 17 with apt if no java is on PATH
 	@if ! command -v java >/dev/null 2>&1; then \
