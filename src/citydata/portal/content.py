@@ -468,10 +468,5 @@ def _shipped_item(key: str) -> dict[str, Any] | None:
     """A manifest written before releases carried their catalog items: the shipped item of that table."""
     from citydata.catalog.items import load_items
 
-    for item in load_items():
-        if "/".join(split_dataset(item.source_table)) == key:
-            metadata = item.metadata()
-            metadata["fields"] = [{"name": f.name, "type": f.type, "title": f.title,
-                                   "classification": str(f.classification)} for f in item.fields]
-            return metadata
-    return None
+    return next((item.metadata() for item in load_items() if "/".join(split_dataset(item.source_table)) == key),
+                None)

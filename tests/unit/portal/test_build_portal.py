@@ -190,3 +190,15 @@ def test_missing_export_is_named(tiny_city: TinyCity) -> None:
     with pytest.raises(PortalError, match=r"dim_district is 无条件开放 but .*dim_district.metadata.json"):
         build_portal(tiny_city.paths)
     assert not (tiny_city.paths.home / "data" / "portal" / "site").exists()  # nothing half-built is shown
+
+
+def test_a_manifest_without_catalog_items_uses_the_shipped_ones(tiny_city: TinyCity) -> None:
+    path = tiny_city.paths.releases / "release-0001.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for pin in manifest["datasets"].values():  # what releases before issue 12 wrote
+        del pin["catalog_item"], pin["validation"]
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    built = build_portal(tiny_city.paths, release=1, base_url=BASE_URL)
+    text = "".join(parse(built.site / "datasets" / "population_by_district.html").text)
+    assert "示范市分区户籍人口统计" in text  # src/citydata/catalog/items/population_by_district.yml
+    assert "本版本未记录质量检查结果" in text
