@@ -363,6 +363,8 @@ def draw_figures(dataset: Dataset, districts: Sequence[Mapping[str, str]]) -> No
             notes.append(f"{hidden} 个单元格按小样本规则隐藏（*），未计入")
         dataset.chart = bar_chart(pairs, title=title, unit=unit, note="；".join(notes),
                                   keep="last" if timeline else "largest")
+        if not pairs and hidden:
+            dataset.chart_note = f"关键指标“{title}”的数值均已按小样本规则隐藏（*），不作图。"
         if dataset.chart and dataset.chart.hidden:
             dataset.chart_note = (f"仅显示最近的 {len(dataset.chart.bars)} 期" if timeline
                                   else f"仅显示最大的 {len(dataset.chart.bars)} 项")

@@ -57,3 +57,11 @@ def test_a_time_series_keeps_its_order_and_latest_periods() -> None:
     assert dataset.chart is not None and dataset.chart.hidden == 4
     assert [b.label for b in dataset.chart.bars] == [f"{2023 + m // 12}-{m % 12 + 1:02d}" for m in range(4, 24)]
     assert {b.value for b in dataset.chart.bars} == {4.0} and dataset.chart_note == "仅显示最近的 20 期"
+
+
+def test_a_figure_whose_every_cell_is_suppressed_says_so() -> None:
+    rows = [{"age_band": "0-4", "residents": "*"}, {"age_band": "5-9", "residents": "*"}]
+    dataset = _dataset([("age_band", "string", "年龄组"), ("residents", "integer", "户籍人口")], rows,
+                       {"column": "residents", "label_column": "age_band", "title": "户籍人口", "unit": "人"})
+    draw_figures(dataset, [])
+    assert dataset.chart is None and dataset.chart_note == "关键指标“户籍人口”的数值均已按小样本规则隐藏（*），不作图。"
