@@ -2,7 +2,7 @@
 day 2 (increment), optionally a rerun of day 2.
 
 Every stage of `citydata.orchestration.run_day` is timed — ingest (landing + silver), gold (dbt build + dbt
-docs), gate, release, export — with the rows it handled and rows/s, and day 2's time as a ratio of day 1's,
+docs), gate, release, export, portal — with the rows it handled and rows/s, and day 2's time as a ratio of day 1's,
 per stage and in all, measured in this one run. Usage:
     python benchmarks/bench_platform.py [--persons N] [--seed S] [--period-days P] [--rerun] [--out DIR] [--keep]
 """
@@ -29,7 +29,8 @@ from bench_common import city_arguments, finish, print_machine, rate  # noqa: E4
 
 def stage_rows(stage: StageResult) -> int:
     """The rows a stage handled: delivered rows (ingest), rows of the gold tables it wrote (gold), rows of the
-    validated datasets (gate), of the pinned datasets (release), of the exported files (export)."""
+    validated datasets (gate), of the pinned datasets (release), of the exported datasets (export); the portal
+    is counted in pages (its summary), not rows."""
     details = stage.details
     if stage.stage == "ingest":
         return sum(landed["delivered"] for landed in details["landed"].values() if landed["new"])
@@ -39,7 +40,9 @@ def stage_rows(stage: StageResult) -> int:
         return sum(details["rows"].values())
     if stage.stage == "release":
         return sum(details["rows"].values())
-    return sum(f["rows"] for f in details["files"].values())
+    if stage.stage == "export":
+        return sum(d["rows"] for d in details["datasets"].values())
+    return 0
 
 
 def report(label: str, result: DayResult) -> dict[str, float]:

@@ -338,13 +338,17 @@ def _day(params: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
 
 
 def run_day_task(stage: str, params: Mapping[str, Any], upstream: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """One stage of the day in an Airflow task (`ingest`, `gold`, `gate`, `release`, `export`): the same stage
-    functions `citydata run-day` calls. `upstream` is the previous task's return value where a stage needs it
-    (release: the gate's summary; export: the release's manifest). A failed gate raises GateFailed."""
+    """One stage of the day in an Airflow task (`ingest`, `gold`, `gate`, `release`, `export`, `portal`): the
+    same stage functions `citydata run-day` calls. `upstream` is the previous task's return value where a stage
+    needs it (release: the gate's summary). A failed gate raises GateFailed (each failed expectation of each
+    dataset, with masked sample rows, in the task log). The portal stage starts no Spark."""
     from citydata import orchestration
+    from citydata.config import Paths
 
     if stage not in orchestration.STAGES:
         raise ValueError(f"unknown stage {stage!r}: one of {', '.join(orchestration.STAGES)}")
+    if stage == "portal":
+        return orchestration.portal_stage(Paths.from_env()).as_dict()
     paths, spark, lakehouse, plan = _day(params)
     if stage == "ingest":
         api_url = (params.get("api_url") or "").strip() or None
@@ -352,12 +356,12 @@ def run_day_task(stage: str, params: Mapping[str, Any], upstream: Mapping[str, A
     elif stage == "gold":
         done = orchestration.gold_stage(spark, lakehouse, plan, paths=paths)
     elif stage == "gate":
-        done, gate = orchestration.gate_stage(spark, lakehouse, paths=paths)
+        done, gate = orchestration.gate_stage(spark, lakehouse, paths=paths, plan=plan)
         gate.raise_for_failure()
     elif stage == "release":
         done = orchestration.release_stage(lakehouse, plan, dict(upstream or {})["details"], paths=paths)
     else:
-        done = orchestration.export_stage(lakehouse, dict(upstream or {})["details"]["manifest"], paths=paths)
+        done = orchestration.export_stage(lakehouse, paths=paths)
     return {"plan": plan.as_dict(), **done.as_dict()}
 
 
@@ -367,13 +371,16 @@ def day_doc_md(dag_id: str) -> str:
         GOLD_DAG_ID: "`dbt build` of every model of dbt_project/ (models and their tests) at the day's dates, "
                      "then `dbt docs generate`. Runs when any silver table is updated (assets). Unchanged "
                      "models write no new Delta version.",
-        RELEASE_DAG_ID: "The Great Expectations gate over every released dataset (a gold table with a suite in "
-                        "expectations/), then a numbered release manifest pinning the gated versions (only if the "
-                        "gate passed and something changed), then the open-data files of the release. Runs when "
-                        "a released gold dataset is updated (assets). A failed gate publishes nothing.",
+        RELEASE_DAG_ID: "The Great Expectations gate over every dataset of the catalog (each catalog item's gold "
+                        "table, its suite from expectations/), then a numbered release manifest pinning the gated "
+                        "versions with their catalog items and validation (only if the gate passed and something "
+                        "changed), then the open data of the current release (CSV, JSON, Parquet, DCAT, CKAN API) "
+                        "and the portal built from it. Runs when a released gold dataset is updated (assets). A "
+                        "failed gate fails the run, names each failed expectation in the gate task's log and "
+                        "publishes nothing.",
         RUN_DAY_DAG_ID: "A whole day in one run, triggered by hand (replays, backfills, `make demo-airflow`): "
-                        "ingest (every source, then silver) -> gold -> gate -> release -> export, the same stages "
-                        "as `citydata run-day`. Emits no asset events: the scheduled DAGs do not run again.",
+                        "ingest (every source, then silver) -> gold -> gate -> release -> export -> portal, the same "
+                        "stages as `citydata run-day`. Emits no asset events: the scheduled DAGs do not run again.",
     }[dag_id]
     return (f"### {dag_id}\n\n{what}\n\nParams: `day_folder` (empty: the newest day), `as_of` (when the day has "
             "no manifest.json). Every task calls a stage of `citydata.orchestration`. Runbook: docs/run-day.md, "
@@ -413,7 +420,8 @@ def _gate_task(task: Any) -> Any:
 
 
 def _release_after(task: Any, gate: Any) -> Any:
-    """The release task on the gate's verdict, then the export of what it released (inside a DAG context)."""
+    """The release task on the gate's verdict, then the export of the current release and the portal built
+    from it (inside a DAG context)."""
     @task(task_id="release")
     def release(verdict: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
         return run_day_task("release", params or {}, verdict)
@@ -422,16 +430,20 @@ def _release_after(task: Any, gate: Any) -> Any:
     def export(released: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
         return run_day_task("export", params or {}, released)
 
-    return export(release(gate))
+    @task(task_id="portal")
+    def portal(exported: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return run_day_task("portal", params or {}, exported)
+
+    return portal(export(release(gate)))
 
 
 def build_release_dag(released: list[str]) -> DAG:
-    """`release`: scheduled on any released gold dataset; gate -> release -> export."""
+    """`release`: scheduled on any released gold dataset; gate -> release -> export -> portal."""
     from airflow.sdk import DAG, AssetAny, task
 
     with DAG(
         dag_id=RELEASE_DAG_ID,
-        description="gold -> Great Expectations gate -> release manifest -> open-data export",
+        description="gold -> Great Expectations gate -> release manifest -> open-data export -> portal",
         schedule=AssetAny(*[table_asset("gold", t) for t in released]) if released else None,
         start_date=START_DATE,
         catchup=False,
@@ -446,7 +458,7 @@ def build_release_dag(released: list[str]) -> DAG:
 
 
 def build_run_day_dag() -> DAG:
-    """`run_day`: a whole day in one run (ingest -> gold -> gate -> release -> export), triggered by hand."""
+    """`run_day`: a whole day in one run (ingest -> gold -> gate -> release -> export -> portal), by hand."""
     from airflow.sdk import DAG, task
 
     specs = day_param_specs()
@@ -454,7 +466,7 @@ def build_run_day_dag() -> DAG:
                         "description": "fetch the JSON API sources from this base URL; empty: the day folder's pages"}
     with DAG(
         dag_id=RUN_DAY_DAG_ID,
-        description="one day end to end: ingest -> silver -> dbt build -> gate -> release -> export",
+        description="one day end to end: ingest -> silver -> dbt build -> gate -> release -> export -> portal",
         schedule=None,
         start_date=START_DATE,
         catchup=False,

@@ -129,7 +129,7 @@ def test_gold_marts_runs_on_every_silver_asset_and_emits_the_marts(dagbag) -> No
     assert {"dim_resident", "population_by_district"} <= set(gold_outlets())
 
 
-def test_release_runs_on_the_released_gold_datasets_gate_then_release_then_export(dagbag) -> None:
+def test_release_runs_on_the_released_gold_datasets_gate_release_export_portal(dagbag) -> None:
     from citydata.dag_factory import asset_uri
     from citydata.release.gate import suite_datasets
 
@@ -138,14 +138,14 @@ def test_release_runs_on_the_released_gold_datasets_gate_then_release_then_expor
     assert _assets(dag.timetable.asset_condition) == released
     emitted = {a.uri for task in dagbag.dags["gold_marts"].tasks for a in task.outlets}
     assert released <= emitted  # every released dataset is a mart gold_marts writes: the day flows on
-    _assert_chain(dag, ["gate", "release", "export"])
+    _assert_chain(dag, ["gate", "release", "export", "portal"])
     assert dag.get_task("gate").retries == 0
 
 
-def test_run_day_runs_the_five_stages_in_order_and_emits_no_asset(dagbag) -> None:
+def test_run_day_runs_the_six_stages_in_order_and_emits_no_asset(dagbag) -> None:
     dag = dagbag.dags["run_day"]
     assert type(dag.timetable).__name__ == "NullTimetable"  # triggered by hand only
-    _assert_chain(dag, ["ingest", "gold", "gate", "release", "export"])
+    _assert_chain(dag, ["ingest", "gold", "gate", "release", "export", "portal"])
     assert [a for task in dag.tasks for a in task.outlets] == []  # the scheduled DAGs do not run again
     assert set(dag.params) == {"day_folder", "as_of", "api_url"}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from shared_city import SharedCity
 
-from citydata.catalog.items import load_items
+from citydata.catalog.items import open_items
 from citydata.release.gate import suite_datasets
 
 pytestmark = pytest.mark.slow
@@ -61,16 +61,15 @@ def test_day_three_flows_from_silver_to_a_release_through_the_scheduled_dags(day
     assert (home / "data" / "releases" / "release-0003" / "dbt-docs" / "catalog.json").is_file()
 
 
-def test_the_release_exported_its_catalog_items(day3: dict) -> None:
-    released = {f"gold/{d}" for d in suite_datasets()}
-    items = [item.name for item in load_items() if item.source_table in released]
+def test_the_release_exported_its_open_catalog_items_and_built_the_portal(day3: dict) -> None:
     folder = day3["home"] / "exports" / "release-0003"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        f"{name}{suffix}" for name in items for suffix in (".csv", ".metadata.json"))
+    for item in open_items():
+        assert all((folder / f"{item.name}{suffix}").is_file() for suffix in (".csv", ".json", ".parquet")), item
     meta = json.loads((folder / "population_by_district.metadata.json").read_text(encoding="utf-8"))
     assert meta["provenance"]["release"] == 3
     assert meta["provenance"]["delta_version"] == _release(day3["home"], 3)["datasets"][
         "gold/population_by_district"]["delta_version"]
+    assert (day3["home"] / "data" / "portal" / "site" / "download" / "release-0003").is_dir()
 
 
 def test_the_run_day_dag_on_the_same_day_again_changes_nothing(day3: dict) -> None:

@@ -18,7 +18,6 @@ from citydata.orchestration.plan import (
     resolve_day,
     upstream_tables,
 )
-from citydata.release.gate import suite_datasets
 
 
 def _day(tmp_path: Path, name: str = "day-002", manifest: dict | None = None) -> Path:
@@ -71,14 +70,6 @@ def test_period_rules() -> None:
 def test_a_missing_day_folder_says_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(DayFolderError, match="no such folder. Fix: pass a day folder"):
         resolve_day(tmp_path / "day-009")
-
-
-def test_released_datasets_are_the_suites_in_expectations(tmp_path: Path) -> None:
-    for name in ("population_by_district.json", "dim_resident.json", "credit_status.yml", "README.md"):
-        (tmp_path / name).write_text("{}", encoding="utf-8")
-    assert suite_datasets(tmp_path) == ["credit_status", "dim_resident", "population_by_district"]
-    assert {"dim_resident", "population_by_district"} <= set(suite_datasets())  # the shipped suites
-    assert suite_datasets(tmp_path / "none") == []
 
 
 def test_the_marts_are_the_sql_files_under_models_marts(tmp_path: Path) -> None:

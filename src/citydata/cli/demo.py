@@ -156,7 +156,8 @@ def _run_in_airflow(console: Console, paths: Paths, folders: list[Path], started
 
     from citydata import airflow_local
     from citydata.dag_factory import RUN_DAY_DAG_ID
-    from citydata.release.manifest import latest_release
+    from citydata.portal.build import site_dir
+    from citydata.release.manifest import current_release
 
     airflow_home = Path(os.environ["AIRFLOW_HOME"]) if os.environ.get("AIRFLOW_HOME") else None
     env = airflow_local.airflow_env(paths.home, airflow_home)
@@ -170,12 +171,14 @@ def _run_in_airflow(console: Console, paths: Paths, folders: list[Path], started
             return 1
         console.print(f"[green]✓[/green] airflow dags test {RUN_DAY_DAG_ID} {folder.name}: every task succeeded "
                       f"({time.monotonic() - day_started:.0f} s)")
-    release = latest_release(paths.releases)
+    release = current_release(paths.releases)
     if release is None:
         console.print("[red]the runs succeeded but wrote no release manifest[/red]")
         return 1
     console.print(f"  release manifest  [cyan]{release.path}[/cyan] (release {release.number})", highlight=False)
     console.print(f"  open-data export  [cyan]{paths.exports / f'release-{release.number:04d}'}[/cyan]",
+                  highlight=False)
+    console.print(f"  portal            [cyan]{site_dir(paths)}/index.html[/cyan] (serve it: make portal)",
                   highlight=False)
     console.print(f"demo done in {time.monotonic() - started:.0f} s")
     return 0

@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 TITLES = {
     "ingest": "ingest: land every source in bronze, build silver",
     "gold": "gold: dbt build (models + tests) and dbt docs",
-    "gate": "gate: Great Expectations suites of the released datasets",
-    "release": "release: manifest pinning the gated versions",
-    "export": "export: open-data files of the release",
+    "gate": "gate: Great Expectations suites of every dataset of the catalog",
+    "release": "release: manifest pinning the gated versions, catalog items and validation",
+    "export": "export: open data of the current release (CSV, JSON, Parquet, DCAT, CKAN API)",
+    "portal": "portal: the static open-data site of the current release",
 }
 
 
@@ -102,18 +103,19 @@ def run_day_with_progress(console: Console, spark: Any, paths: Paths, plan: DayP
 
 
 def print_outputs(console: Console, paths: Paths, result: DayResult) -> None:
-    """Where the day's outputs are: lakehouse, release manifest, Data Docs, dbt docs, exports."""
+    """Where the day's outputs are: lakehouse, release manifest, Data Docs, dbt docs, exports, portal."""
     release = result.stages["release"].details
-    gate = result.stages["gate"].details
     export = result.stages["export"].details
     docs = release.get("dbt_docs") or result.stages["gold"].details.get("docs")
     rows = [
         ("lakehouse", f"{paths.lakehouse}/<layer>/<table>"),
         ("release manifest", f"{release['manifest']} (release {release['release']}"
                              + ("" if release["new"] else ", unchanged") + ")"),
-        ("Data Docs (gate)", gate["data_docs"]),
+        ("Data Docs (gate)", release.get("data_docs") or result.stages["gate"].details["data_docs"]),
         ("dbt docs", f"{docs}/static_index.html (or serve the folder: index.html)" if docs else "not generated"),
-        ("open-data export", f"{export['dir']} ({len(export['files'])} files)"),
+        ("open-data export", f"{export['dir']} ({len(export['datasets'])} open datasets, catalog.jsonld, "
+                             "api/3/action/)"),
+        ("portal", f"{result.stages['portal'].details['site']}/index.html (serve it: make portal)"),
     ]
     width = max(len(label) for label, _ in rows)
     for label, where in rows:

@@ -1,8 +1,8 @@
-"""One day of the platform, end to end: ingest -> silver -> gold (dbt) -> gate -> release -> export.
+"""One day of the platform, end to end: ingest -> silver -> gold (dbt) -> gate -> release -> export -> portal.
 
 `run_day` is the one orchestration: the CLI (`citydata run-day`), `citydata demo`, the tests and the
 Airflow DAGs (`gold_marts`, `release`, `run_day`) call its stage functions (`ingest_stage`, `gold_stage`,
-`gate_stage`, `release_stage`, `export_stage`), never a copy of them. `plan` holds the pure parts (the
+`gate_stage`, `release_stage`, `export_stage`, `portal_stage`), never a copy of them. `plan` holds the pure parts (the
 day's dates, the lineage of a release) and imports no Spark.
 Must not: hold data logic (ingest, transform, release and export do the work) or Airflow code.
 """
@@ -16,6 +16,7 @@ from citydata.orchestration.stages import (
     gold_stage,
     ingest_stage,
     plan_day,
+    portal_stage,
     release_stage,
     run_day,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "gold_stage",
     "ingest_stage",
     "plan_day",
+    "portal_stage",
     "release_stage",
     "resolve_day",
     "run_day",

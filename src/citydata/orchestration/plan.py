@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ingest", "gold", "gate", "release", "export")
+STAGES = ("ingest", "gold", "gate", "release", "export", "portal")
 DELIVERY = "delivery"
 DAY_MANIFEST = "manifest.json"
 # dbt sources in these schemas are lakehouse tables (a release pins them as its inputs); others are reference data.

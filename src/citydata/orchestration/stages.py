@@ -1,10 +1,11 @@
-"""The stages of a day — ingest, gold, gate, release, export — and `run_day`, which runs them in order.
+"""The stages of a day — ingest, gold, gate, release, export, portal — and `run_day`, which runs them in order.
 
 Each stage is one function taking the platform's SparkSession (or only the lakehouse) and returning a
 `StageResult`: a one-line summary, the seconds it took, and JSON-ready details (an Airflow XCom). The CLI
 (`citydata run-day`), the demo, the tests and the Airflow tasks call these functions; `run_day` runs them
 on ONE SparkSession. Every stage is idempotent: a rerun of a day with no new data writes no new Delta
-version in silver or gold and publishes no new release.
+version in silver or gold and publishes no new release. `publish_current` (release rollback) re-exports and
+rebuilds the portal from an earlier release.
 """
 
 from __future__ import annotations
@@ -198,28 +199,98 @@ def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, path
     return _timed("gold", started, summary, details)
 
 
-# --- gate, release, export ---------------------------------------------------------------------------
+# --- gate, release, export, portal -------------------------------------------------------------------
 
-def gate_stage(spark: SparkSession, lakehouse: Lakehouse, *, paths: Paths,
+GATE_RUNS_KEPT = 20  # Data Docs of the latest gate runs kept under releases/gate-runs (a release keeps its own)
+
+
+def gate_runs_dir(paths: Paths) -> Path:
+    """Data Docs of each gate run (`<run>/index.html`), released or not: a failed gate's validation is here."""
+    return paths.releases / "gate-runs"
+
+
+def suites_fingerprint() -> str:
+    """SHA-256 over what the gate validates with: the suites, the catalog items and the reference data."""
+    from importlib import resources
+
+    from citydata.catalog.items import ITEMS_DIR
+    from citydata.orchestration.plan import files_fingerprint
+    from citydata.release.gate import default_expectations_dir
+
+    reference = Path(str(resources.files("citydata.standards").joinpath("data")))
+    return files_fingerprint([default_expectations_dir(), ITEMS_DIR, reference])
+
+
+def _validated_before(lakehouse: Lakehouse, names: list[str], fingerprint: str, current: Any,
+                      paths: Paths) -> GateResult | None:
+    """The current release's validation, when it validated exactly these datasets at their current versions
+    with the same suites: validating again would say the same (a rerun of a day that changed nothing)."""
+    from citydata.release.gate import GateResult
+
+    if current is None or current.content.get("gate", {}).get("suites") != fingerprint:
+        return None
+    pins = current.content["datasets"]
+    keys = {name: "/".join(_layer_table(name)) for name in names}
+    if set(keys.values()) != set(pins):
+        return None
+    if any(not lakehouse.exists(*_layer_table(n)) or lakehouse.version(*_layer_table(n)) != pins[k]["delta_version"]
+           for n, k in keys.items()):
+        return None
+    results = {}
+    for name, key in keys.items():
+        validation = pins[key].get("validation", {})
+        results[name] = {"success": True, "delta_version": pins[key]["delta_version"], "failed_expectations": [],
+                         "statistics": {k: validation.get(k) for k in
+                                        ("evaluated_expectations", "successful_expectations")},
+                         "suite": validation.get("suite", "")}
+    return GateResult(success=True, results=results, data_docs=release_dir(paths, current.number) / "data-docs",
+                      run_name=f"validated by release {current.number}")
+
+
+def gate_stage(spark: SparkSession, lakehouse: Lakehouse, *, paths: Paths, plan: DayPlan | None = None,
                datasets: Iterable[str] | None = None) -> tuple[StageResult, GateResult]:
-    """Run the release gate over every released dataset (every gold table with a suite in expectations/).
-    Returns the stage result and the GateResult; the caller decides what a failure stops (`run_day` raises
-    GateFailed, naming each failed expectation, before anything is published)."""
+    """Run the release gate over every dataset of the catalog (each catalog item's table, with its suite), with
+    drift measured against the current release. When the current release validated exactly these versions with
+    the same suites, nothing is validated again. Returns the stage result and the GateResult; the caller decides
+    what a failure stops (`run_day` raises GateFailed, naming each failed expectation and masked sample rows,
+    before anything is published). `plan` gives the suites the day's dates (`as_of`, `period_start`)."""
+    from datetime import UTC, datetime
+
     from citydata.release.gate import run_gate, suite_datasets
-    from citydata.release.manifest import gate_summary
+    from citydata.release.manifest import current_release, gate_summary
 
     started = time.monotonic()
     names = list(datasets) if datasets is not None else suite_datasets()
-    result = run_gate(spark, lakehouse, names, data_docs_dir=paths.releases / "data-docs")
-    summary_dict = gate_summary(result)
+    fingerprint = suites_fingerprint()
+    current = current_release(paths.releases)
+    result = _validated_before(lakehouse, names, fingerprint, current, paths)
+    if result is None:
+        previous = ({name: pin["delta_version"] for name, pin in current.content["datasets"].items()}
+                    if current is not None else None)
+        docs = gate_runs_dir(paths) / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        result = run_gate(spark, lakehouse, names, data_docs_dir=docs, previous_versions=previous,
+                          as_of=plan.as_of if plan else None, period_start=plan.period_start if plan else None)
+        _prune_gate_runs(paths)
+    summary_dict = {**gate_summary(result), "suites": fingerprint}
     failed = {n: d["failed_expectations"] for n, d in summary_dict["datasets"].items() if not d["success"]}
     evaluated = sum(d.get("evaluated_expectations") or 0 for d in summary_dict["datasets"].values())
-    summary = (f"{'passed' if result.success else 'FAILED'}: {len(names)} datasets, {evaluated} expectations"
-               + (f"; failed: {failed}" if failed else ""))
+    if current is not None and result.run_name == f"validated by release {current.number}":
+        summary = f"unchanged: {len(names)} datasets at the versions release {current.number} validated"
+    else:
+        summary = (f"{'passed' if result.success else 'FAILED'}: {len(names)} datasets, {evaluated} expectations"
+                   + (f"; failed: {failed}" if failed else ""))
     versions = {n: d["delta_version"] for n, d in summary_dict["datasets"].items()}
     details = {**summary_dict, "data_docs": str(result.data_docs / "index.html"), "versions": versions,
                "rows": {n: lakehouse.count(*_layer_table(n), version=v) for n, v in versions.items()}}
     return _timed("gate", started, summary, details), result
+
+
+def _prune_gate_runs(paths: Paths) -> None:
+    import shutil
+
+    runs = sorted(p for p in gate_runs_dir(paths).iterdir() if p.is_dir()) if gate_runs_dir(paths).is_dir() else []
+    for old in runs[:-GATE_RUNS_KEPT]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _layer_table(dataset: str) -> tuple[str, str]:
@@ -228,10 +299,12 @@ def _layer_table(dataset: str) -> tuple[str, str]:
 
 
 def release_stage(lakehouse: Lakehouse, plan: DayPlan, gate: Any, *, paths: Paths) -> StageResult:
-    """Publish a numbered release manifest pinning the gated versions (only if the gate passed and something
-    changed: else the latest release stands) with the day's dates and the silver tables gold read; keep the
-    build's dbt docs beside it (`release-NNNN/dbt-docs/`)."""
+    """Publish a numbered release manifest pinning the gated versions with each dataset's catalog item and
+    validation summary (only if the gate passed and something changed: else the current release stands) with
+    the day's dates and the silver tables gold read; keep the gate's Data Docs and the build's dbt docs beside it
+    (`release-NNNN/data-docs/`, `release-NNNN/dbt-docs/`). The new release becomes current."""
     import json
+    import shutil
 
     from citydata.orchestration.dbt_docs import copy_site
     from citydata.release.manifest import gate_summary, publish_release
@@ -248,10 +321,15 @@ def release_stage(lakehouse: Lakehouse, plan: DayPlan, gate: Any, *, paths: Path
         log.warning("no dbt manifest at %s: the release records no input tables", dbt_manifest)
     release = publish_release(lakehouse, datasets, summary_dict, paths.releases, inputs=inputs,
                               as_of=plan.as_of, period_start=plan.period_start)
-    docs = release_dir(paths, release.number) / "dbt-docs"
+    folder = release_dir(paths, release.number)
+    docs, data_docs = folder / "dbt-docs", folder / "data-docs"
     latest_docs = latest_dbt_docs_dir(paths)
     if latest_docs.is_dir() and (release.new or not docs.is_dir()):
         copy_site(latest_docs, docs)
+    gate_docs = _gate_docs(gate)
+    if release.new and gate_docs is not None and gate_docs.is_dir() and gate_docs != data_docs:
+        shutil.rmtree(data_docs, ignore_errors=True)
+        shutil.copytree(gate_docs, data_docs)
     pins = {name: pin["delta_version"] for name, pin in release.content["datasets"].items()}
     summary = (f"release {release.number}" + ("" if release.new else " unchanged: nothing new to publish")
                + f" ({len(pins)} datasets pinned, {len(inputs)} input tables)")
@@ -259,42 +337,92 @@ def release_stage(lakehouse: Lakehouse, plan: DayPlan, gate: Any, *, paths: Path
                "released_at": release.content["released_at"], "datasets": pins,
                "rows": {name: pin["rows"] for name, pin in release.content["datasets"].items()},
                "inputs": sorted(release.content.get("inputs", {})),
-               "dbt_docs": str(docs) if docs.is_dir() else None}
+               "dbt_docs": str(docs) if docs.is_dir() else None,
+               "data_docs": str(data_docs / "index.html") if data_docs.is_dir() else None}
     return _timed("release", started, summary, details)
 
 
-def export_stage(lakehouse: Lakehouse, manifest_path: str | Path, *, paths: Paths) -> StageResult:
-    """Export the open-data files of the release (every catalog item whose table it pins), read at the pinned
-    versions; a release exported before is not exported again."""
+def _gate_docs(gate: Any) -> Path | None:
+    """The Data Docs folder of a gate run: from the gate stage's details (`data_docs`: its index.html) or a
+    GateResult."""
+    if isinstance(gate, Mapping):
+        return Path(gate["data_docs"]).parent if gate.get("data_docs") else None
+    return Path(gate.data_docs) if getattr(gate, "data_docs", None) else None
+
+
+def first_released(paths: Paths) -> dict[str, str]:
+    """Catalog item name -> `released_at` of the first release that had it (DCAT's dct:issued)."""
+    from citydata.release.history import releases
+
+    issued: dict[str, str] = {}
+    for release in releases(paths.releases):
+        for pin in release.content["datasets"].values():
+            name = pin.get("catalog_item", {}).get("dataset")
+            if name:
+                issued.setdefault(name, release.content["released_at"])
+    return issued
+
+
+def export_stage(lakehouse: Lakehouse, manifest_path: str | Path | None = None, *, paths: Paths) -> StageResult:
+    """Export the open data of the current release (or of the release at `manifest_path`): every catalog item
+    that is 无条件开放, read at its pinned version, as CSV, JSON and Parquet with the DCAT catalog and the CKAN
+    API documents; a release exported before is not exported again."""
     import json
 
-    from citydata.export.release import export_release, is_exported, items_of_release, release_export_dir
+    from citydata.export.release import export_release, is_exported, load_release_export, release_export_dir
+    from citydata.release.manifest import current_release
 
     started = time.monotonic()
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    out = release_export_dir(paths.exports, manifest["release"])
-    items = items_of_release(manifest)
-    if is_exported(manifest, paths.exports, items):
-        files = {item.name: _exported(out, item.name) for item in items}
-        summary = f"{len(files)} files of release {manifest['release']} exported before: unchanged"
+    if manifest_path is None:
+        current = current_release(paths.releases)
+        if current is None:
+            raise FileNotFoundError(f"no release in {paths.releases} to export: run the gate and release first")
+        manifest = current.content
     else:
-        files = {r.dataset: {"csv": str(r.csv_path), "metadata": str(r.metadata_path), "rows": r.rows,
-                             "bytes": r.byte_size, "sha256": r.sha256, "suppressed_cells": r.suppressed_cells}
-                 for r in export_release(lakehouse, manifest, paths.exports, items)}
-        summary = (f"{len(files)} files, {sum(f['rows'] for f in files.values()):,} rows, "
-                   f"{sum(f['suppressed_cells'] for f in files.values())} cells suppressed")
-    return _timed("export", started, summary, {"dir": str(out), "release": manifest["release"], "files": files})
+        manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    out = release_export_dir(paths.exports, manifest["release"])
+    if is_exported(manifest, paths.exports):
+        done = load_release_export(out).as_dict()
+        summary = f"{len(done['datasets'])} datasets of release {manifest['release']} exported before: unchanged"
+    else:
+        done = export_release(lakehouse, manifest, paths.exports, issued=first_released(paths)).as_dict()
+        summary = (f"{len(done['datasets'])} open datasets x 3 formats, "
+                   f"{sum(d['rows'] for d in done['datasets'].values()):,} rows, "
+                   f"{sum(d['suppressed_cells'] for d in done['datasets'].values())} cells suppressed")
+    return _timed("export", started, summary, {"dir": str(out), "release": manifest["release"], **done})
 
 
-def _exported(out: Path, name: str) -> dict[str, Any]:
-    """What an earlier export wrote, from its metadata file."""
-    import json
+def portal_stage(paths: Paths) -> StageResult:
+    """Build the open-data portal (a static site) from the current release's export."""
+    from citydata.portal import build_portal
 
-    meta = json.loads((out / f"{name}.metadata.json").read_text(encoding="utf-8"))
-    dist = meta["distribution"]
-    return {"csv": str(out / dist["file"]), "metadata": str(out / f"{name}.metadata.json"), "rows": dist["rows"],
-            "bytes": dist["byte_size"], "sha256": dist["checksum"]["value"],
-            "suppressed_cells": meta.get("suppressed_cells", 0)}
+    started = time.monotonic()
+    built = build_portal(paths)
+    summary = f"release {built.release}: {built.pages} pages in {built.site}"
+    return _timed("portal", started, summary, {"site": str(built.site), "release": built.release,
+                                               "pages": built.pages})
+
+
+def publish_current(paths: Paths, *, rollback_to: int | None = None) -> dict[str, Any]:
+    """Make release `rollback_to` current (after checking its pinned versions still read back), export it if it
+    never was, and rebuild the portal from it. What `citydata release rollback N` runs."""
+    from citydata.release.history import rollback
+    from citydata.release.manifest import current_number, current_release
+
+    previous = current_number(paths.releases)
+    release = rollback(paths.releases, rollback_to) if rollback_to is not None else current_release(paths.releases)
+    if release is None:
+        raise FileNotFoundError(f"no release in {paths.releases}")
+    from citydata.export.release import is_exported
+
+    if is_exported(release.content, paths.exports):
+        export = "exported before"
+    else:
+        from citydata.lakehouse import Lakehouse, get_spark
+
+        export = export_stage(Lakehouse(get_spark(), paths.lakehouse), paths=paths).summary
+    portal = portal_stage(paths)
+    return {"release": release.number, "previous": previous, "export": export, "portal": portal.details["site"]}
 
 
 # --- a whole day -------------------------------------------------------------------------------------
@@ -316,8 +444,8 @@ class DayResult:
 
 def run_day(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, paths: Paths, api_url: str | None = None,
             on_stage: OnStage | None = None, progress: Progress | None = None) -> DayResult:
-    """Run ingest -> gold -> gate -> release -> export on one SparkSession. A failed gate raises GateFailed
-    after its stage is reported: nothing is released or exported."""
+    """Run ingest -> gold -> gate -> release -> export -> portal on one SparkSession. A failed gate raises
+    GateFailed after its stage is reported: nothing is released, exported or rebuilt."""
     result = DayResult(plan)
 
     def stage(name: str, run: Callable[[], StageResult]) -> StageResult:
@@ -334,13 +462,15 @@ def run_day(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, paths: 
     gate: dict[str, Any] = {}
 
     def run_gate_stage() -> StageResult:
-        done, gate["result"] = gate_stage(spark, lakehouse, paths=paths)
+        done, gate["result"] = gate_stage(spark, lakehouse, paths=paths, plan=plan)
         return done
 
     stage("gate", run_gate_stage)
     gate["result"].raise_for_failure()
-    released = stage("release", lambda: release_stage(lakehouse, plan, gate["result"], paths=paths))
-    stage("export", lambda: export_stage(lakehouse, released.details["manifest"], paths=paths))
+    # The gate stage's details, not the GateResult: what the Airflow release task receives too (one path).
+    stage("release", lambda: release_stage(lakehouse, plan, result.stages["gate"].details, paths=paths))
+    stage("export", lambda: export_stage(lakehouse, paths=paths))
+    stage("portal", lambda: portal_stage(paths))
     return result
 
 
