@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from citydata.config import Paths
-from citydata.portal.content import PortalContent, PortalError, load_content
+from citydata.portal.content import UPDATE_CYCLES, PortalContent, PortalError, load_content
 from citydata.portal.figures import format_number
 from citydata.release.manifest import current_number, release_numbers
 
@@ -73,6 +73,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = format_number
     env.filters["filesize"] = _filesize
+    env.filters["cycle"] = lambda cycle: UPDATE_CYCLES.get(str(cycle), cycle)
     return env
 
 

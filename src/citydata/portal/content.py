@@ -26,6 +26,8 @@ SUPPRESSED = "*"
 TYPE_LABELS = {"string": "文本", "integer": "整数", "decimal": "数值", "date": "日期", "timestamp": "时间",
                "boolean": "布尔"}
 NUMERIC_TYPES = ("integer", "decimal")
+UPDATE_CYCLES = {"realtime": "实时", "daily": "每日", "weekly": "每周", "monthly": "每月", "quarterly": "每季度",
+                 "half-yearly": "每半年", "yearly": "每年", "irregular": "不定期"}
 FORMAT_ORDER = {"CSV": 0, "JSON": 1, "Parquet": 2}
 MEDIA_FORMATS = {".csv": "CSV", ".json": "JSON", ".parquet": "Parquet"}
 PORTRAIT_TABLE = "gold/city_portrait_district"
@@ -170,6 +172,14 @@ class PortalContent:
     key_figures: list[KeyFigure]
     city_map: DistrictMap | None
     portrait_note: str
+    portrait: Dataset | None = None  # the exported city portrait: the home page's table of districts
+
+    @property
+    def portrait_columns(self) -> list[Field]:
+        """The portrait's district name and figures (codes and the date left out): the home page's table."""
+        if self.portrait is None:
+            return []
+        return [f for f in self.portrait.fields if f.name == "district_name" or f.type in NUMERIC_TYPES]
 
     @property
     def as_of(self) -> str:
@@ -463,7 +473,7 @@ def load_content(releases_dir: Path, exports_root: Path, release: int, current: 
     datasets.sort(key=lambda d: (not d.exported, str(d.item.get("theme") or ""), d.title))
     return PortalContent(release=release, manifest=manifest, export_dir=export_dir, datasets=datasets,
                          releases=releases, current=current, key_figures=key_figures, city_map=city_map,
-                         portrait_note=note)
+                         portrait_note=note, portrait=by_key.get(PORTRAIT_TABLE))
 
 
 def _shipped_item(key: str) -> dict[str, Any] | None:

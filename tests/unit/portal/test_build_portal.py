@@ -72,7 +72,7 @@ def test_dataset_page(tiny_city: TinyCity) -> None:
         assert (site / "download" / "release-0002" / dist["file"]).stat().st_size == dist["byte_size"]
     # metadata (GB/T 21063.3 core), fields with their meaning, the pinned version and the quality summary
     for expected in ("339900-T-population_by_district", "市公安局", "无条件共享", "无条件开放", "CC-BY-4.0",
-                     "户籍人口", "男性", "整数", "Delta 版本", "gold/population_by_district", "9 / 9"):
+                     "户籍人口", "男性", "整数", "Delta 版本", "gold/population_by_district", "9 / 9", "每日"):
         assert expected in text, expected
     # preview: the published cells, suppressed ones as '*'
     assert "<tr><td>339902</td><td>西山区</td><td>80</td><td>*</td><td>*</td></tr>" in html
@@ -144,6 +144,9 @@ def test_home_page_city_figures_and_map(tiny_city: TinyCity) -> None:
     assert [d.count("M") for d, _ in paths] == [1, 2]
     assert paths[0][1] == "#08519c" and paths[1][1] == "#eff3ff"  # 120 darkest, 80 lightest
     assert "东湖区" in text and "120" in text
+    # the districts' table: name and figures, as published
+    table = html[html.index('<table class="districts">'):]
+    assert "<th>户籍人口（人）</th>" in table and "<td>西山区</td><td>80</td><td>35</td><td>10</td><td>94.5" in table
 
 
 def test_release_history_and_rollback(tiny_city: TinyCity) -> None:
