@@ -74,7 +74,7 @@ def test_person_counts_are_suppressed_and_key_figures_chart_numbers() -> None:
 def test_metadata_carries_fields_key_key_figure_and_drift() -> None:
     meta = load_item("population_by_district").metadata()
     assert meta["fields"][2] == {"name": "residents", "type": "integer", "classification": "public",
-                                 "title": "户籍人口", "description": "Number of registered residents."}
+                                 "title": "户籍人口", "description": "户籍人口数。"}
     assert meta["key"] == ["district_code"]
     assert meta["key_figure"] == {"column": "residents", "label_column": "district_name", "title": "户籍人口",
                                   "unit": "人"}
