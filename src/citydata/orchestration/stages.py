@@ -405,7 +405,9 @@ def portal_stage(paths: Paths) -> StageResult:
 
 def publish_current(paths: Paths, *, rollback_to: int | None = None) -> dict[str, Any]:
     """Make release `rollback_to` current (after checking its pinned versions still read back), export it if it
-    never was, and rebuild the portal from it. What `citydata release rollback N` runs."""
+    never was (the only step that starts Spark), and rebuild the portal from it. What `citydata release rollback
+    N` runs."""
+    from citydata.export.release import is_exported
     from citydata.release.history import rollback
     from citydata.release.manifest import current_number, current_release
 
@@ -413,8 +415,6 @@ def publish_current(paths: Paths, *, rollback_to: int | None = None) -> dict[str
     release = rollback(paths.releases, rollback_to) if rollback_to is not None else current_release(paths.releases)
     if release is None:
         raise FileNotFoundError(f"no release in {paths.releases}")
-    from citydata.export.release import is_exported
-
     if is_exported(release.content, paths.exports):
         export = "exported before"
     else:
