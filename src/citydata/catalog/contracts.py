@@ -85,6 +85,8 @@ class FieldSpec:
     unit: str | None = None  # unit of a bare number: 元/万元/亿元 for money, %, 万人 … for other quantities
     coord_system: str | None = None  # wgs84 | gcj02 | bd09 of a lonlat or geometry field, as delivered
     max_length: int | None = None  # characters a value may have (None: DEFAULT_MAX_LENGTH, none for geometry)
+    values: tuple[str, ...] | None = None  # the only values the field may take (VALUE_NOT_LISTED otherwise)
+    length: int | None = None  # the fixed number of characters of every value (VALUE_LENGTH otherwise)
 
     @property
     def length_limit(self) -> int | None:
@@ -106,6 +108,8 @@ class Delivery:
     encoding: str
     delimiter: str = ","
     header: bool = True
+    # csv: the department ends every row, the last one too, with a line break: a file that does not was cut
+    final_line_break: bool = False
     path: str | None = None  # where the file lies in a day's delivery folder (e.g. police/household_register.csv)
     # xlsx: the sheet (None: the first), title rows above the header, header rows (merged multi-row headers
     # are joined parent + header_join + child), and the column that receives the title text (e.g. the period)
@@ -286,6 +290,7 @@ def _parse_delivery(raw: Any, file: Path | str) -> Delivery:
         encoding=encoding,
         delimiter=str(raw.get("delimiter", ",")),
         header=bool(raw.get("header", True)),
+        final_line_break=bool(raw.get("final_line_break", False)),
         path=raw.get("path"),
         sheet=raw.get("sheet"),
         skip_rows=numbers["skip_rows"],
@@ -347,6 +352,15 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
     if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1):
         raise ContractError(file, f"max_length must be a positive number of characters, got {max_length!r}",
                             "write e.g. `max_length: 200`", str(name))
+    values = raw.get("values")
+    if values is not None and (not isinstance(values, list) or not values
+                               or not all(isinstance(v, str) and v for v in values)):
+        raise ContractError(file, f"values must be a list of the field's allowed texts, got {values!r}",
+                            "write e.g. `values: [正常参保, 暂停缴费, 终止参保]`", str(name))
+    length = raw.get("length")
+    if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 1):
+        raise ContractError(file, f"length must be a positive number of characters, got {length!r}",
+                            "write e.g. `length: 6`", str(name))
     return FieldSpec(
         name=str(raw["name"]),
         column=str(raw["column"]),
@@ -362,6 +376,8 @@ def _parse_field(raw: Any, index: int, file: Path | str) -> FieldSpec:
         unit=None if unit is None else str(unit),
         coord_system=coord_system,
         max_length=max_length,
+        values=None if values is None else tuple(values),
+        length=length,
     )
 
 

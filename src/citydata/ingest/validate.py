@@ -19,6 +19,7 @@ from typing import Any
 from citydata.catalog.contracts import Classification, FieldSpec, SourceContract
 from citydata.standards import coords, geo, idcard, industry, masking, money, phone, text, uscc
 from citydata.standards.divisions import load_divisions
+from citydata.standards.geometry import validate_geometry
 from citydata.standards.result import ValidationResult, failed, passed
 
 # Every reason code, row-level ones (REQUIRED_MISSING, GENDER_CODE, ...) included, is registered once
@@ -161,13 +162,15 @@ def _check_lonlat(raw: str, spec: FieldSpec, at: date | None) -> ValidationResul
 
 
 def _check_geometry(raw: str, spec: FieldSpec, at: date | None) -> ValidationResult:
+    """A valid GeoJSON geometry (citydata.standards.geometry: closed rings, no self-intersection, valid);
+    a WGS-84 one must also lie inside the city (another system's would need converting first)."""
     try:
         geometry = json.loads(raw)
     except ValueError:
         return failed("GEOMETRY_FORMAT", None, "not JSON text")
-    if not isinstance(geometry, dict) or geometry.get("type") not in _GEOMETRY_TYPES \
-            or not isinstance(geometry.get("coordinates"), list):
-        return failed("GEOMETRY_FORMAT", None, f"expected a GeoJSON geometry ({', '.join(_GEOMETRY_TYPES)})")
+    checked = validate_geometry(geometry, inside_city=(spec.coord_system or "wgs84") == "wgs84")
+    if not checked.ok:
+        return checked
     return passed(json.dumps(geometry, ensure_ascii=False, separators=(",", ":")))
 
 
@@ -187,7 +190,6 @@ FIELD_CHECKS: dict[str, Callable[[str, FieldSpec, date | None], ValidationResult
     "lonlat": _check_lonlat,
     "geometry": _check_geometry,
 }
-_GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
 # --- row checks -------------------------------------------------------------------------------------
@@ -235,6 +237,17 @@ def _reference_date(contract: SourceContract, raw: Mapping[str, str | None], spe
     return parsed.value if parsed.ok else None
 
 
+def _listed(spec: FieldSpec, raw: str) -> Problem | None:
+    """The contract's enumeration (`values`) and fixed length (`length`) of a field, checked on the cleaned value."""
+    value = _clean(raw)
+    if spec.values is not None and value not in spec.values:
+        return Problem(spec.name, "VALUE_NOT_LISTED", f"{quote(spec, value)}: not one of {len(spec.values)} values "
+                                                      "the contract lists")
+    if spec.length is not None and len(value) != spec.length:
+        return Problem(spec.name, "VALUE_LENGTH", f"{len(value)} characters, the contract says {spec.length}")
+    return None
+
+
 def validate_record(contract: SourceContract, raw: Mapping[str, str | None]) -> RecordResult:
     """Check every field of a row by its contract check, then the contract's row checks."""
     values: dict[str, Any] = {}
@@ -250,6 +263,11 @@ def validate_record(contract: SourceContract, raw: Mapping[str, str | None]) -> 
         if limit is not None and len(value) > limit:
             values[spec.name] = None
             problems.append(Problem(spec.name, "FIELD_TOO_LONG", f"{len(value):,} characters, at most {limit:,}"))
+            continue
+        listed = _listed(spec, value)
+        if listed is not None:
+            values[spec.name] = None
+            problems.append(listed)
             continue
         result = FIELD_CHECKS[spec.check](value, spec, _reference_date(contract, raw, spec))
         if result.ok:

@@ -47,6 +47,8 @@ REASON_CODES: dict[str, str] = {
     "COLUMN_COUNT": "the delivered line does not have the contract's number of columns",
     "RECORD_FORMAT": "an API record or GeoJSON feature is not a JSON object with the expected members",
     "REQUIRED_MISSING": "a required field is empty",
+    "VALUE_NOT_LISTED": "value is not one of the values the contract lists for its field (`values`)",
+    "VALUE_LENGTH": "value does not have the fixed number of characters the contract gives its field (`length`)",
     "FIELD_TOO_LONG": "a value has more characters than its field allows (the contract's max_length, else 4,000)",
     "GENDER_CODE": "gender is not one of 男/女, 1/2, M/F",
     "MOBILE_FORMAT": "phone is not an 11-digit mainland mobile number (1[3-9] + 9 digits)",
@@ -55,13 +57,19 @@ REASON_CODES: dict[str, str] = {
     "NUMBER_FORMAT": "a decimal field is not a finite decimal number",
     "COORD_FORMAT": "a lonlat field is not 'longitude,latitude'",
     "GEOMETRY_FORMAT": "a geometry field is not a GeoJSON geometry object",
-    "FILE_TRUNCATED": "file ends in the middle of a row: the incomplete last row is rejected, nothing after it arrived",
+    "FILE_TRUNCATED": "file was cut: the incomplete last row is rejected (the whole file when nothing of it is "
+                      "readable: a cut header, JSON document or workbook); nothing after the cut arrived",
     "DUPLICATE_ROW": "row repeats an earlier row of the same delivery exactly (the later copy is rejected)",
     "MONEY_FORMAT": "amount is not a decimal number with an optional 元/万元/亿元 unit",
     # coordinates and geometry
     "COORD_SYSTEM": "coordinate system is not one of wgs84, gcj02, bd09",
     "COORD_RANGE": "longitude/latitude is not a finite number within -180..180 / -90..90",
     "GEO_OUTSIDE_CITY": "point lies outside the city boundary polygon",
+    # geometries (citydata.standards.geometry, shapely)
+    "GEOMETRY_RING_OPEN": "a polygon ring is not closed (its last position is not its first) or has under 4 positions",
+    "GEOMETRY_SELF_INTERSECTION": "a polygon's boundary crosses or touches itself",
+    "GEOMETRY_INVALID": "geometry breaks the OGC simple-features rules (a hole outside its shell, too few points…)",
+    "GEOMETRY_OUTSIDE_CITY": "geometry is not inside the city boundary polygon",
     # addresses (citydata.standards.geocode)
     "GEO_ADDRESS_UNMATCHED": "address names no district or street of the city's division table (history included)",
     "GEO_ADDRESS_AMBIGUOUS": "address names a street that lies in several districts, or not in the district it names",

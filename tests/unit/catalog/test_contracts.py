@@ -140,8 +140,8 @@ def test_every_check_a_contract_may_name_is_implemented_by_ingest() -> None:
     ("lonlat", "120.1", {"coord_system": "wgs84"}, False, "COORD_FORMAT"),
     ("lonlat", "500,30", {"coord_system": "gcj02"}, False, "COORD_RANGE"),
     ("lonlat", "120.6,30.2", {"coord_system": "wgs84"}, False, "GEO_OUTSIDE_CITY"),  # east of the city
-    ("geometry", '{"type": "Point", "coordinates": [120, 30]}', {"coord_system": "wgs84"}, True,
-     '{"type":"Point","coordinates":[120,30]}'),
+    ("geometry", '{"type": "Point", "coordinates": [120.2, 30.2]}', {"coord_system": "wgs84"}, True,
+     '{"type":"Point","coordinates":[120.2,30.2]}'),  # inside the city (GEOMETRY_OUTSIDE_CITY otherwise)
     ("geometry", '{"type": "Circle"}', {"coord_system": "wgs84"}, False, "GEOMETRY_FORMAT"),
     ("mobile", "138 0571 0001", {}, True, "13805710001"),
     ("mobile", "1380571", {}, False, "MOBILE_FORMAT"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -187,7 +188,9 @@ def test_csv_cut_inside_its_header_line_is_truncated_not_a_header_mismatch(tmp_p
 
 def test_csv_short_row_in_the_middle_is_column_count_and_complete_last_row_without_newline_is_kept(
         tmp_path: Path) -> None:
-    contract = CONTRACTS["credit_red_list"]
+    # a department that does not promise a final line break (the simulated ones do: see the cut tests)
+    promised = CONTRACTS["credit_red_list"]
+    contract = replace(promised, delivery=replace(promised.delivery, final_line_break=False))
     path = tmp_path / "red_list.csv"
     path.write_text("主体名称,统一社会信用代码,名单类型,列入日期,有效期至,认定部门\r\n"
                     "示范市甲公司,91339901QGDU6JN420\r\n"  # row 1: short, but the file goes on -> COLUMN_COUNT
@@ -199,6 +202,9 @@ def test_csv_short_row_in_the_middle_is_column_count_and_complete_last_row_witho
     assert [(type(i).__name__, getattr(i, "reason_code", None)) for i in items] == [
         ("Rejection", "COLUMN_COUNT"), ("RawRecord", None)]
     assert items[1].lineage.row == 2 and items[1].values["有效期至"] == ""
+    items = list(read_delivery(promised, path))  # its contract says every row ends with a line break
+    assert [(type(i).__name__, getattr(i, "reason_code", None), getattr(i, "row", None)) for i in items] == [
+        ("Rejection", "COLUMN_COUNT", 1), ("Rejection", "FILE_TRUNCATED", 2)]
 
 
 def test_gb18030_only_text_is_decoded_and_recorded(tmp_path: Path) -> None:
@@ -214,9 +220,12 @@ def test_gb18030_only_text_is_decoded_and_recorded(tmp_path: Path) -> None:
 def test_xlsx_that_is_not_a_workbook_or_lacks_the_sheet_is_rejected_whole(tmp_path: Path) -> None:
     contract = CONTRACTS["legal_entities"]
     broken = tmp_path / "legal_entities.xlsx"
-    broken.write_bytes(b"PK\x03\x04 this is not a zip archive")
+    broken.write_bytes(b"Name,Code\r\nthis is a CSV, not a zip archive\r\n")
     [rejection] = list(XlsxConnector().read(contract, broken))
     assert rejection.reason_code == "FILE_FORMAT" and rejection.file == str(broken)
+    broken.write_bytes(b"PK\x03\x04 a zip's first bytes, then nothing: no central directory at the end")
+    [rejection] = list(XlsxConnector().read(contract, broken))
+    assert rejection.reason_code == "FILE_TRUNCATED" and rejection.file == str(broken)
     workbook = Workbook()
     workbook.active.title = "Sheet1"
     other = tmp_path / "other.xlsx"

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from citydata.catalog.contracts import Classification, SourceContract
 from citydata.standards import masking
-from citydata.standards.encoding import decode_bytes
+from citydata.standards.encoding import decode_bytes, encoding_note
 from citydata.standards.result import REASON_CODES
 
 log = logging.getLogger(__name__)
@@ -112,25 +112,32 @@ def sha256_hex(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class DecodedFile:
-    """A text delivery read whole and decoded: its text, the encoding found and its SHA-256."""
+    """A text delivery read whole and decoded: its text, the encoding found and its SHA-256; `cut` when the
+    file ends inside a multi-byte character (the text stops before it: its last row is incomplete)."""
 
     path: Path
     text: str
     encoding: str
     content_hash: str
+    cut: bool = False
+    encoding_note: str | None = None  # the detected encoding is not the contract's (read anyway)
 
 
 def read_text_delivery(contract: SourceContract, delivery: str | Path, fix: str) -> DecodedFile | Rejection:
-    """Read and decode a text delivery; an undecodable one is a whole-file FILE_ENCODING rejection with `fix`."""
+    """Read and decode a text delivery; an undecodable one is a whole-file FILE_ENCODING rejection with `fix`.
+    A file cut inside a multi-byte character is decoded up to the cut (`cut=True`): the caller says where."""
     path = Path(delivery)
     data = path.read_bytes()
     content_hash = sha256_hex(data)
     decoded = decode_bytes(data)
-    if not decoded.ok:
+    if not decoded.ok and decoded.reason != "FILE_TRUNCATED":
         return Rejection(contract.source, str(path), "FILE_ENCODING", str(decoded.detail), fix=fix,
                          content_hash=content_hash)
     text, encoding = decoded.value
-    return DecodedFile(path, text, encoding, content_hash)
+    note = encoding_note(contract.delivery.encoding, encoding, text)
+    if note:
+        log.warning("%s: %s: %s (read anyway: the bytes decode as %s)", contract.source, path, note, encoding)
+    return DecodedFile(path, text, encoding, content_hash, cut=not decoded.ok, encoding_note=note)
 
 
 def file_hash(path: Path, chunk: int = 1 << 20) -> str:
@@ -143,14 +150,26 @@ def file_hash(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def header_problem(contract: SourceContract, header: Sequence[str]) -> str | None:
-    """Why a delivered header cannot serve the contract (a missing or repeated column), else None."""
+    """Why a delivered header cannot serve the contract (a missing or repeated column), else None.
+
+    Header cells that are no column of the contract are quoted masked: a file delivered without its header
+    line has a data row there (an ID number, a name)."""
     repeated = sorted({h for h in header if h and list(header).count(h) > 1})
     if repeated:
-        return f"columns {repeated} appear more than once"
+        return f"columns {[quote_header(contract, h) for h in repeated]} appear more than once"
     missing = [c for c in contract.columns if c not in header]
     if missing:
-        return f"columns {missing} of the contract are not in the header {list(header)}"
+        return (f"columns {missing} of the contract are not in the header "
+                f"{[quote_header(contract, h) for h in header]}")
     return None
+
+
+def quote_header(contract: SourceContract, cell: str) -> str:
+    """A delivered header cell as a message may quote it: a contract column as is, anything else masked
+    (keeping its length, which tells a shifted or misspelt header from a data row)."""
+    if cell in contract.columns or not cell:
+        return cell
+    return f"{masking.FULL_MASK}({len(cell)} characters)"
 
 
 def warn_extra_columns(contract: SourceContract, location: str, header: Iterable[str]) -> list[str]:
@@ -180,6 +199,11 @@ def masked_row(contract: SourceContract, values: Mapping[str, str]) -> str:
     by_column = {f.column: f.name for f in contract.fields}
     return json.dumps({by_column[c]: quote(contract, c, v) for c, v in values.items() if c in by_column},
                       ensure_ascii=False)
+
+
+def json_cut(text: str, error: json.JSONDecodeError) -> bool:
+    """A JSON document that fails only because it ends early (cut), not because of a wrong character."""
+    return error.msg.startswith("Unterminated string") or error.pos >= len(text.rstrip())
 
 
 def text_value(value: object) -> str:

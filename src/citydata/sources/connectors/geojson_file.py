@@ -4,6 +4,8 @@ A record holds the feature's properties (a top-level feature `id` fills a contra
 the properties lack) and, in the column of the contract's `check: geometry` field, the geometry as
 compact GeoJSON text. A file that is not a FeatureCollection is rejected whole (FILE_FORMAT); so is a
 file whose declared `crs` is not WGS-84 longitude/latitude when the contract says wgs84 (COORD_SYSTEM).
+A file cut short (the JSON ends early, or inside a character) is unreadable as a whole: FILE_TRUNCATED.
+Whether each geometry is valid and inside the city is validation's (citydata.standards.geometry).
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from citydata.catalog.contracts import SourceContract
-from citydata.sources.connectors.base import Item, Lineage, RawRecord, Rejection, read_text_delivery, text_value
+from citydata.sources.connectors.base import (
+    Item,
+    Lineage,
+    RawRecord,
+    Rejection,
+    json_cut,
+    read_text_delivery,
+    text_value,
+)
 
 # Names a GeoJSON `crs` member gives WGS-84 longitude/latitude (RFC 7946's only system; 2008 GeoJSON spelled it)
 WGS84_CRS_NAMES = frozenset({"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "CRS84",
@@ -34,10 +44,21 @@ class GeoJsonConnector:
             return Rejection(contract.source, str(path), reason, detail, fix=fix, encoding=encoding,
                              content_hash=content_hash)
 
+        redeliver = f"ask {contract.department} to redeliver the whole file"
+        if decoded.cut:
+            yield reject("FILE_TRUNCATED", "the file ends inside a multi-byte character: it was cut", redeliver)
+            return
         try:
             document = json.loads(text)
-        except ValueError as error:
-            yield reject("FILE_FORMAT", f"not JSON ({error})", f"ask {contract.department} to redeliver the file")
+        except json.JSONDecodeError as error:
+            if json_cut(text, error):
+                yield reject("FILE_TRUNCATED", f"the JSON ends early at line {error.lineno} column {error.colno} "
+                             f"({error.msg}): the file was cut", redeliver)
+            else:
+                yield reject("FILE_FORMAT", f"not JSON ({error})", redeliver)
+            return
+        except RecursionError:
+            yield reject("FILE_FORMAT", "not JSON a reader can take: nested too deeply", redeliver)
             return
         if not isinstance(document, dict) or document.get("type") != "FeatureCollection" \
                 or not isinstance(document.get("features"), list):
@@ -45,8 +66,9 @@ class GeoJsonConnector:
                          "export the layer as a GeoJSON FeatureCollection")
             return
         geometry = next(f for f in contract.fields if f.check == "geometry")
-        crs = ((document.get("crs") or {}).get("properties") or {}).get("name")
-        if crs is not None and geometry.coord_system == "wgs84" and crs not in WGS84_CRS_NAMES:
+        crs = _crs_name(document.get("crs"))
+        if crs is not None and geometry.coord_system == "wgs84" and not (isinstance(crs, str)
+                                                                       and crs in WGS84_CRS_NAMES):
             yield reject("COORD_SYSTEM", f"the file declares crs {crs!r}, the contract expects WGS-84 (CRS84)",
                          "reproject to WGS-84 longitude/latitude before delivery, or fix coord_system in "
                          f"{contract.file}")
@@ -61,3 +83,9 @@ class GeoJsonConnector:
             values = {c: text_value(properties.get(c)) for c in columns}
             values[geometry.column] = text_value(feature.get("geometry"))
             yield RawRecord(values, Lineage(contract.source, str(path), row, encoding, content_hash))
+
+
+def _crs_name(crs: object) -> object:
+    """The name a 2008-GeoJSON `crs` member gives (`{"type": "name", "properties": {"name": …}}`), else None."""
+    properties = crs.get("properties") if isinstance(crs, dict) else None
+    return properties.get("name") if isinstance(properties, dict) else None

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from citydata.catalog.contracts import SourceContract
-from citydata.sources.connectors.base import Item, Lineage, RawRecord, Rejection, sha256_hex, text_value
+from citydata.sources.connectors.base import Item, Lineage, RawRecord, Rejection, json_cut, sha256_hex, text_value
 
 log = logging.getLogger(__name__)
 
@@ -184,20 +184,52 @@ class JsonApiConnector:
 
     def _read_folder(self, contract: SourceContract, folder: Path) -> Iterator[Item]:
         meta_path = folder / "api.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        for page, name in enumerate(meta["pages"], start=1):
+        meta_data = meta_path.read_bytes()
+        meta = parse_json_file(contract, meta_path, meta_data, "fetch the pages again (citydata.ingest.api_fetch)")
+        if isinstance(meta, Rejection):
+            yield meta
+            return
+        pages = meta.get("pages") if isinstance(meta, dict) else None
+        if not isinstance(pages, list) or not all(isinstance(name, str) for name in pages):
+            yield Rejection(contract.source, str(meta_path), "FILE_FORMAT", "api.json has no list of page files "
+                            "under 'pages'", fix="fetch the pages again (citydata.ingest.api_fetch)",
+                            content_hash=sha256_hex(meta_data))
+            return
+        for page, name in enumerate(pages, start=1):
             path = folder / name
             data = path.read_bytes()
-            content_hash = sha256_hex(data)
-            try:
-                document = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as error:
-                reason = "FILE_ENCODING" if isinstance(error, UnicodeDecodeError) else "FILE_FORMAT"
-                yield Rejection(contract.source, str(path), reason, f"page {page} is not UTF-8 JSON "
-                                f"({type(error).__name__})", fix=f"fetch page {page} again from the API",
-                                content_hash=content_hash, page=page)
+            document = parse_json_file(contract, path, data, f"fetch page {page} again from the API", page=page)
+            if isinstance(document, Rejection):
+                yield document
                 continue
-            yield from _records(contract, document, str(path), page, "utf-8", content_hash)
+            yield from _records(contract, document, str(path), page, "utf-8", sha256_hex(data))
+
+
+def parse_json_file(contract: SourceContract, path: Path, data: bytes, fix: str, page: int | None = None) -> Any:
+    """A UTF-8 JSON file's document, or a whole-file Rejection: FILE_TRUNCATED when it ends early (inside a
+    character or before the document closes), FILE_ENCODING when it is not UTF-8, FILE_FORMAT when not JSON."""
+    where = f"page {page}" if page else path.name
+    content_hash = sha256_hex(data)
+
+    def reject(reason: str, detail: str) -> Rejection:
+        return Rejection(contract.source, str(path), reason, detail, fix=fix, content_hash=content_hash, page=page)
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.end == len(data) and error.reason == "unexpected end of data":
+            return reject("FILE_TRUNCATED", f"{where} ends inside a multi-byte UTF-8 character: it was cut")
+        return reject("FILE_ENCODING", f"{where} is not UTF-8 (invalid byte at offset {error.start})")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        if json_cut(text, error):
+            return reject("FILE_TRUNCATED", f"{where}: the JSON ends early at line {error.lineno} column "
+                                            f"{error.colno} ({error.msg}): it was cut")
+        return reject("FILE_FORMAT", f"{where} is not JSON ({error.msg} at line {error.lineno} column "
+                                     f"{error.colno})")
+    except RecursionError:
+        return reject("FILE_FORMAT", f"{where} is not JSON a reader can take: nested too deeply")
 
 
 def _records(contract: SourceContract, document: Any, location: str, page: int, encoding: str,

@@ -9,12 +9,16 @@ group cell is recognised by what the merge leaves behind: empty cells to its rig
 below them. Cell values become strings: Excel dates as ISO dates, numbers as Python writes them,
 except in a contract `date` column, where a whole number in Excel's date-serial range (a date cell
 formatted "General") becomes its ISO date too.
+A file that is no readable workbook is rejected whole: FILE_TRUNCATED when it is a zip cut short (it
+starts as one but its central directory, which a zip keeps at its end, is missing), else FILE_FORMAT,
+also when the damage shows only while the rows are streamed.
 """
 
 from __future__ import annotations
 
 import logging
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -37,6 +41,11 @@ from citydata.sources.connectors.base import (
 
 log = logging.getLogger(__name__)
 ENCODING = "xlsx"  # the lineage's encoding of a workbook (its XML parts are UTF-8 by definition)
+# What openpyxl and the zip/XML layers under it raise on a damaged workbook (a random byte flipped, a part
+# missing): the file is refused with the error's name; nothing else is caught.
+UNREADABLE = (InvalidFileException, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError, OSError,
+              ValueError, EOFError, NotImplementedError, SyntaxError, TypeError, IndexError, AttributeError)
+ZIP_START, ZIP_END = b"PK\x03\x04", b"PK\x05\x06"  # local file header; end of central directory record
 
 
 def cell_text(value: Any) -> str:
@@ -90,60 +99,113 @@ class XlsxConnector:
 
     def read(self, contract: SourceContract, delivery: str | Path) -> Iterator[Item]:
         path = Path(delivery)
-        spec = contract.delivery
         content_hash = file_hash(path)
 
         def reject(reason: str, detail: str, fix: str) -> Rejection:
             return Rejection(contract.source, str(path), reason, detail, fix=fix, encoding=ENCODING,
                              content_hash=content_hash)
 
+        def unreadable(error: BaseException) -> Rejection:
+            if zip_cut(path):
+                return reject("FILE_TRUNCATED", "the workbook is a zip cut short (its central directory, at the "
+                              "end of a whole file, is missing)", f"ask {contract.department} to redeliver the "
+                              "whole workbook")
+            return reject("FILE_FORMAT", f"not a readable XLSX workbook ({type(error).__name__}: "
+                          f"{str(error)[:200]})", f"ask {contract.department} to redeliver the workbook as .xlsx")
+
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-            yield reject("FILE_FORMAT", f"not a readable XLSX workbook ({type(error).__name__}: {error})",
-                         f"ask {contract.department} to redeliver the workbook as .xlsx")
+        except UNREADABLE as error:
+            yield unreadable(error)
             return
         try:
-            if spec.sheet is not None and spec.sheet not in workbook.sheetnames:
-                yield reject("SHEET_MISSING", f"no sheet {spec.sheet!r}; the workbook has {workbook.sheetnames}",
-                             f"fix the delivery or the sheet name in {contract.file}")
-                return
-            sheet = workbook[spec.sheet] if spec.sheet is not None else workbook.worksheets[0]
-            rows = sheet.iter_rows(values_only=True)
-            try:
-                title_rows = [next(rows) for _ in range(spec.skip_rows)]
-                header_rows = [next(rows) for _ in range(spec.header_rows)]
-            except StopIteration:
-                yield reject("HEADER_MISSING", f"the sheet ends before its {spec.skip_rows} title and "
-                             f"{spec.header_rows} header rows", "redeliver with the header rows")
-                return
-            title = " ".join(cell_text(v).strip() for r in title_rows for v in r if cell_text(v).strip())
-            header = join_header(header_rows, spec.header_join)
-            if spec.title_column:
-                header_for_check = header + [spec.title_column]
-            else:
-                header_for_check = header
-            problem = header_problem(contract, header_for_check)
-            if problem:
-                yield reject("HEADER_MISMATCH", problem, f"fix the delivery or update {contract.file}")
-                return
-            warn_extra_columns(contract, str(path), header)
-            wanted = [(header.index(c), c) for c in contract.columns if c != spec.title_column]
-            width = len(header)
-            dated = {header.index(f.column) for f in contract.fields if f.type == "date" and f.column in header}
-            for row, cells in enumerate(rows, start=1):
-                texts = [date_cell_text(v) if i in dated else cell_text(v) for i, v in enumerate(cells)]
-                if not any(t.strip() for t in texts):
-                    continue  # an empty row (formatting left behind); the row numbers keep counting
-                if any(t.strip() for t in texts[width:]):
-                    present = {c: texts[i] for i, c in wanted if i < len(texts)}
-                    yield Rejection(contract.source, str(path), "COLUMN_COUNT",
-                                    f"values beyond the header's {width} columns", row=row,
-                                    fix="check the sheet for cells outside the table", encoding=ENCODING,
-                                    content_hash=content_hash, raw_masked=masked_row(contract, present))
-                    continue
-                found = {c: (texts[i] if i < len(texts) else "") for i, c in wanted}
-                values = {c: title if c == spec.title_column else found[c] for c in contract.columns}
-                yield RawRecord(values, Lineage(contract.source, str(path), row, ENCODING, content_hash))
+            yield from self._rows(contract, path, workbook, content_hash, reject)
+        except WorkbookDamaged as damaged:
+            # a part damaged past the zip directory shows only while its rows stream: the records already
+            # handed on are void, the whole-file rejection refuses the delivery
+            yield unreadable(damaged.__cause__ or damaged)
         finally:
             workbook.close()
+
+    @staticmethod
+    def _rows(contract: SourceContract, path: Path, workbook: Any, content_hash: str,
+              reject: Any) -> Iterator[Item]:
+        spec = contract.delivery
+        if spec.sheet is not None and spec.sheet not in workbook.sheetnames:
+            yield reject("SHEET_MISSING", f"no sheet {spec.sheet!r}; the workbook has {workbook.sheetnames}",
+                         f"fix the delivery or the sheet name in {contract.file}")
+            return
+        try:
+            sheet = workbook[spec.sheet] if spec.sheet is not None else workbook.worksheets[0]
+            rows = _guarded(sheet.iter_rows(values_only=True))
+        except UNREADABLE as error:
+            raise WorkbookDamaged(str(error)) from error
+        try:
+            title_rows = [next(rows) for _ in range(spec.skip_rows)]
+            header_rows = [next(rows) for _ in range(spec.header_rows)]
+        except StopIteration:
+            yield reject("HEADER_MISSING", f"the sheet ends before its {spec.skip_rows} title and "
+                         f"{spec.header_rows} header rows", "redeliver with the header rows")
+            return
+        title = " ".join(cell_text(v).strip() for r in title_rows for v in r if cell_text(v).strip())
+        header = join_header(header_rows, spec.header_join)
+        if spec.title_column:
+            header_for_check = header + [spec.title_column]
+        else:
+            header_for_check = header
+        problem = header_problem(contract, header_for_check)
+        if problem:
+            yield reject("HEADER_MISMATCH", problem, f"fix the delivery or update {contract.file}")
+            return
+        warn_extra_columns(contract, str(path), header)
+        wanted = [(header.index(c), c) for c in contract.columns if c != spec.title_column]
+        width = len(header)
+        dated = {header.index(f.column) for f in contract.fields if f.type == "date" and f.column in header}
+        for row, cells in enumerate(rows, start=1):
+            texts = [date_cell_text(v) if i in dated else cell_text(v) for i, v in enumerate(cells)]
+            if not any(t.strip() for t in texts):
+                continue  # an empty row (formatting left behind); the row numbers keep counting
+            if any(t.strip() for t in texts[width:]):
+                present = {c: texts[i] for i, c in wanted if i < len(texts)}
+                yield Rejection(contract.source, str(path), "COLUMN_COUNT",
+                                f"values beyond the header's {width} columns", row=row,
+                                fix="check the sheet for cells outside the table", encoding=ENCODING,
+                                content_hash=content_hash, raw_masked=masked_row(contract, present))
+                continue
+            found = {c: (texts[i] if i < len(texts) else "") for i, c in wanted}
+            values = {c: title if c == spec.title_column else found[c] for c in contract.columns}
+            yield RawRecord(values, Lineage(contract.source, str(path), row, ENCODING, content_hash))
+
+
+class WorkbookDamaged(Exception):
+    """openpyxl failed on the workbook's content while it was streamed (the cause is the library's error)."""
+
+
+def _guarded(rows: Iterator[tuple]) -> Iterator[tuple]:
+    """The sheet's rows; what openpyxl raises on damaged content becomes WorkbookDamaged, errors of this
+    module's own code between rows are not caught."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except UNREADABLE as error:
+            raise WorkbookDamaged(str(error)) from error
+        yield row
+
+
+def zip_cut(path: Path) -> bool:
+    """A file that starts as a zip but does not end with a whole end-of-central-directory record (22 bytes
+    plus its comment), which a whole zip ends with."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if handle.read(4) != ZIP_START:
+            return False
+        tail_from = max(0, size - 65_557)  # the record (22 bytes) plus the longest comment a zip allows
+        handle.seek(tail_from)
+        tail = handle.read()
+    end = tail.rfind(ZIP_END)
+    if end < 0 or end + 22 > len(tail):
+        return True
+    comment = int.from_bytes(tail[end + 20:end + 22], "little")
+    return end + 22 + comment > len(tail)
