@@ -210,9 +210,10 @@ def write_truth(d: Day, pois: Pois, statistics_rows: list[tuple] | None) -> list
     written.append(_write(root, "rejects.csv", ["file", "row", "reason_code"], rejects))
     file_rows = {f.path: f.rows for f in d.rec.files}
     summary: Counter = Counter()
-    for f, _, rc in rejects:
-        # a file rejected as a whole loses all its rows
-        summary[(f, rc)] += file_rows.get(f.removeprefix("delivery/"), 0) if rc == "FILE_ENCODING" else 1
+    for f, row, rc in rejects:
+        # a file rejected as a whole (row 0: undecodable, or cut inside its header) loses all its data rows,
+        # none for a file cut before its first row; a rejected row is one row
+        summary[(f, rc)] += file_rows.get(f.removeprefix("delivery/"), 0) if row == 0 else 1
     written.append(_write(root, "rejects_summary.csv", ["file", "reason_code", "rows"],
                           [(*k, n) for k, n in summary.items()]))
     return written
