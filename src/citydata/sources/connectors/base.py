@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,16 +195,28 @@ def quote(contract: SourceContract, column: str, value: str) -> str:
     return masking.mask_value(spec.mask or "full", value) or ""
 
 
-def masked_row(contract: SourceContract, values: Mapping[str, str]) -> str:
-    """The row as JSON {field name: quoted value}, the rejects' raw_masked shape of citydata.ingest."""
+def masked_row(contract: SourceContract, values: Mapping[str, str], *, aligned: bool = True) -> str:
+    """The row as JSON {field name: quoted value}, the rejects' raw_masked shape of citydata.ingest.
+
+    A row whose cells may have shifted against the header (`aligned=False`: a cell missing or added
+    somewhere in it) cannot say which value is whose: a public column may hold an address. Every value
+    of it is masked whole."""
     by_column = {f.column: f.name for f in contract.fields}
-    return json.dumps({by_column[c]: quote(contract, c, v) for c, v in values.items() if c in by_column},
-                      ensure_ascii=False)
+    return json.dumps({by_column[c]: quote(contract, c, v) if aligned else (masking.FULL_MASK if v else "")
+                       for c, v in values.items() if c in by_column}, ensure_ascii=False)
+
+
+# What may stand at the end of a JSON text cut inside a token: a literal or number begun, or a \u escape
+_CUT_TOKEN = re.compile(r"-?\d*\.?\d*(?:[eE][+-]?\d*)?|\\?u[0-9A-Fa-f]{0,4}(?:\\(?:u[0-9A-Fa-f]{0,4})?)?")
 
 
 def json_cut(text: str, error: json.JSONDecodeError) -> bool:
-    """A JSON document that fails only because it ends early (cut), not because of a wrong character."""
-    return error.msg.startswith("Unterminated string") or error.pos >= len(text.rstrip())
+    """A JSON document that fails only because it ends early (cut), not because of a wrong character: the
+    error is at its end, inside a string, or at a token the end of the text broke off (`tru`, `-12.`, `\\u4e`)."""
+    if error.msg.startswith("Unterminated string") or error.pos >= len(text.rstrip()):
+        return True
+    rest = text[error.pos:]
+    return any(word.startswith(rest) for word in ("true", "false", "null")) or bool(_CUT_TOKEN.fullmatch(rest))
 
 
 def text_value(value: object) -> str:

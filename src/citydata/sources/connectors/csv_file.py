@@ -55,6 +55,11 @@ class CsvConnector:
                  if cells)
         if contract.delivery.header:
             header = [c.strip() for c in next(lines, [])]
+            if not header and decoded.cut:
+                yield Rejection(contract.source, str(path), "FILE_TRUNCATED", "the file ends inside the first "
+                                "character of its header line", fix=f"ask {contract.department} to redeliver the "
+                                "whole file", encoding=encoding, content_hash=content_hash)
+                return
             if not header:
                 yield Rejection(contract.source, str(path), "HEADER_MISSING", "the file is empty",
                                 fix="redeliver with the header line", encoding=encoding, content_hash=content_hash)
@@ -103,13 +108,14 @@ class CsvConnector:
             return Rejection(contract.source, str(path), "FILE_TRUNCATED",
                              f"the file ends inside row {row}: {cut}", row=row,
                              fix=f"ask {contract.department} to redeliver the whole file", encoding=encoding,
-                             content_hash=content_hash, raw_masked=masked_row(contract, present))
+                             content_hash=content_hash,
+                             raw_masked=masked_row(contract, present, aligned=len(cells) <= width))
         if len(cells) == width:
             values = {column: cells[index] for index, column in wanted}
             return RawRecord(values, Lineage(contract.source, str(path), row, encoding, content_hash))
         return Rejection(contract.source, str(path), "COLUMN_COUNT", f"{len(cells)} columns, expected {width}",
                          row=row, fix="check the delimiter and quoting of that line", encoding=encoding,
-                         content_hash=content_hash, raw_masked=masked_row(contract, present))
+                         content_hash=content_hash, raw_masked=masked_row(contract, present, aligned=False))
 
 
 def cut_row(contract: SourceContract, header: list[str], cells: list[str], *, inside_character: bool) -> str | None:
