@@ -88,6 +88,9 @@ DERIVED: dict[tuple[str, str], DerivedTable] = {
         **_classes(INTERNAL, "status", "marital_status", "employer_credit_code", "insured", "birth_certificate_no",
                    "death_certificate_no", "in_civil_affairs", "in_health", "in_social_insurance"),
         "died_on": _DEATH_DATE, "death_certified_on": _DEATH_DATE,
+        # the keyed hash of the ID number (citydata.standards.pseudonym): analysts join a person across tables
+        # on it; without the platform's key it says nothing about the number
+        **_classes(INTERNAL, "id_hash"),
     }),
     ("silver", "person_history"): DerivedTable(based_on="household_register", columns=_classes(
         INTERNAL, "valid_from", "valid_to", "is_current", "status", "change_reason")),
@@ -109,6 +112,9 @@ DERIVED: dict[tuple[str, str], DerivedTable] = {
     # which batches each silver step applied (citydata.ingest.batches)
     ("silver", "applied_batches"): DerivedTable(columns=_classes(
         INTERNAL, "consumer", "bronze_table", "batch_id", "applied_at")),
+    # deliveries refused whole (citydata.ingest.refused): the refusal's message quotes no personal value
+    ("bronze", "refused_files"): DerivedTable(columns=_classes(
+        INTERNAL, "source", "day", "file", "reason_code", "message", "size_bytes", "sha256", "recorded_at")),
     # gold marts that are not released (citydata.catalog.items.NOT_RELEASED): internal, like their reason says
     ("gold", "credit_repair"): DerivedTable(columns={
         **_classes(INTERNAL, "decision_no", "credit_code", "subject_name", "subject_category", "violation_type",

@@ -10,7 +10,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from citydata.catalog.access import Audience
 
 SERVE = "serve"
 
@@ -23,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "`citydata sql serve` starts Spark's Thrift JDBC server on those views (beeline, DBeaver, "
                     "Superset) and re-registers a view when its table gets a newer Delta version. Both are "
                     "read-only: statements that would change a table or a lakehouse view are refused "
-                    "(docs/sql.md).")
+                    "(docs/sql.md). Personal values are masked and core fields left out unless --privileged "
+                    "(docs/security.md).")
     parser.add_argument("statement", help=f"the SQL statement, or `{SERVE}` to start the JDBC endpoint")
     parser.add_argument("--home", type=Path, default=None,
                         help="platform home (lakehouse under it); default: $CITYDATA_HOME or the current folder")
@@ -37,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=10000, help="serve: JDBC port (default 10000)")
     parser.add_argument("--poll", type=float, default=5.0,
                         help="serve: seconds between checks for new Delta versions (default 5)")
+    parser.add_argument("--privileged", action="store_true",
+                        help="show every column as stored, raw personal values included (for engineers who "
+                             "must see them; logged as a PRIVILEGED session: docs/security.md)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the platform's INFO logs")
     parser.set_defaults(handler=run)
 
@@ -47,10 +54,13 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("CITYDATA_SPARK_LOG_LEVEL", "ERROR")
+    from citydata.catalog.access import Audience
+
     root = args.lakehouse or Paths.from_env(args.home).lakehouse
+    audience = Audience.PRIVILEGED if args.privileged else Audience.ANALYST
     if args.statement.strip().lower() == SERVE:
-        return serve(root, args.host, args.port, args.poll)
-    return query(root, args.statement, args.format, args.limit)
+        return serve(root, args.host, args.port, args.poll, audience)
+    return query(root, args.statement, args.format, args.limit, audience)
 
 
 def _console() -> Any:
@@ -60,19 +70,22 @@ def _console() -> Any:
     return console if console.is_terminal or console.width >= 120 else Console(stderr=True, width=120)
 
 
-def query(root: str, statement: str, output: str, limit: int) -> int:
+def query(root: str, statement: str, output: str, limit: int, audience: Audience) -> int:
     from pyspark.errors import PySparkException
     from rich.console import Console
     from rich.table import Table
 
+    from citydata.catalog.access import Audience
     from citydata.lakehouse import Lakehouse
-    from citydata.sql import LakehouseViews, run_query, sql_session
+    from citydata.sql import LakehouseViews, log_privileged, run_query, sql_session
     from citydata.transform.runner import register_reference_views
 
     err = _console()
     spark = sql_session("citydata-sql-query")
     try:
-        LakehouseViews(Lakehouse(spark, root)).refresh()
+        if audience is Audience.PRIVILEGED:
+            log_privileged("citydata sql query", root)
+        LakehouseViews(Lakehouse(spark, root), audience=audience).refresh()
         register_reference_views(spark)
         try:
             result = run_query(spark, statement, limit=limit)
@@ -98,11 +111,12 @@ def query(root: str, statement: str, output: str, limit: int) -> int:
     return 0
 
 
-def serve(root: str, host: str, port: int, poll: float) -> int:
+def serve(root: str, host: str, port: int, poll: float, audience: Audience) -> int:
+    from citydata.catalog.access import Audience
     from citydata.sql import SqlEndpoint, SqlEndpointError, beeline_path
 
     console = _console()
-    endpoint = SqlEndpoint(root, host=host, port=port)
+    endpoint = SqlEndpoint(root, host=host, port=port, audience=audience)
     stop = threading.Event()
     try:
         with console.status(f"starting the SQL endpoint on {root} …"):
@@ -123,6 +137,12 @@ def serve(root: str, host: str, port: int, poll: float) -> int:
               f"{poll:g} s)")
     shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
     out.print(f"  views:     {shown or '(none yet: the lakehouse is empty)'}")
+    if audience is Audience.PRIVILEGED:
+        out.print("  [bold red]PRIVILEGED[/bold red]: every column as stored, raw personal values included")
+    else:
+        out.print("  access:    analysts (personal values masked, core fields left out: docs/security.md)")
+    for view, columns in sorted(endpoint.views.unclassified.items() if endpoint.views else ()):
+        out.print(f"  [yellow]not classified, left out[/yellow]: {view}.{', '.join(columns)}")
     out.print(f"  beeline:   {beeline_path()} -u {endpoint.jdbc_url} -e \"show views\"", soft_wrap=True)
     out.print("  Ctrl-C stops it.")
     try:

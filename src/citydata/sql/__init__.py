@@ -1,8 +1,9 @@
 """Spark SQL for analysts: the JDBC endpoint (`citydata sql serve`) and one-off queries (`citydata sql`).
 
 Owns: the session the endpoint runs on (the platform's `get_spark` with the Thrift server's single
-session and the read-only extension), the lakehouse views it serves (`<layer>_<table>`, re-registered
-when a newer Delta version is committed), the read-only extension's build, and running one query.
+session and the read-only extension), the lakehouse views it serves (`<layer>_<table>`, personal values
+masked for analysts by `citydata.catalog.access`, re-registered when a newer Delta version is committed),
+the read-only extension's build, and running one query.
 Must not: write to the lakehouse — analysts read; tables change only through the pipeline.
 """
 
@@ -13,8 +14,8 @@ from citydata.sql.extension import (
     extension_classpath,
 )
 from citydata.sql.query import QueryResult, run_query
-from citydata.sql.server import SqlEndpoint, SqlEndpointError, beeline_path, sql_session
-from citydata.sql.views import LakehouseViews, ViewChange
+from citydata.sql.server import SqlEndpoint, SqlEndpointError, beeline_path, log_privileged, sql_session
+from citydata.sql.views import LakehouseViews, ViewChange, audience_view, masked
 
 __all__ = [
     "ANALYST_PROPERTY",
@@ -25,8 +26,11 @@ __all__ = [
     "SqlEndpoint",
     "SqlEndpointError",
     "ViewChange",
+    "audience_view",
     "beeline_path",
     "extension_classpath",
+    "log_privileged",
+    "masked",
     "run_query",
     "sql_session",
 ]

@@ -2,13 +2,16 @@
 
 `sql_session` builds the platform's session (`get_spark`) with the Thrift server's single-session
 mode (every JDBC connection shares the session's temporary views) and the read-only extension.
-`SqlEndpoint` registers the lakehouse views, starts `HiveThriftServer2.startWithContext` on
-host:port and re-registers views when their tables get a newer Delta version (`poll`).
+`SqlEndpoint` registers the lakehouse views (masked for analysts, as stored for a privileged endpoint:
+docs/security.md), starts `HiveThriftServer2.startWithContext` on host:port and re-registers views when
+their tables get a newer Delta version (`poll`).
 """
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import socket
 import threading
 import time
@@ -18,6 +21,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from citydata.catalog.access import Audience
 from citydata.lakehouse import Lakehouse, get_spark
 from citydata.sql.extension import EXTENSION_CLASS, extension_classpath
 from citydata.sql.views import LakehouseViews, ViewChange
@@ -49,6 +53,9 @@ def sql_session(app_name: str, thrift: bool = False) -> SparkSession:
     conf = {
         "spark.sql.extensions": EXTENSION_CLASS,
         "spark.driver.extraClassPath": str(extension_classpath()),
+        # `select * from parquet.`<table folder>`` would read around the masked views; set at build, so
+        # RESET restores it too (the extension refuses an analyst's SET of it)
+        "spark.sql.runSQLOnFiles": "false",
     }
     if thrift:
         conf["spark.sql.hive.thriftServer.singleSession"] = "true"
@@ -84,15 +91,22 @@ def _wait_listening(host: str, port: int, timeout: float) -> None:
                            "(see the Spark log above)")
 
 
+def log_privileged(what: str, lakehouse_root: str) -> None:
+    """Record that a session shows raw personal values: who, which process, which lakehouse."""
+    log.warning("PRIVILEGED %s: raw personal values visible (user %s, pid %d, lakehouse %s)", what,
+                getpass.getuser(), os.getpid(), lakehouse_root)
+
+
 class SqlEndpoint:
-    """Spark's Thrift JDBC server over the lakehouse views of one lakehouse root."""
+    """Spark's Thrift JDBC server over the lakehouse views of one lakehouse root, for one audience."""
 
     def __init__(self, lakehouse_root: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 app_name: str = "citydata-sql") -> None:
+                 app_name: str = "citydata-sql", audience: Audience = Audience.ANALYST) -> None:
         self.lakehouse_root = str(lakehouse_root)
         self.host = host
         self.port = port
         self.app_name = app_name
+        self.audience = audience
         self.spark: SparkSession | None = None
         self.views: LakehouseViews | None = None
         self._server: Any = None  # the JVM's HiveThriftServer2
@@ -109,7 +123,9 @@ class SqlEndpoint:
         _check_port_free(self.host, self.port)
         spark = sql_session(self.app_name, thrift=True)
         self.spark = spark
-        self.views = LakehouseViews(Lakehouse(spark, self.lakehouse_root))
+        if self.audience is Audience.PRIVILEGED:
+            log_privileged(f"SQL endpoint on {self.jdbc_url}", self.lakehouse_root)
+        self.views = LakehouseViews(Lakehouse(spark, self.lakehouse_root), audience=self.audience)
         self.views.refresh()
         references = register_reference_views(spark)
         context = spark._jsparkSession.sqlContext()

@@ -8,21 +8,18 @@ statements in one call and reads one outcome per statement.
 from __future__ import annotations
 
 import os
-import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
+from jdbc_client import beeline, serving
 from pyspark.sql import functions as F
 
+from citydata.catalog.access import Audience
 from citydata.lakehouse import Lakehouse
-from citydata.sql import LakehouseViews, beeline_path, run_query
+from citydata.sql import LakehouseViews, run_query
 
 READ_ONLY = "citydata SQL endpoint is read-only"
 
@@ -45,48 +42,6 @@ CREDIT = [
 ]
 
 
-@dataclass
-class Outcome:
-    """One statement's outcome in beeline's output: a header and rows, or an error message."""
-
-    header: list[str]
-    rows: list[list[str]]
-    error: str | None = None
-
-
-def beeline(port: int, statements: list[str], tmp_path: Path, force: bool = False) -> list[Outcome]:
-    """Run the statements in one beeline session (csv2 output); one Outcome per statement."""
-    script = tmp_path / f"statements-{time.monotonic_ns()}.sql"
-    script.write_text(";\n".join(statements) + ";\n", encoding="utf-8")
-    command = [str(beeline_path()), "-u", f"jdbc:hive2://127.0.0.1:{port}/default", "--outputformat=csv2",
-               "--showHeader=true", f"--force={'true' if force else 'false'}", "-f", str(script)]
-    # one stream, so that errors (stderr) stay between the results (stdout) of their neighbours
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
-                          check=False)
-    output = done.stdout
-    # Each statement's output follows a prompt such as "0: jdbc:hive2://127.0.0.1:10000/default> ".
-    chunks = re.split(r"\d+: jdbc:hive2://\S+> ", output)[1:]
-    outcomes = []
-    for chunk in chunks:
-        lines = [line for line in chunk.splitlines() if line.strip()]
-        if not lines or lines[0].startswith("Closing:"):
-            continue
-        if lines[0].startswith("Error:"):
-            outcomes.append(Outcome([], [], error=lines[0]))
-            continue
-        body = [line for line in lines if not re.match(r"^(\d+ rows?|No rows) selected", line)]
-        table = [row.split(",") for row in body]
-        outcomes.append(Outcome(table[0], table[1:]))
-    assert len(outcomes) == len(statements), f"{len(statements)} statements, beeline said:\n{output}"
-    return outcomes
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _files(root: Path) -> dict[str, int]:
     return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
@@ -107,30 +62,9 @@ def lake(spark, tmp_path_factory) -> Lakehouse:
 @pytest.fixture(scope="module")
 def endpoint(lake, tmp_path_factory):
     """`citydata sql serve` on a free port (polling every second), stopped with Ctrl-C at the end."""
-    port = _free_port()
     logs = tmp_path_factory.mktemp("sql-serve")
-    env = {**os.environ, "CITYDATA_SPARK_WAREHOUSE": str(logs / "warehouse"), "PYTHONUNBUFFERED": "1"}
-    with (logs / "stdout").open("w") as out, (logs / "stderr").open("w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "citydata.cli", "sql", "serve", "--lakehouse", lake.root, "--port", str(port),
-             "--poll", "1"], stdout=out, stderr=err, env=env)
-    started = time.monotonic()
-    try:
-        while "SQL endpoint is up" not in (logs / "stdout").read_text():
-            assert process.poll() is None, (logs / "stderr").read_text()[-3000:]
-            assert time.monotonic() - started < 600, "the endpoint did not start in 600 s"
-            time.sleep(1)
-        print(f"endpoint up in {time.monotonic() - started:.0f} s")
+    with serving(lake.root, logs, "--poll", "1") as port:
         yield port, logs
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0, (logs / "stderr").read_text()[-3000:]
-    assert "stopping the SQL endpoint" in (logs / "stdout").read_text()
 
 
 def test_analysts_answer_residents_per_district_and_black_listed_entities(endpoint, lake, tmp_path) -> None:
@@ -226,23 +160,31 @@ def test_a_newly_committed_version_becomes_visible(endpoint, lake, spark, tmp_pa
     port, logs = endpoint
     listed = spark.createDataFrame([("91339902MA0000005D", 0, 2, 0, 1)], lake.read("gold", "credit_status").schema)
     lake.write(listed, "gold", "credit_status", mode="append")  # version 1
-    fresh = spark.createDataFrame([(date(2025, 1, 31), 7)], "as_of date, entities int")
-    lake.write(fresh, "gold", "new_mart", mode="overwrite")  # a table that did not exist
+    # a table that did not exist; its catalog item classifies every column but `remark`, which analysts
+    # therefore do not see (docs/security.md: a column nobody classified is left out)
+    fresh = spark.createDataFrame([("339901", "339901001", 7, "checked by hand")],
+                                  "district_code string, street_code string, households int, remark string")
+    lake.write(fresh, "gold", "households_by_street", mode="overwrite")
     deadline = time.monotonic() + 120
     while True:
-        black, new = beeline(port, ["select count(*) from gold_credit_status where black_list = 1",
-                                    "select entities from gold_new_mart"], tmp_path, force=True)
+        black, new, remark = beeline(port, ["select count(*) from gold_credit_status where black_list = 1",
+                                            "select households from gold_households_by_street",
+                                            "select remark from gold_households_by_street"], tmp_path, force=True)
         if black.rows == [["3"]] and new.rows == [["7"]]:
             break
         assert time.monotonic() < deadline, (black, new)
         time.sleep(1)
+    assert remark.error and "remark" in remark.error, remark
     out = (logs / "stdout").read_text()
     assert "gold_credit_status: re-registered (version 0 -> 1)" in out
-    assert "gold_new_mart: registered (version 0)" in out
+    assert "gold_households_by_street: registered (version 0)" in out
+    assert ("gold_households_by_street: columns without a classification left out of the analysts' view: remark"
+            in (logs / "stderr").read_text())
 
 
 def test_run_query_keeps_at_most_the_limit_and_says_when_it_cut(lake, spark) -> None:
-    LakehouseViews(lake).refresh()
+    # as stored: the session is the test session's, whose other tests read the raw views the platform registers
+    LakehouseViews(lake, audience=Audience.PRIVILEGED).refresh()
     statement = "select district_code, residents from gold_population_by_district order by district_code"
     cut = run_query(spark, statement, limit=2)
     assert cut.columns == ["district_code", "residents"]

@@ -84,6 +84,7 @@ def test_derived_tables_inherit_their_sources_classes_and_declare_the_rest() -> 
         assert (person[spec.name].classification, person[spec.name].mask) == (spec.classification, spec.mask)
     assert (person["died_on"].classification, person["died_on"].mask) == (Classification.SENSITIVE, "birth_date")
     assert person["marital_status"].classification is Classification.INTERNAL
+    assert person["id_hash"].classification is Classification.INTERNAL  # the pseudonymous key: shown as stored
     # a declared class overrides an inherited one, and the contract's own silver table keeps its fields
     poi = rules.classes("silver", "poi")
     assert poi["district_code"].classification is Classification.PUBLIC and "category" in poi

@@ -29,7 +29,7 @@ import org.apache.spark.sql.catalyst.expressions.Expression
 import org.apache.spark.sql.catalyst.parser.{ParameterContext, ParserInterface, SqlStatementSplitResult}
 import org.apache.spark.sql.catalyst.plans.logical.{CacheTableAsSelect, Command, CompoundPlanStatement, DropView,
   InsertIntoStatement, LogicalPlan, ParsedStatement, ScriptTransformation, SubqueryAlias}
-import org.apache.spark.sql.execution.command.{CreateViewCommand, DropTempViewCommand}
+import org.apache.spark.sql.execution.command.{CreateViewCommand, DropTempViewCommand, SetCommand}
 import org.apache.spark.sql.execution.datasources.CreateTempViewUsing
 import org.apache.spark.sql.types.{DataType, StructType}
 
@@ -70,6 +70,13 @@ object ReadOnly {
     "ReplaceTableAsSelect" -> "REPLACE TABLE", "AddJarsCommand" -> "ADD JAR", "AddFilesCommand" -> "ADD FILE",
     "AddArchivesCommand" -> "ADD ARCHIVE", "CreateTempViewUsing" -> "CREATE TEMPORARY VIEW … USING",
     "CreateNamespace" -> "CREATE DATABASE", "DropNamespace" -> "DROP DATABASE")
+  // Reading files by path (`select * from parquet.`/lakehouse/silver/person``) would go around the
+  // lakehouse views, which mask personal values for analysts (docs/security.md): the session runs with
+  // spark.sql.runSQLOnFiles=false, analysts may not set it, and a path under a file format's name gets
+  // a clear message here instead of TABLE_OR_VIEW_NOT_FOUND.
+  private val FilesByPathSetting = "spark.sql.runsqlonfiles"
+  private val FileFormats: Set[String] = Set(
+    "parquet", "orc", "csv", "json", "text", "avro", "xml", "binaryfile", "delta", "libsvm", "image")
   // Expressions that call Java methods by name: a way out of SQL.
   private val Reflection: Set[String] = Set("CallMethodViaReflection", "TryReflect")
 
@@ -112,6 +119,13 @@ object ReadOnly {
     case d: DropView => dropView(session, nameOf(d.child).getOrElse("?"))
     case d: DropTempViewCommand => dropView(session, d.ident.name)
     case _: ScriptTransformation => Some("TRANSFORM … USING refused (it runs a program on the server)")
+    case s: SetCommand if s.kv.exists { case (key, value) => value.isDefined && lower(key.trim) == FilesByPathSetting } =>
+      Some(s"SET ${s.kv.get._1.trim} refused (reading files by path would go around the views' masking of " +
+        "personal values)")
+    case u: UnresolvedRelation if u.multipartIdentifier.size == 2 &&
+        FileFormats.contains(lower(u.multipartIdentifier.head)) =>
+      Some(s"reading files by path refused (${u.multipartIdentifier.head}.`…`: query the lakehouse views, whose " +
+        "personal values are masked)")
     case n if Allowed.contains(simpleName(n)) => None
     case _: CompoundPlanStatement => None // a SQL script's blocks and loops: their statements are checked
     case n: Command => Some(s"${describe(n)} refused ($Default)")
