@@ -1,4 +1,5 @@
-"""The platform's SparkSession: one place that decides master, time zone, partitions and folders."""
+"""The platform's SparkSession: one place that decides master, time zone, partitions and folders, and that
+the JVM it starts ends with the process that started it (citydata.lakehouse.lifeline)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+
+from citydata.lakehouse import lifeline
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,8 @@ def get_spark(
     Master: `master`, else CITYDATA_SPARK_MASTER, else local[*]. Shuffle partitions:
     `shuffle_partitions`, else CITYDATA_SHUFFLE_PARTITIONS, else 4. Driver memory for a new local
     JVM: CITYDATA_SPARK_DRIVER_MEMORY (default 2g). Python workers run this interpreter unless
-    PYSPARK_PYTHON is already set (the `delta` data source must be importable there).
+    PYSPARK_PYTHON is already set (the `delta` data source must be importable there). A JVM started here
+    is killed, with its Python workers, when this process ends without stopping it (lifeline).
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -75,7 +79,8 @@ def get_spark(
     )
     for key, value in (extra_conf or {}).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with lifeline.launching():  # a JVM started here (and its Python workers) dies with this process
+        spark = builder.getOrCreate()
     # py4j logs every gateway connection at INFO, some from __del__ at interpreter exit, when the
     # handlers' streams may already be closed ("--- Logging error ---"): keep it to warnings.
     logging.getLogger("py4j").setLevel(logging.WARNING)
