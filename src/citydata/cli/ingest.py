@@ -96,5 +96,12 @@ def run(args: argparse.Namespace) -> int:
                       f"{', '.join(result.created_empty)}[/dim]")
     if result.refused:
         console.print(f"[yellow]{len(result.refused)} delivery(ies) refused whole: "
-                      f"{', '.join(sorted(result.refused))}[/yellow] (see the outcome column for the fix)")
+                      f"{', '.join(sorted(result.refused))}[/yellow] (see the outcome column for the fix; "
+                      f"recorded in bronze.refused_files)")
+    for source, note in sorted(result.encoding_notes.items()):
+        console.print(f"[yellow]encoding other than declared[/yellow]: {source}: {note} (read anyway; tell the "
+                      f"department or fix the contract's delivery.encoding)")
+    if result.unknown_files:
+        console.print(f"[yellow]{len(result.unknown_files)} file(s) no contract reads (UNKNOWN_FILE, left in "
+                      f"the folder)[/yellow]: {', '.join(result.unknown_files)}")
     return 0

@@ -21,11 +21,13 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citydata.catalog.contracts import SourceContract, load_contract, load_contracts
 from citydata.config import Paths
+from citydata.standards.encoding import ENCODINGS, encoding_note
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -219,9 +221,11 @@ def land_source(
     Over HTTP the pages are saved first under `<landing_dir>/<source>/<run_key>` (default CITYDATA_LANDING/api
     and today's UTC date): a rerun with the same run key resumes after the last saved page.
     Raises DeliveryMissingError when the day's folder holds no delivery of the source,
-    DeliveryRejectedError when the delivery is refused whole, ApiFetchError when an API page keeps failing.
+    DeliveryRejectedError when the delivery is refused whole (after recording the refused file in
+    bronze.refused_files, citydata.ingest.refused), ApiFetchError when an API page keeps failing.
     """
-    from citydata.ingest.bronze import land_delivery
+    from citydata.ingest.bronze import DeliveryRejectedError, land_delivery
+    from citydata.ingest.refused import RefusedFile, record_refused
 
     contract = source if isinstance(source, SourceContract) else load_contract(source)
     if api_url:
@@ -232,10 +236,17 @@ def land_source(
 
         where = fetch_api(contract, api_url, Path(landing_dir) if landing_dir else default_landing_dir(),
                           page_size=page_size, run_key=run_key)
+        day = run_key or datetime.now(UTC).date().isoformat()  # fetch_api's default run key
     else:
-        where = delivery_of(contract, delivery_folder)
+        folder = Path(delivery_folder) if delivery_folder else default_delivery_folder()
+        where = delivery_of(contract, folder)
+        day = day_key_of(folder)
     log.info("%s: landing %s", contract.source, where)
-    return land_delivery(spark, lakehouse, contract, where)
+    try:
+        return land_delivery(spark, lakehouse, contract, where)
+    except DeliveryRejectedError as error:
+        record_refused(spark, lakehouse, [RefusedFile.of(contract.source, day, error.file, error.reason, str(error))])
+        raise
 
 
 # --- silver ------------------------------------------------------------------------------------------
@@ -275,6 +286,8 @@ class DayIngestResult:
     skipped_steps: list[str] = field(default_factory=list)  # no input changed
     created_empty: list[str] = field(default_factory=list)  # silver tables created empty (nothing landed yet)
     unknown_files: list[str] = field(default_factory=list)  # files in the folder no contract reads (UNKNOWN_FILE)
+    # source -> why its delivery's encoding is not the contract's (read anyway; the department should know)
+    encoding_notes: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # "land", "silver"
 
     @property
@@ -324,6 +337,9 @@ def ingest_day(
             outcome = error
         else:
             result.landed[source] = outcome = landed
+            note = delivered_encoding_note(contract, landed.encoding)
+            if note:
+                result.encoding_notes[source] = note
         if progress:
             progress("land", source, outcome)
     result.unknown_files = unknown_files(folder, contracts)
@@ -352,6 +368,14 @@ def ingest_day(
     result.created_empty = ensure_silver_tables(spark, lakehouse, contracts)
     result.seconds["silver"] = round(time.monotonic() - started, 1)
     return result
+
+
+def delivered_encoding_note(contract: SourceContract, detected: str) -> str | None:
+    """Why a landed text delivery's detected encoding is not its contract's, else None (a workbook has none).
+    Judged by the names alone: a header of the contract's Chinese column names is never ASCII."""
+    if detected not in ENCODINGS:
+        return None
+    return encoding_note(contract.delivery.encoding, detected)
 
 
 def unknown_files(delivery_folder: str | Path, contracts: Mapping[str, SourceContract] | None = None) -> list[str]:

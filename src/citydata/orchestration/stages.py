@@ -92,6 +92,9 @@ def ingest_summary(result: DayIngestResult, changed: Mapping[str, int]) -> tuple
     if result.unknown_files:
         parts.append(f"{len(result.unknown_files)} files no contract reads (UNKNOWN_FILE, left in the folder): "
                      f"{', '.join(result.unknown_files)}")
+    if result.encoding_notes:
+        parts.append("encoding other than declared: " + ", ".join(f"{s} ({n})" for s, n in
+                                                                   sorted(result.encoding_notes.items())))
     details = {
         "delivery_folder": str(result.delivery_folder),
         "landed": {s: {"delivered": r.delivered, "landed": r.landed, "rejected": r.rejected,
@@ -103,6 +106,7 @@ def ingest_summary(result: DayIngestResult, changed: Mapping[str, int]) -> tuple
         "skipped_steps": list(result.skipped_steps),
         "created_empty": list(result.created_empty),
         "unknown_files": list(result.unknown_files),
+        "encoding_notes": dict(sorted(result.encoding_notes.items())),
         "new_versions": dict(changed),
         "seconds": dict(result.seconds),
     }

@@ -110,8 +110,9 @@ class XlsxConnector:
                 return reject("FILE_TRUNCATED", "the workbook is a zip cut short (its central directory, at the "
                               "end of a whole file, is missing)", f"ask {contract.department} to redeliver the "
                               "whole workbook")
-            return reject("FILE_FORMAT", f"not a readable XLSX workbook ({type(error).__name__}: "
-                          f"{str(error)[:200]})", f"ask {contract.department} to redeliver the workbook as .xlsx")
+            said = " ".join(str(error).split())[:200]  # one line: a library's message may span several
+            return reject("FILE_FORMAT", f"not a readable XLSX workbook ({type(error).__name__}: {said})",
+                          f"ask {contract.department} to redeliver the workbook as .xlsx")
 
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
