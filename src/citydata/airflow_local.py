@@ -1,9 +1,11 @@
 """Airflow 3 on this machine: the project's environment for `airflow` commands, `airflow dags test`, and
 `airflow standalone` (SQLite, LocalExecutor) with the project's DAGs.
 
-Owns the environment (`airflow_env`: project-local AIRFLOW_HOME, the project's dags/), running `airflow`
-commands, and starting, waiting for and stopping the embedded Airflow. Production runs the same DAG files
-on Postgres with a distributed executor: nothing here is used there.
+Owns the environment (`airflow_env`: project-local AIRFLOW_HOME, the project's dags/), the metadata database
+(`prepare_metadata`: migrated, with the Spark pool the generated tasks run in), the ports standalone binds
+(refused at once when busy or colliding), running `airflow` commands, and starting, waiting for and stopping
+the embedded Airflow. Production runs the same DAG files on Postgres with a distributed executor: there only
+the pool (`spark_pool_slots` says how many slots a machine holds) is set the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +39,26 @@ REPO = Path(__file__).resolve().parents[2]
 
 class AirflowStartError(RuntimeError):
     """`airflow standalone` exited or did not become healthy in time."""
+
+
+class PortUnavailableError(AirflowStartError):
+    """A port standalone needs is busy, or the API port is one Airflow binds for itself: refused before starting."""
+
+
+# Ports `airflow standalone` binds besides its API server: the log servers of the scheduler's LocalExecutor
+# workers and of the triggerer, and the scheduler's health check when it is enabled (defaults of Airflow 3.3).
+LOG_SERVER_PORTS: dict[tuple[str, str], tuple[int, str]] = {
+    ("logging", "worker_log_server_port"): (8793, "Airflow's worker log server"),
+    ("logging", "trigger_log_server_port"): (8794, "Airflow's triggerer log server"),
+}
+HEALTH_CHECK_PORT = (("scheduler", "scheduler_health_check_server_port"), (8974, "Airflow's scheduler health check"))
+
+# One Spark task is a local[*] driver using every core, with a 2g heap (CITYDATA_SPARK_DRIVER_MEMORY) plus the
+# JVM's own memory and its Python workers: 3 GiB each, 2 cores each (two local[*] drivers on 2 cores only thrash).
+SPARK_TASK_CORES = 2
+SPARK_TASK_MEMORY = 3 * 1024**3
+AIRFLOW_RESERVED_MEMORY = 2 * 1024**3  # scheduler, API server, DAG processor and triggerer themselves
+POOL_MARKER = "citydata_pool.json"  # in AIRFLOW_HOME: the pool size last set, so it is set once per change
 
 
 @dataclass(frozen=True)
@@ -80,12 +103,55 @@ def airflow(args: list[str], env: Mapping[str, str], timeout: float = 1800) -> s
 
 
 def migrate_once(env: Mapping[str, str], timeout: float = 900) -> None:
-    """`airflow db migrate` when AIRFLOW_HOME has no metadata database yet."""
-    if (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
-        return
-    migrated = airflow(["db", "migrate"], env, timeout)
-    if migrated.returncode != 0:
-        raise AirflowStartError(f"airflow db migrate failed ({migrated.returncode}):\n{migrated.stderr[-4000:]}")
+    """`airflow db migrate` when AIRFLOW_HOME has no metadata database yet, then the Spark pool
+    (`ensure_spark_pool`)."""
+    if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+        migrated = airflow(["db", "migrate"], env, timeout)
+        if migrated.returncode != 0:
+            raise AirflowStartError(f"airflow db migrate failed ({migrated.returncode}):\n{migrated.stderr[-4000:]}")
+    ensure_spark_pool(env, timeout=timeout)
+
+
+def spark_pool_slots(cores: int | None = None, memory_bytes: int | None = None,
+                     env: Mapping[str, str] | None = None) -> int:
+    """Slots of the Spark pool: CITYDATA_AIRFLOW_SPARK_SLOTS when set, else what the machine holds —
+    min(cores // 2, (memory - 2 GiB for Airflow) // 3 GiB per Spark task), at least 1."""
+    env = os.environ if env is None else env
+    if env.get("CITYDATA_AIRFLOW_SPARK_SLOTS"):
+        try:
+            slots = int(env["CITYDATA_AIRFLOW_SPARK_SLOTS"])
+        except ValueError:
+            raise ValueError(f"CITYDATA_AIRFLOW_SPARK_SLOTS={env['CITYDATA_AIRFLOW_SPARK_SLOTS']!r} is not a whole "
+                             f"number. Fix: unset it (the machine decides) or set e.g. 2") from None
+        if slots < 1:
+            raise ValueError(f"CITYDATA_AIRFLOW_SPARK_SLOTS={slots}: a pool needs at least 1 slot. Fix: set 1 or more")
+        return slots
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    memory_bytes = memory_bytes if memory_bytes is not None else os.sysconf("SC_PAGE_SIZE") * os.sysconf(
+        "SC_PHYS_PAGES")
+    by_cores = cores // SPARK_TASK_CORES
+    by_memory = (memory_bytes - AIRFLOW_RESERVED_MEMORY) // SPARK_TASK_MEMORY
+    return max(1, min(by_cores, by_memory))
+
+
+def ensure_spark_pool(env: Mapping[str, str], slots: int | None = None, timeout: float = 300) -> int:
+    """Create or resize the pool every Spark-running task of the generated DAGs runs in (`airflow pools set`),
+    when its size differs from the one last set in this AIRFLOW_HOME. Returns its slots."""
+    from citydata.dag_factory import SPARK_POOL
+
+    slots = spark_pool_slots(env=env) if slots is None else slots
+    marker = Path(env["AIRFLOW_HOME"]) / POOL_MARKER
+    wanted = {"pool": SPARK_POOL, "slots": slots, "database": env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")}
+    if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == wanted:
+        return slots
+    description = (f"citydata tasks that run Spark: {slots} at once on this machine (docs/airflow.md, 'Pool'; "
+                   f"CITYDATA_AIRFLOW_SPARK_SLOTS overrides)")
+    done = airflow(["pools", "set", SPARK_POOL, str(slots), description], env, timeout)
+    if done.returncode != 0:
+        raise AirflowStartError(f"airflow pools set {SPARK_POOL} {slots} failed ({done.returncode}):\n"
+                                f"{done.stderr[-4000:]}")
+    marker.write_text(json.dumps(wanted), encoding="utf-8")
+    return slots
 
 
 def dags_test(env: Mapping[str, str], dag_id: str, conf: Mapping[str, Any] | None = None,
@@ -99,14 +165,96 @@ def dags_test(env: Mapping[str, str], dag_id: str, conf: Mapping[str, Any] | Non
     return airflow(args, env, timeout)
 
 
+def finished_run_id(output: str, dag_id: str) -> str | None:
+    """The run id in `airflow dags test`'s "DagRun Finished" line of `dag_id` (None if the run did not finish)."""
+    import re
+
+    found = re.findall(rf"DagRun Finished: dag_id={re.escape(dag_id)}, .*?run_id=([^,\s]+),", output)
+    return found[-1] if found else None
+
+
+def task_states(env: Mapping[str, str], dag_id: str, run_id: str, timeout: float = 300) -> dict[str, str]:
+    """task id -> state of one run (`airflow tasks states-for-dag-run`)."""
+    done = airflow(["tasks", "states-for-dag-run", dag_id, run_id, "--output", "json"], env, timeout)
+    if done.returncode != 0:
+        raise AirflowStartError(f"airflow tasks states-for-dag-run {dag_id} {run_id} failed ({done.returncode}):\n"
+                                f"{done.stderr[-4000:]}")
+    rows = json.loads(done.stdout[done.stdout.index("["):])
+    return {row["task_id"]: row["state"] for row in rows}
+
+
 def standalone_env(env: Mapping[str, str], port: int = DEFAULT_PORT) -> dict[str, str]:
     """`env` plus the API server's port, bound to loopback (this is a developer's Airflow)."""
     return {**env, "AIRFLOW__API__PORT": str(port), "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__BASE_URL": f"http://localhost:{port}"}
 
 
+def airflow_setting(env: Mapping[str, str], section: str, option: str, default: str) -> str:
+    """An Airflow setting as Airflow resolves it: AIRFLOW__<SECTION>__<OPTION>, else AIRFLOW_HOME/airflow.cfg,
+    else `default` (read without importing Airflow: the port check must answer in a moment)."""
+    import configparser
+
+    name = f"AIRFLOW__{section.upper()}__{option.upper()}"
+    if env.get(name):
+        return env[name]
+    cfg = Path(env.get("AIRFLOW_HOME", "")) / "airflow.cfg"
+    if env.get("AIRFLOW_HOME") and cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(cfg, encoding="utf-8")
+        if parser.has_option(section, option) and parser.get(section, option).strip():
+            return parser.get(section, option).strip()
+    return default
+
+
+def standalone_ports(env: Mapping[str, str]) -> dict[int, tuple[str, str]]:
+    """Every port `airflow standalone` binds with `env` -> (what binds it, how to move it elsewhere)."""
+    api = int(airflow_setting(env, "api", "port", str(DEFAULT_PORT)))
+    ports = {api: ("the Airflow UI and API", "`citydata airflow --port N`")}
+    own = dict(LOG_SERVER_PORTS)
+    if airflow_setting(env, "scheduler", "enable_health_check", "False").strip().lower() == "true":
+        own[HEALTH_CHECK_PORT[0]] = HEALTH_CHECK_PORT[1]
+    for (section, option), (default, what) in own.items():
+        port = int(airflow_setting(env, section, option, str(default)))
+        setting = f"AIRFLOW__{section.upper()}__{option.upper()} (or [{section}] {option} in airflow.cfg)"
+        if port in ports:
+            raise PortUnavailableError(
+                f"port {port} is {what}'s port: `airflow standalone` binds it itself, so it cannot also serve "
+                f"{ports[port][0]}. Fix: choose another port, e.g. `citydata airflow --port {DEFAULT_PORT}`, "
+                f"or move {what} with {setting}")
+        ports[port] = (what, setting)
+    return ports
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on `port` on any local address (a bind on all interfaces succeeds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: a port left in TIME_WAIT by a stopped Airflow is free; a listening one is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports(env: Mapping[str, str]) -> list[int]:
+    """Refuse, with PortUnavailableError naming the port, what needs it and the fix, a port standalone would bind
+    twice or that is in use; else return them all. Answers in a moment, where Airflow would wait for health
+    until its timeout (300 s) and then fail."""
+    ports = standalone_ports(env)
+    for port, (what, move) in ports.items():
+        if not port_is_free(port):
+            raise PortUnavailableError(
+                f"port {port}, needed for {what}, is in use by another process (another Airflow?). Fix: stop that "
+                f"process (`ss -ltnp 'sport = :{port}'` names it) or move {what} with {move}")
+    return sorted(ports)
+
+
 def start_standalone(env: Mapping[str, str], log_file: Path) -> subprocess.Popen[bytes]:
-    """Start `airflow standalone` in its own process group, output to `log_file`."""
+    """Start `airflow standalone` in its own process group, output to `log_file`, after checking its ports
+    (PortUnavailableError) and preparing the metadata database with the Spark pool (`migrate_once`)."""
+    check_ports(env)
+    migrate_once(env)
     airflow = Path(sys.executable).parent / "airflow"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:

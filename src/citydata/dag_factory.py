@@ -13,7 +13,11 @@ library when they run.
 Assets are named by table, not by place: URI `citydata://<layer>/<table>` (name `<layer>.<table>`), so the
 same DAGs schedule the same way whatever CITYDATA_HOME or lakehouse root (a folder, s3://, hdfs://) holds
 the tables. Retries: CITYDATA_AIRFLOW_RETRIES (default 2) and CITYDATA_AIRFLOW_RETRY_DELAY seconds
-(default 300, doubling per attempt) — read when the DAG files are parsed.
+(default 300, doubling per attempt) — read when the DAG files are parsed. Every task that runs Spark runs in
+the pool `SPARK_POOL` (citydata.airflow_local creates it, sized to the machine) with an `execution_timeout`
+(`TASK_TIMEOUTS` x CITYDATA_AIRFLOW_TIMEOUT_FACTOR). Every task's failure writes an alert line
+(citydata.orchestration.alerts); a delivery refused whole, or rejected above the threshold, writes its own
+and fails its task without retries (`check_delivery` / `check_deliveries` tasks: the valid rows flow on).
 Must not: hold data logic (citydata.ingest.runner does the work).
 """
 
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from citydata.catalog.contracts import SourceContract, load_contract, load_contracts
 from citydata.ingest.runner import SilverStep, silver_steps
+from citydata.orchestration import alerts
 from citydata.orchestration.plan import mart_models
 from citydata.release.gate import suite_datasets
 
@@ -45,6 +50,20 @@ SCHEDULES: dict[str, str] = {
 }
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_DELAY = 300.0  # seconds
+SPARK_POOL = "citydata_spark"  # every task that starts Spark; slots: citydata.airflow_local.spark_pool_slots
+# execution_timeout of each kind of task: ~4x what a day of 1,000,000 residents took on a 2-core machine
+# (docs/benchmarks.md: ingest 712 s, gold 130 s, export 30 s), so only a hung task meets it.
+TASK_TIMEOUTS: dict[str, timedelta] = {
+    "land": timedelta(minutes=30),     # one source into bronze
+    "silver": timedelta(minutes=30),   # one silver step
+    "ingest": timedelta(hours=1),      # every source and silver step of a day (run_day)
+    "gold": timedelta(hours=1),        # dbt build + docs
+    "gate": timedelta(minutes=30),
+    "release": timedelta(minutes=10),
+    "export": timedelta(minutes=30),
+    "portal": timedelta(minutes=10),   # no Spark
+    "check": timedelta(minutes=5),     # no Spark: reads the landing's counts
+}
 
 
 def ingest_dag_id(source: str) -> str:
@@ -76,6 +95,35 @@ def retry_args(env: Mapping[str, str] | None = None) -> dict[str, Any]:
                          f"Fix: unset them or set e.g. 2 and 300") from None
     return {"retries": max(retries, 0), "retry_delay": timedelta(seconds=delay),
             "retry_exponential_backoff": True, "max_retry_delay": timedelta(hours=1)}
+
+
+def timeout_factor(env: Mapping[str, str] | None = None) -> float:
+    """CITYDATA_AIRFLOW_TIMEOUT_FACTOR (default 1): every execution_timeout times this (a larger city)."""
+    env = os.environ if env is None else env
+    raw = env.get("CITYDATA_AIRFLOW_TIMEOUT_FACTOR", "")
+    try:
+        factor = float(raw) if raw.strip() else 1.0
+    except ValueError:
+        factor = 0.0
+    if factor <= 0:
+        raise ValueError(f"CITYDATA_AIRFLOW_TIMEOUT_FACTOR={raw!r} is not a positive number. Fix: unset it or "
+                         f"set e.g. 4 for a city four times the size")
+    return factor
+
+
+def task_args(kind: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Pool and execution_timeout of a task of `kind` (a key of TASK_TIMEOUTS): Spark tasks share SPARK_POOL;
+    the portal and the delivery checks start no Spark and stay in Airflow's default pool."""
+    args: dict[str, Any] = {"execution_timeout": TASK_TIMEOUTS[kind] * timeout_factor(env)}
+    if kind not in ("portal", "check"):
+        args["pool"] = SPARK_POOL
+    return args
+
+
+def check_args(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A delivery check's arguments: a verdict on the data, so no retries (the same counts give the same
+    verdict)."""
+    return {**task_args("check", env), "retries": 0}
 
 
 def ingest_tags(contract: SourceContract) -> list[str]:
@@ -171,12 +219,16 @@ def table_asset(layer: str, table: str) -> Asset:
     return Asset(name=f"{layer}.{table}", uri=asset_uri(layer, table), group=layer)
 
 
-def run_ingest_task(source: str, params: Mapping[str, Any], run_id: str | None = None) -> dict[str, Any]:
-    """The ingest task: land the source; skip (no asset event) when nothing new was delivered."""
-    from airflow.sdk.exceptions import AirflowSkipException
+def run_ingest_task(source: str, params: Mapping[str, Any], run_id: str | None = None,
+                    where: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ingest task: land the source; skip (no asset event) when nothing new was delivered. A delivery
+    refused whole writes a DELIVERY_REFUSED alert and fails the task without retries (the same file is refused
+    again). `where`: the task's dag, task, run_id and try_number for the alert."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from citydata.config import Paths
     from citydata.ingest import runner
+    from citydata.ingest.bronze import DeliveryRejectedError
     from citydata.lakehouse import Lakehouse, get_spark
 
     paths = Paths.from_env()
@@ -185,6 +237,7 @@ def run_ingest_task(source: str, params: Mapping[str, Any], run_id: str | None =
     folder = (params.get("delivery_folder") or "").strip() or None
     try:
         if not api_url:  # nothing delivered: skip before starting Spark
+            folder = folder or str(runner.default_delivery_folder(paths))
             runner.delivery_of(contract, folder)
         spark = get_spark(app_name=f"citydata-{ingest_dag_id(source)}")
         result = runner.land_source(spark, Lakehouse(spark, paths.lakehouse), contract, delivery_folder=folder,
@@ -194,15 +247,42 @@ def run_ingest_task(source: str, params: Mapping[str, Any], run_id: str | None =
                                     run_key=runner.run_key_of(run_id) if run_id else None)
     except runner.DeliveryMissingError as error:
         raise AirflowSkipException(str(error)) from error
+    except DeliveryRejectedError as error:
+        alert = alerts.refusal_alert(source, str(error), day=alerts.day_label(folder), **dict(where or {}))
+        raise _alerted(AirflowFailException(str(error)), [alert]) from error
     if not result.delivered:
         raise AirflowSkipException(f"{source}: {result.file} holds no rows: nothing to land, no asset event")
     if result.already_landed:
         raise AirflowSkipException(f"{source}: batch {result.batch_id} ({result.delivered} rows) was landed "
                                    f"before: nothing new, no asset event")
-    return {"source": source, "batch_id": result.batch_id, "file": result.file, "encoding": result.encoding,
+    return {"source": source, "day": alerts.day_label(folder) if folder else runner.run_key_of(run_id or "api"),
+            "batch_id": result.batch_id, "file": result.file, "encoding": result.encoding,
             "delivered": result.delivered, "landed": result.landed, "rejected": result.rejected,
             "rejects_by_reason": result.rejects_by_reason, "bronze_version": result.bronze_version,
             "rejects_version": result.rejects_version}
+
+
+def _alerted(error: BaseException, written: list[alerts.Alert]) -> BaseException:
+    """`error` after writing its alert lines, marked so the failure callback does not write another."""
+    alerts.write_alerts(written)
+    setattr(error, alerts.ALERTED, True)
+    return error
+
+
+def run_delivery_check(landed: Mapping[str, Mapping[str, Any]], refused: Mapping[str, str], day: str | None,
+                       where: Mapping[str, Any]) -> dict[str, Any]:
+    """The delivery check task: an alert line per refused delivery and per new delivery rejected above the
+    threshold (CITYDATA_ALERT_REJECT_SHARE), then the task fails without retries (AirflowFailException);
+    with none it returns what it judged."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    threshold = alerts.reject_share_threshold()
+    found = alerts.delivery_alerts(landed, refused, threshold=threshold, day=day, **dict(where))
+    if found:
+        lines = "; ".join(a.message for a in found)
+        raise _alerted(AirflowFailException(f"{len(found)} delivery alert(s) written to {alerts.alerts_file()}: "
+                                            f"{lines}"), found)
+    return {"sources": sorted(landed), "threshold": threshold, "alerts": 0}
 
 
 def run_silver_task(step: str) -> dict[str, Any]:
@@ -229,17 +309,24 @@ def build_ingest_dag(contract: SourceContract) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,  # two landings of one source must not race on its tables
-        default_args={"owner": contract.department, **retry_args()},
+        default_args={"owner": contract.department, **retry_args(),
+                      "on_failure_callback": alerts.failure_callback(source)},
         params=params,
         tags=ingest_tags(contract),
         doc_md=ingest_doc_md(contract),
     ) as dag:
-        @task(task_id="land_bronze",
+        @task(task_id="land_bronze", **task_args("land"),
               outlets=[table_asset("bronze", contract.tables.bronze), table_asset("bronze", contract.tables.rejects)])
-        def land_bronze(params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
-            return run_ingest_task(source, params or {}, run_id)
+        def land_bronze(params: dict[str, Any] | None = None, run_id: str | None = None, ti: Any = None
+                        ) -> dict[str, Any]:
+            return run_ingest_task(source, params or {}, run_id, alerts.task_where({"ti": ti, "run_id": run_id}))
 
-        land_bronze()
+        @task(task_id="check_delivery", **check_args())
+        def check_delivery(landed: dict[str, Any], ti: Any = None) -> dict[str, Any]:
+            return run_delivery_check({source: {**landed, "new": True}}, {}, landed.get("day"),
+                                      alerts.task_where({"ti": ti}))
+
+        check_delivery(land_bronze())
     return dag
 
 
@@ -254,14 +341,14 @@ def build_silver_dag(step: SilverStep, contracts: Mapping[str, SourceContract]) 
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        default_args={"owner": PLATFORM_OWNER, **retry_args(), "on_failure_callback": alerts.failure_callback()},
         tags=list(dict.fromkeys(t for t in ("citydata", "silver", step.theme, "master" if step.master else "")
                                 if t)),
         doc_md=silver_doc_md(step, contracts),
     ) as dag:
         name = step.name
 
-        @task(task_id="build_silver", outlets=[table_asset("silver", t) for t in step.outputs])
+        @task(task_id="build_silver", **task_args("silver"), outlets=[table_asset("silver", t) for t in step.outputs])
         def build_silver() -> dict[str, Any]:
             return run_silver_task(name)
 
@@ -398,12 +485,12 @@ def build_gold_dag(steps: Mapping[str, SilverStep]) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,  # two builds must not race on the gold tables
-        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        default_args={"owner": PLATFORM_OWNER, **retry_args(), "on_failure_callback": alerts.failure_callback()},
         params=_params(day_param_specs()),
         tags=["citydata", "gold", "dbt"],
         doc_md=day_doc_md(GOLD_DAG_ID),
     ) as dag:
-        @task(task_id="dbt_build", outlets=[table_asset("gold", t) for t in gold_outlets()])
+        @task(task_id="dbt_build", **task_args("gold"), outlets=[table_asset("gold", t) for t in gold_outlets()])
         def dbt_build(params: dict[str, Any] | None = None) -> dict[str, Any]:
             return run_day_task("gold", params or {})
 
@@ -412,7 +499,8 @@ def build_gold_dag(steps: Mapping[str, SilverStep]) -> DAG:
 
 
 def _gate_task(task: Any) -> Any:
-    @task(task_id="gate", retries=0)  # a failed gate is a verdict on the data, not a transient error
+    # a failed gate is a verdict on the data, not a transient error: no retries
+    @task(task_id="gate", **{**task_args("gate"), "retries": 0})
     def gate(params: dict[str, Any] | None = None) -> dict[str, Any]:
         return run_day_task("gate", params or {})
 
@@ -422,15 +510,15 @@ def _gate_task(task: Any) -> Any:
 def _release_after(task: Any, gate: Any) -> Any:
     """The release task on the gate's verdict, then the export of the current release and the portal built
     from it (inside a DAG context)."""
-    @task(task_id="release")
+    @task(task_id="release", **task_args("release"))
     def release(verdict: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
         return run_day_task("release", params or {}, verdict)
 
-    @task(task_id="export")
+    @task(task_id="export", **task_args("export"))
     def export(released: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
         return run_day_task("export", params or {}, released)
 
-    @task(task_id="portal")
+    @task(task_id="portal", **task_args("portal"))
     def portal(exported: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
         return run_day_task("portal", params or {}, exported)
 
@@ -448,7 +536,7 @@ def build_release_dag(released: list[str]) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,  # release numbers are taken in order
-        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        default_args={"owner": PLATFORM_OWNER, **retry_args(), "on_failure_callback": alerts.failure_callback()},
         params=_params(day_param_specs()),
         tags=["citydata", "release"],
         doc_md=day_doc_md(RELEASE_DAG_ID),
@@ -471,21 +559,31 @@ def build_run_day_dag() -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args={"owner": PLATFORM_OWNER, **retry_args()},
+        default_args={"owner": PLATFORM_OWNER, **retry_args(), "on_failure_callback": alerts.failure_callback()},
         params=_params(specs),
         tags=["citydata", "day"],
         doc_md=day_doc_md(RUN_DAY_DAG_ID),
     ) as dag:
-        @task(task_id="ingest")
+        @task(task_id="ingest", **task_args("ingest"))
         def ingest(params: dict[str, Any] | None = None) -> dict[str, Any]:
             return run_day_task("ingest", params or {})
 
-        @task(task_id="gold")
+        # beside gold, not before it: a refused delivery is reported and the day goes on (as in run-day), but
+        # the run ends failed with the alert lines written
+        @task(task_id="check_deliveries", **check_args())
+        def check_deliveries(ingested: dict[str, Any], ti: Any = None) -> dict[str, Any]:
+            details = ingested["details"]
+            return run_delivery_check(details["landed"], details["refused"],
+                                      alerts.day_label(details.get("delivery_folder")), alerts.task_where({"ti": ti}))
+
+        @task(task_id="gold", **task_args("gold"))
         def gold(ingested: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
             return run_day_task("gold", params or {})
 
+        ingested = ingest()
+        check_deliveries(ingested)
         gate = _gate_task(task)()
-        gold(ingest()) >> gate
+        gold(ingested) >> gate
         _release_after(task, gate)
     return dag
 

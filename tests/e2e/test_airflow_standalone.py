@@ -1,6 +1,8 @@
-"""`citydata airflow`'s engine: a real `airflow standalone` serves the project's DAGs on loopback; with its
-scheduler, an ingest DAG triggered through the REST API makes the silver DAG run by asset event, and a
-failing ingest run writes a task log file naming source, page and cause, without personal values."""
+"""`citydata airflow`'s engine: a real `airflow standalone` serves the project's DAGs on loopback, with the Spark
+pool sized to the machine; with its scheduler, an ingest DAG triggered through the REST API makes the silver DAG
+run by asset event, and a failing ingest run writes a task log file naming source, page and cause, without
+personal values. Airflow's own log-server ports are free ones too, so a second Airflow on this machine (another
+test, a developer's) does not refuse the start."""
 
 from __future__ import annotations
 
@@ -20,6 +22,13 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _standalone_env(home: Path, port: int) -> dict[str, str]:
+    env = airflow_local.standalone_env(airflow_env(home), port)
+    env.update({"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())})
+    return env
 
 
 def _live_group_members(group: int) -> list[int]:
@@ -50,7 +59,7 @@ def _api(port: int, path: str, token: str | None = None, body: dict | None = Non
 @pytest.mark.slow
 def test_standalone_serves_the_project_dags_and_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
-    env = airflow_local.standalone_env(airflow_env(tmp_path), port)
+    env = _standalone_env(tmp_path, port)
     log_file = Path(env["AIRFLOW_HOME"]) / "standalone.log"
     process = airflow_local.start_standalone(env, log_file)
     try:
@@ -66,6 +75,8 @@ def test_standalone_serves_the_project_dags_and_stops_cleanly(tmp_path: Path) ->
         gold = next(dag for dag in dags["dags"] if dag["dag_id"] == "gold_marts")
         assert list(gold["owners"]) == ["data-platform"]
         assert _api(port, "/api/v2/importErrors", token)["total_entries"] == 0
+        pool = _api(port, "/api/v2/pools/citydata_spark", token)
+        assert pool["slots"] == airflow_local.spark_pool_slots() and "run Spark" in pool["description"]
     finally:
         airflow_local.stop(process)
 
@@ -107,7 +118,7 @@ def test_an_ingest_run_triggers_its_silver_dag_by_asset_event(tmp_path: Path) ->
     # then finds no delivery and skips (no asset event), so only the runs triggered here land anything.
     [day] = simulate(tmp_path / "deliveries", [1], persons=300, seed=1, period_days=30, page_size=10)
     port = _free_port()
-    env = airflow_local.standalone_env(airflow_env(tmp_path), port)
+    env = _standalone_env(tmp_path, port)
     env.update({"CITYDATA_AIRFLOW_RETRIES": "0", "AIRFLOW__CORE__UNIT_TEST_MODE": "False"})
     airflow_home = Path(env["AIRFLOW_HOME"])
     log_file = airflow_home / "standalone.log"

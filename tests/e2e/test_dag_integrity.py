@@ -1,5 +1,6 @@
-"""Every DAG file imports cleanly, without cycles, with an owner, retries and docs; the generated ingest and
-silver DAGs match the contracts and the silver step registry, and are wired by assets."""
+"""Every DAG file imports cleanly, without cycles, with an owner, retries with backoff, a timeout, the alerts
+callback and docs; every task that runs Spark is in the Spark pool; the generated ingest and silver DAGs match
+the contracts and the silver step registry, and are wired by assets."""
 
 from __future__ import annotations
 
@@ -51,16 +52,34 @@ def test_dag_files_import_no_heavy_module_in_a_fresh_interpreter(tmp_path) -> No
         assert not HEAVY_MODULES & set(modules.split()), f"{name} imports {HEAVY_MODULES & set(modules.split())}"
 
 
-def test_every_task_has_an_owner_and_retries(dagbag) -> None:
+# verdicts on the data, not transient errors: no retries
+NO_RETRY = {"gate", "check_delivery", "check_deliveries"}
+NO_SPARK = {"portal", "check_delivery", "check_deliveries"}
+
+
+def test_every_task_has_an_owner_retries_a_timeout_a_pool_and_the_alerts_callback(dagbag) -> None:
+    from datetime import timedelta
+
+    from citydata.dag_factory import SPARK_POOL
+
+    pools = {}
     for dag in dagbag.dags.values():
         assert dag.doc_md, dag.dag_id
         for task in dag.tasks:
-            assert task.owner and task.owner != "airflow", (dag.dag_id, task.task_id)
-            assert task.retries is not None, (dag.dag_id, task.task_id)
-            if task.task_id != "gate":  # a failed gate is a verdict on the data, not a transient error
-                assert task.retries >= 1, (dag.dag_id, task.task_id)
+            where = (dag.dag_id, task.task_id)
+            assert task.owner and task.owner != "airflow", where
+            assert task.retries is not None, where
+            if task.task_id in NO_RETRY:
+                assert task.retries == 0, where
             else:
-                assert task.retries == 0, dag.dag_id
+                assert task.retries >= 1 and task.retry_exponential_backoff, where
+                assert timedelta(0) < task.retry_delay <= task.max_retry_delay, where
+            assert timedelta(0) < task.execution_timeout <= timedelta(hours=1), where
+            assert task.on_failure_callback, where  # a failure writes an alert line
+            pools[where] = task.pool
+    assert {where for where, pool in pools.items() if pool == SPARK_POOL} == {
+        where for where in pools if where[1] not in NO_SPARK}  # every task that starts Spark, and no other
+    assert {pools[("run_day", "portal")], pools[("run_day", "check_deliveries")]} == {"default_pool"}
 
 
 def test_no_dag_has_a_cycle(dagbag) -> None:
@@ -84,7 +103,8 @@ def test_every_contract_has_its_ingest_dag(dagbag) -> None:
     assert ingest == {f"ingest_{s}" for s in contracts}
     for source, contract in contracts.items():
         dag = dagbag.dags[f"ingest_{source}"]
-        [task] = dag.tasks
+        _assert_chain(dag, ["land_bronze", "check_delivery"])  # rejects over the threshold: alert, run failed
+        task = dag.get_task("land_bronze")
         assert task.owner == contract.department
         assert {a.uri for a in task.outlets} == {asset_uri("bronze", contract.tables.bronze),
                                                  asset_uri("bronze", contract.tables.rejects)}
@@ -107,8 +127,9 @@ def test_every_silver_dag_runs_on_exactly_its_inputs_ingest_outlets(dagbag) -> N
     for name, step in steps.items():
         dag = dagbag.dags[f"silver_{name}"]
         # the bronze-table outlet of each input's ingest DAG (its rejects table does not trigger silver)
-        produced = {uri for source in step.sources for task in dagbag.dags[f"ingest_{source}"].tasks
-                    for uri in (a.uri for a in task.outlets) if not uri.endswith("_rejects")}
+        produced = {uri for source in step.sources for uri in (
+                    a.uri for a in dagbag.dags[f"ingest_{source}"].get_task("land_bronze").outlets)
+                    if not uri.endswith("_rejects")}
         assert type(dag.timetable.asset_condition).__name__ == "AssetAny", name  # any input updated -> run
         assert _assets(dag.timetable.asset_condition) == produced, name
         [task] = dag.tasks
@@ -145,13 +166,16 @@ def test_release_runs_on_the_released_gold_datasets_gate_release_export_portal(d
 def test_run_day_runs_the_six_stages_in_order_and_emits_no_asset(dagbag) -> None:
     dag = dagbag.dags["run_day"]
     assert type(dag.timetable).__name__ == "NullTimetable"  # triggered by hand only
-    _assert_chain(dag, ["ingest", "gold", "gate", "release", "export", "portal"])
+    _assert_chain(dag, ["ingest", "gold", "gate", "release", "export", "portal"], also=["check_deliveries"])
+    # the delivery check beside gold: a refused delivery fails the run with an alert, the day goes on
+    assert dag.get_task("check_deliveries").upstream_task_ids == {"ingest"}
+    assert dag.get_task("check_deliveries").downstream_task_ids == set()
     assert [a for task in dag.tasks for a in task.outlets] == []  # the scheduled DAGs do not run again
     assert set(dag.params) == {"day_folder", "as_of", "api_url"}
 
 
-def _assert_chain(dag, order: list[str]) -> None:
-    assert sorted(t.task_id for t in dag.tasks) == sorted(order)
+def _assert_chain(dag, order: list[str], also: list[str] = ()) -> None:
+    assert sorted(t.task_id for t in dag.tasks) == sorted([*order, *also])
     for upstream, downstream in pairwise(order):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
 

@@ -2,6 +2,9 @@
 SQLite, data in tmp) on a simulated 300-person city (seed 1, period 30 days, API pages of 10 records).
 
 (b) `ingest_credit_licences` then `silver_credit_licences` land and build the counts the delivery implies.
+(c) Day 1's marriages file is undecodable: `ingest_marriages` fails at once (no retry) with one
+    DELIVERY_REFUSED line in the alerts log (source, day, code); the failing tax run of (a) adds a TASK_FAILED
+    line from the failure callback.
 (a) After day 1's tax pages were landed by `ingest_tax_payments` (from the day folder), the same DAG run
     against the simulator's real API server serving day 2 with page 2 failing every time fails (after its
     Airflow retry): every table of the lakehouse keeps its Delta version, the task log names the source,
@@ -85,6 +88,18 @@ def failing_tax(city: dict, licences: dict) -> dict:
             "requests": requests}
 
 
+@pytest.fixture(scope="module")
+def refused_marriages(city: dict) -> dict:
+    """(c): day 1's marriages delivery, refused whole (FILE_ENCODING)."""
+    run = _dags_test(city["env"], "ingest_marriages", {"delivery_folder": str(city["day1"] / "delivery")})
+    return {"run": run, "alerts": _alerts(city["home"])}
+
+
+def _alerts(home: Path) -> list[dict]:
+    path = home / "data" / "alerts.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
+
+
 def _delivered_rows(day: Path, rel: str) -> int:
     files = json.loads((day / "manifest.json").read_text(encoding="utf-8"))["files"]
     return sum(f["rows"] for f in files if f["path"] == rel or f["path"].startswith(f"{rel}/pages/"))
@@ -131,11 +146,34 @@ def test_the_task_log_names_source_page_and_cause(failing_tax: dict) -> None:
     assert text.count("[DAG TEST] starting task_id=land_bronze") == 2  # the Airflow retry ran, and failed too
 
 
-def test_no_log_holds_a_personal_value(city: dict, licences: dict, failing_tax: dict) -> None:
+def test_a_refused_delivery_fails_its_run_at_once_with_one_alert_line(city: dict, refused_marriages: dict) -> None:
+    code, output, _ = refused_marriages["run"]
+    assert "DagRun Finished: dag_id=ingest_marriages" in output and "state=failed" in output, output[-4000:]
+    assert output.count("[DAG TEST] starting task_id=land_bronze") == 1  # refused again on a retry: none
+    [alert] = [a for a in refused_marriages["alerts"] if a["dag"] == "ingest_marriages"]
+    assert {k: alert[k] for k in ("task", "source", "day", "reason", "counts", "try_number")} == {
+        "task": "land_bronze", "source": "marriages", "day": "day-001", "reason": "DELIVERY_REFUSED",
+        "counts": {"code": "FILE_ENCODING", "landed": 0}, "try_number": 1}
+    assert "marriages.csv: delivery refused (FILE_ENCODING)" in alert["message"] and "Fix:" in alert["message"]
+    assert not (city["home"] / "lakehouse" / "bronze" / "marriages").exists()
+
+
+def test_a_task_that_fails_for_good_writes_a_task_failed_alert(city: dict, failing_tax: dict) -> None:
+    [alert] = [a for a in _alerts(city["home"]) if a["dag"] == "ingest_tax_payments"]
+    assert (alert["reason"], alert["task"], alert["source"], alert["try_number"]) == (
+        "TASK_FAILED", "land_bronze", "tax_payments", 2)  # once, after its retry
+    assert alert["message"].startswith("ApiFetchError: tax_payments: page 2 failed after 5 attempt(s): HTTP 500")
+
+
+def test_no_log_holds_a_personal_value(city: dict, licences: dict, failing_tax: dict,
+                                       refused_marriages: dict) -> None:
     values = collect([city["day1"], city["day2"]])
     assert len(values) > 600  # 300 residents' ID numbers, names and phones at least
     files = [p for p in (city["home"] / ".airflow" / "logs").rglob("*") if p.is_file()]
     for path in files:
         assert values.found_in(path.read_bytes().decode("utf-8", errors="replace")) == set(), path
-    for _, output, _ in (failing_tax["landed"], failing_tax["failed"], *licences.values()):
+    for _, output, _ in (failing_tax["landed"], failing_tax["failed"], refused_marriages["run"],
+                         *licences.values()):
         assert values.found_in(output) == set()
+    alerts = (city["home"] / "data" / "alerts.jsonl").read_text(encoding="utf-8")
+    assert alerts.count("\n") >= 2 and values.found_in(alerts) == set()

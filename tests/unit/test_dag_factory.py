@@ -95,3 +95,38 @@ def test_the_day_dags_take_a_day_folder_and_an_as_of_date() -> None:
 def test_an_unknown_stage_is_refused_before_spark_starts() -> None:
     with pytest.raises(ValueError, match="unknown stage 'silver'"):
         f.run_day_task("silver", {"day_folder": "/nonexistent"})
+
+
+def test_spark_tasks_share_the_pool_and_every_task_has_a_timeout() -> None:
+    assert f.task_args("land", {}) == {"execution_timeout": timedelta(minutes=30), "pool": f.SPARK_POOL}
+    assert f.task_args("gold", {"CITYDATA_AIRFLOW_TIMEOUT_FACTOR": "4"})["execution_timeout"] == timedelta(hours=4)
+    assert f.task_args("portal", {}) == {"execution_timeout": timedelta(minutes=10)}  # no Spark: default pool
+    assert f.check_args({}) == {"execution_timeout": timedelta(minutes=5), "retries": 0}  # a verdict: no retry
+    for bad in ("0", "-1", "fast"):
+        with pytest.raises(ValueError, match="CITYDATA_AIRFLOW_TIMEOUT_FACTOR"):
+            f.timeout_factor({"CITYDATA_AIRFLOW_TIMEOUT_FACTOR": bad})
+
+
+def test_the_delivery_check_writes_its_alerts_then_fails_without_a_retry(tmp_path, monkeypatch) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from citydata.orchestration import alerts
+
+    monkeypatch.setenv("CITYDATA_HOME", str(tmp_path))
+    monkeypatch.delenv("CITYDATA_ALERTS", raising=False)
+    monkeypatch.delenv("CITYDATA_ALERT_REJECT_SHARE", raising=False)
+    where = {"dag": "run_day", "task": "check_deliveries", "run_id": "manual__1", "try_number": 1}
+    # the shape of the ingest stage's details (citydata.orchestration.stages.ingest_summary)
+    landed = {"births": {"delivered": 40, "landed": 40, "rejected": 0, "rejects_by_reason": {}, "new": True},
+              "deaths": {"delivered": 4, "landed": 3, "rejected": 1, "rejects_by_reason": {"FILE_TRUNCATED": 1},
+                         "new": True}}
+    assert f.run_delivery_check({"births": landed["births"]}, {}, "day-001", where)["alerts"] == 0
+    assert not alerts.alerts_file().exists()
+    with pytest.raises(AirflowFailException, match="2 delivery alert") as failed:
+        f.run_delivery_check(landed, {"marriages": "x.csv: delivery refused (FILE_ENCODING): y. Fix: z"}, "day-001",
+                             where)
+    assert getattr(failed.value, alerts.ALERTED)  # the failure callback adds no third line
+    written = alerts.read_alerts()
+    assert [(a["reason"], a["source"], a["day"], a["task"]) for a in written] == [
+        ("DELIVERY_REFUSED", "marriages", "day-001", "check_deliveries"),
+        ("REJECTS_ABOVE_THRESHOLD", "deaths", "day-001", "check_deliveries")]

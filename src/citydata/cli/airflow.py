@@ -1,4 +1,7 @@
-"""`citydata airflow`: start Airflow 3 (standalone, SQLite) with the project's DAGs; print URL and login."""
+"""`citydata airflow`: start Airflow 3 (standalone, SQLite) with the project's DAGs; print URL and login.
+
+A port it would bind (the API's, Airflow's log servers' 8793 and 8794) that is busy or taken twice is refused
+before anything starts, with the port and the fix."""
 
 from __future__ import annotations
 
@@ -10,17 +13,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "airflow", help="start Airflow 3 (standalone) with the project's DAGs and print the URL and login",
         description="Runs `airflow standalone` (SQLite metadata database, LocalExecutor) with AIRFLOW_HOME "
-                    "inside the platform home and the project's dags/ folder, until Ctrl-C.")
+                    "inside the platform home and the project's dags/ folder, until Ctrl-C. Refuses at once a "
+                    "port that is in use or that Airflow binds itself (log servers 8793, 8794). Creates the "
+                    "Spark pool the generated tasks run in (docs/airflow.md).")
     parser.add_argument("--home", type=Path, default=None,
                         help="platform home (data and .airflow/ under it); "
                              "default: $CITYDATA_HOME or the current folder")
-    parser.add_argument("--port", type=int, default=8080, help="port of the Airflow UI and API (default 8080)")
+    parser.add_argument("--port", type=int, default=8080,
+                        help="port of the Airflow UI and API (default 8080; not 8793/8794, Airflow's log servers)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow to be healthy")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from citydata import airflow_local
     from citydata.config import Paths
@@ -30,13 +37,22 @@ def run(args: argparse.Namespace) -> int:
     env = airflow_local.standalone_env(airflow_local.airflow_env(paths.home), args.port)
     airflow_home = Path(env["AIRFLOW_HOME"])
     log_file = airflow_home / "standalone.log"
+    try:
+        airflow_local.check_ports(env)
+    except airflow_local.PortUnavailableError as error:
+        console.print(f"[red]citydata airflow: {escape(str(error))}[/red]", highlight=False)
+        return 2
     with console.status(f"starting airflow standalone (log: {log_file}) …"):
-        process = airflow_local.start_standalone(env, log_file)
+        try:
+            process = airflow_local.start_standalone(env, log_file)
+        except airflow_local.AirflowStartError as error:  # ports taken meanwhile, or the database migration
+            console.print(f"[red]{escape(str(error))}[/red]", highlight=False)
+            return 1
         try:
             airflow_local.wait_until_healthy(process, args.port, log_file, args.timeout)
         except airflow_local.AirflowStartError as error:
             airflow_local.stop(process)
-            console.print(f"[red]{error}[/red]")
+            console.print(f"[red]{escape(str(error))}[/red]")
             return 1
     login = airflow_local.login(airflow_home, args.port)
     console.print(f"[bold green]Airflow is up[/bold green]: {login.url}")

@@ -8,7 +8,8 @@ import sys
 
 # One module per subcommand (citydata.cli.<name>), each defining `register(subparsers)` that adds
 # its parser and sets `handler`. Adding a command is adding a module and its name here.
-COMMAND_MODULES: tuple[str, ...] = ("demo", "simulate", "airflow", "ingest", "run_day", "sql", "release", "portal")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "simulate", "airflow", "alerts", "ingest", "run_day", "sql", "release",
+                                    "portal")
 
 
 def build_parser() -> argparse.ArgumentParser:
