@@ -7,7 +7,8 @@
     4. create or replace temporary view gold_<model> using delta options (path '<table>')
        -- re-registered: a temp view pins the file list it saw when it was created
   Under citydata.transform.run_dbt (var gold_staging_dir set), steps 2-3 are instead
-    2'. insert overwrite directory '<gold_staging_dir>/<model>' using parquet select <columns> from <tmp>
+    2'. insert overwrite directory '<gold_staging_dir>/<model>' using parquet
+        options ('parquet.column.statistics.enabled' 'false') select <columns> from <tmp>
     3'. create or replace temporary view gold_<model> using parquet options (path '<that folder>')
   — Spark's native writer, read back natively by the tests and models downstream; run_dbt commits every
   staged model to its Delta table (one commit each) only after the whole command succeeded, so a failing
@@ -59,8 +60,12 @@
   {%- endcall %}
   {% elif var('gold_staging_dir', none) %}
   {%- set staged = var('gold_staging_dir') ~ '/' ~ model.name -%}
+  {#- no row-group or page statistics (min/max) in the staged files: they may hold personal values (dim_resident),
+      and anyone who can list the lakehouse could read a footer; run_dbt's commit writes the gold table's own
+      files with statistics on the non-personal columns only -#}
   {% call statement('main') -%}
     insert overwrite directory '{{ staged }}' using parquet
+    options ('parquet.column.statistics.enabled' 'false')
     select {{ column_list }}
     from {{ tmp_view }}
   {%- endcall %}
@@ -68,6 +73,18 @@
     create or replace temporary view {{ target_relation.identifier }} using parquet options (path '{{ staged }}')
   {%- endcall %}
   {% else %}
+  {#- min/max statistics on every column but those the model's YAML classifies sensitive or core (recorded as the
+      table property delta.dataSkippingStatsColumns when this write creates the table) -#}
+  {%- set personal = [] -%}
+  {%- for name, column in model.columns.items() -%}
+    {%- if (column.meta or {}).get('classification') in ('sensitive', 'core') -%}
+      {%- do personal.append(name) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- set stats_columns = [] -%}
+  {%- for c in columns if c.name not in personal -%}
+    {%- do stats_columns.append('`' ~ c.name ~ '`') -%}
+  {%- endfor %}
   {% call statement('sink_view') -%}
     create or replace temporary view {{ sink_view }} (
       {%- for c in columns %}
@@ -75,7 +92,7 @@
       {%- endfor %}
     )
     using delta
-    options (path '{{ table_path }}')
+    options (path '{{ table_path }}', 'delta.dataSkippingStatsColumns' '{{ stats_columns | join(",") }}')
   {%- endcall %}
 
   {% call statement('main') -%}

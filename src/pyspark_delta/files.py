@@ -13,7 +13,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,13 +25,19 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-# Delta statistics keep at most this many characters of a string (like delta-spark).
-STRING_STATS_PREFIX = 32
+# Delta statistics keep at most this many characters of a string (delta-spark keeps 32): 64 so that a keyed
+# hash (64 hex characters, silver.person.id_hash) has exact bounds and a lookup by it prunes files.
+STRING_STATS_PREFIX = 64
 # Rows buffered per open file before one Parquet row group is written.
 ROW_GROUP_ROWS = 1_000_000
 ROW_GROUP_BYTES = 96 * 1024 * 1024
 # Bound on Arrow data buffered by one task across all its open files (many partitions per task).
 TASK_BUFFER_BYTES = 256 * 1024 * 1024
+
+# Delta table properties that choose the columns with min/max statistics (the Delta protocol's names, so
+# delta-spark honours a table written here and the bridge honours one written by delta-spark).
+STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
+NUM_INDEXED_COLUMNS_PROPERTY = "delta.dataSkippingNumIndexedCols"
 
 # Characters Spark escapes in partition directory names (ExternalCatalogUtils), plus space and
 # anything non-printable; Spark's reader unescapes every %XX, so the set only has to be a superset.
@@ -70,6 +76,25 @@ def filesystem_for(table_path: str) -> tuple[pafs.FileSystem, str]:
         return fs, inner.rstrip("/")
     local = table_path[len("file://"):] if table_path.startswith("file://") else table_path
     return pafs.LocalFileSystem(), os.path.abspath(local)
+
+
+def parse_column_list(value: str) -> list[str]:
+    """Column names of a comma-separated list as Delta stores it (`a, b`, or backquoted `` `a b` ``)."""
+    return [name.strip().strip("`") for name in value.split(",") if name.strip().strip("`")]
+
+
+def configured_stats_columns(configuration: Mapping[str, str | None], columns: Sequence[str]) -> list[str] | None:
+    """The columns of `columns` (the table's, in schema order) whose min/max statistics the table's
+    configuration asks for: `delta.dataSkippingStatsColumns` when set, else the first
+    `delta.dataSkippingNumIndexedCols` (-1: all); None when neither is set (then every column has them)."""
+    listed = configuration.get(STATS_COLUMNS_PROPERTY)
+    if listed is not None:
+        wanted = set(parse_column_list(listed))
+        return [c for c in columns if c in wanted]
+    count = configuration.get(NUM_INDEXED_COLUMNS_PROPERTY)
+    if count is None or int(count) < 0:
+        return None
+    return list(columns)[: int(count)]
 
 
 def _stat_value(value: Any, is_max: bool) -> Any:
@@ -144,7 +169,9 @@ class TableFileWriter:
     """Writes the rows one Spark task receives into Parquet files of one Delta table.
 
     One file per partition value seen by the task; partition columns are left out of the files
-    (Delta convention) and live in the directory name and the `add` entry.
+    (Delta convention) and live in the directory name and the `add` entry. `stats_columns`: the only
+    columns with min/max statistics, in the Delta log and in the Parquet footers (row-group statistics);
+    None: every column. Null counts are kept for every column.
     """
 
     def __init__(
@@ -153,11 +180,13 @@ class TableFileWriter:
         partition_by: list[str],
         job_id: str,
         task_id: int,
+        stats_columns: Collection[str] | None = None,
     ) -> None:
         self.table_path = table_path
         self.partition_by = partition_by
         self.job_id = job_id
         self.task_id = task_id
+        self.stats_columns = None if stats_columns is None else frozenset(stats_columns)
         self.fs, self.base = filesystem_for(table_path)
         self._open: dict[tuple[Any, ...], _OpenFile] = {}
         self._created: list[str] = []
@@ -258,11 +287,20 @@ class TableFileWriter:
             self.fs.create_dir(f.full.rsplit("/", 1)[0], recursive=True)
             self._created.append(f.full)
             f.writer = pq.ParquetWriter(
-                f.full, table.schema, filesystem=self.fs, compression="snappy"
+                f.full, table.schema, filesystem=self.fs, compression="snappy",
+                write_statistics=self._footer_statistics(table.schema),
             )
         f.writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self._buffered_bytes -= f.buffered_bytes
         f.buffered, f.buffered_rows, f.buffered_bytes = [], 0, 0
+
+    def _footer_statistics(self, schema: pa.Schema) -> bool | list[str]:
+        """pyarrow's `write_statistics`: row-group min/max only where the Delta log may hold them too (a
+        footer is as readable as the log to anyone who can list the table)."""
+        if self.stats_columns is None:
+            return True
+        listed = [name for name in schema.names if name in self.stats_columns]
+        return listed or False
 
     def _collect_stats(self, f: _OpenFile, table: pa.Table) -> None:
         for name, column in zip(table.schema.names, table.columns):
@@ -271,6 +309,8 @@ class TableFileWriter:
                 s.valid = False
                 continue
             s.nulls += column.null_count
+            if self.stats_columns is not None and name not in self.stats_columns:
+                continue  # null count only: no value of this column goes into the log
             if not _has_min_max(column.type) or column.null_count == len(column):
                 continue
             mm = pc.min_max(column)
@@ -315,9 +355,10 @@ def write_task_files(
     job_id: str,
     task_id: int,
     batches: Iterator[pa.RecordBatch],
+    stats_columns: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Convenience wrapper: write one task's batches, return the `add` descriptions."""
-    return TableFileWriter(table_path, partition_by, job_id, task_id).write_all(batches)
+    return TableFileWriter(table_path, partition_by, job_id, task_id, stats_columns).write_all(batches)
 
 
 def delete_job_files(table_path: str, job_id: str) -> list[str]:

@@ -190,7 +190,9 @@ def active_files(table: DeltaTable, predicate: str | None = None) -> list[Active
         except DeltaError as exc:
             # delta-rs prunes only with comparisons, IN, IS NULL, AND/OR/NOT on columns; for
             # anything else (functions, LIKE) read every file — the caller's row filter stays exact.
-            log.info("no file pruning for %r on %s: %s", predicate, base, exc)
+            # The predicate is not logged: its literals may be personal values (a lookup by ID number).
+            log.info("no file pruning on %s: delta-rs cannot prune with this predicate (%s)", base,
+                     type(exc).__name__)
     files = []
     for row in rows:
         relative = file_path_from_log(row["path"])
@@ -244,7 +246,9 @@ class CommitRequest:
     mode: "append" or "overwrite"; dynamic_partitions: overwrite only the partitions written;
     remove_paths: log paths removed in the same transaction (MERGE, compaction);
     read_version: snapshot the operation read (conflict detection); data_change: False for
-    compaction; operation: recorded in the commit's custom metadata (`citydata.operation`).
+    compaction; operation: recorded in the commit's custom metadata (`citydata.operation`);
+    configuration: table properties (e.g. `delta.dataSkippingStatsColumns`) set when this commit creates or
+    replaces the table definition (an existing table keeps its own).
     """
 
     path: str
@@ -258,6 +262,7 @@ class CommitRequest:
     data_change: bool = True
     operation: str = "WRITE"
     metrics: dict[str, Any] | None = None
+    configuration: dict[str, str] | None = None  # table properties recorded when the commit creates the table
 
 
 def commit(req: CommitRequest) -> int:
@@ -280,6 +285,7 @@ def commit(req: CommitRequest) -> int:
             [_add_action(a, True) for a in req.adds],
             mode="error",
             partition_by=partition_by,
+            configuration=req.configuration or None,
             commit_properties=properties,
         )
         version = DeltaTable(path).version()
@@ -318,7 +324,7 @@ def commit(req: CommitRequest) -> int:
                 [_add_action(a, True) for a in req.adds],
                 mode="overwrite",
                 partition_by=partition_by,
-                configuration=table.metadata().configuration,
+                configuration={**table.metadata().configuration, **(req.configuration or {})},
                 commit_properties=properties,
             )
             version = DeltaTable(path).version()

@@ -8,8 +8,10 @@ layer's `Lakehouse.read` is the faster path: native Parquet scan of the resolved
 Options (case-insensitive): `path`; writes: `partitionBy` (comma-separated, new tables and full
 overwrites), `partitionOverwriteMode=dynamic` (overwrite only the partitions written),
 `replaceFiles` (JSON list of log paths removed in the same commit), `readVersion`, `dataChange`,
-`operation`, `commitMetrics` (JSON recorded with the commit); reads: `versionAsOf`, `filter` (SQL
-predicate used to prune files, rows still filtered by Spark when the caller adds a where).
+`operation`, `commitMetrics` (JSON recorded with the commit), `delta.dataSkippingStatsColumns`
+(comma-separated: the only columns with min/max statistics, in the log and in the Parquet footers; recorded
+as the table property when the write creates the table, which later writes honour); reads: `versionAsOf`,
+`filter` (SQL predicate used to prune files, rows still filtered by Spark when the caller adds a where).
 """
 
 from __future__ import annotations
@@ -106,8 +108,10 @@ class DeltaDataSource(DataSource):
         ]
         dynamic = (_option(self.options, "partitionOverwriteMode") or "static").lower() == "dynamic"
         exists = table_exists(path)
+        configuration: dict[str, str] = {}
         if exists:
             table = open_table(path)
+            configuration = table.metadata().configuration
             if not overwrite or dynamic:
                 check_append_schema(path, table, schema)
                 partition_by = table.metadata().partition_columns
@@ -121,8 +125,28 @@ class DeltaDataSource(DataSource):
             partition_by=partition_by,
             dynamic=dynamic and overwrite,
             options={k.lower(): v for k, v in dict(self.options).items()},
+            stats_columns=_stats_columns(self.options, configuration, schema),
         )
 
+
+def _stats_columns(options: Any, configuration: dict[str, str], schema: StructType) -> list[str] | None:
+    """Columns that get min/max statistics in this write: the write option `delta.dataSkippingStatsColumns`
+    (what a new table records), else the table's own property, else None (every column)."""
+    from pyspark_delta.files import STATS_COLUMNS_PROPERTY, configured_stats_columns
+
+    listed = _option(options, STATS_COLUMNS_PROPERTY)
+    if listed is not None:
+        configuration = {STATS_COLUMNS_PROPERTY: listed}
+    return configured_stats_columns(configuration, schema.fieldNames())
+
+
+def _table_properties(options: dict[str, str]) -> dict[str, str] | None:
+    """Table properties a write that creates the table records: the statistics column list when given
+    (options arrive lower-cased; Delta's property name is case-sensitive)."""
+    from pyspark_delta.files import STATS_COLUMNS_PROPERTY
+
+    listed = _option(options, STATS_COLUMNS_PROPERTY)
+    return {STATS_COLUMNS_PROPERTY: listed} if listed is not None else None
 
 class DeltaWriter(DataSourceArrowWriter):
     """Writes Parquet in the tasks, commits once on the driver, cleans up on abort."""
@@ -135,6 +159,7 @@ class DeltaWriter(DataSourceArrowWriter):
         partition_by: list[str],
         dynamic: bool,
         options: dict[str, str],
+        stats_columns: list[str] | None = None,
     ) -> None:
         self.path = path
         self.schema = schema
@@ -142,6 +167,7 @@ class DeltaWriter(DataSourceArrowWriter):
         self.partition_by = partition_by
         self.dynamic = dynamic
         self.options = options
+        self.stats_columns = stats_columns  # None: min/max statistics for every column
         self.job_id = uuid.uuid4().hex[:16]
 
     def write(self, iterator: Iterator[Any]) -> DeltaCommitMessage:
@@ -151,7 +177,8 @@ class DeltaWriter(DataSourceArrowWriter):
 
         ctx = TaskContext.get()
         task_id = ctx.partitionId() if ctx is not None else 0
-        adds = write_task_files(self.path, self.partition_by, self.job_id, task_id, iterator)
+        adds = write_task_files(self.path, self.partition_by, self.job_id, task_id, iterator,
+                                self.stats_columns)
         return DeltaCommitMessage(adds=adds)
 
     def commit(self, messages: Sequence[DeltaCommitMessage | None]) -> None:
@@ -176,6 +203,7 @@ class DeltaWriter(DataSourceArrowWriter):
                     operation=_option(self.options, "operation")
                     or ("OVERWRITE" if self.overwrite else "APPEND"),
                     metrics=json.loads(metrics) if metrics else None,
+                    configuration=_table_properties(self.options),
                 )
             )
         except BaseException:

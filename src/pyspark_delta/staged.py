@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 
-from pyspark_delta.files import delete_job_files, filesystem_for, write_task_files
+from pyspark_delta.files import STATS_COLUMNS_PROPERTY, delete_job_files, filesystem_for, write_task_files
 
 log = logging.getLogger(__name__)
 
 
-def overwrite_from_parquet(table_path: str, parquet_dir: str, *, operation: str = "OVERWRITE") -> int:
+def overwrite_from_parquet(table_path: str, parquet_dir: str, *, operation: str = "OVERWRITE",
+                           without_stats: Collection[str] = ()) -> int:
     """Replace the Delta table at `table_path` (created if absent) with the rows of the Parquet files in
     `parquet_dir` (names starting with `_` or `.`, such as Spark's `_SUCCESS`, are not data). The schema is
-    the files' schema. Returns the new version; on a failed commit the files it wrote are deleted."""
+    the files' schema. Columns in `without_stats` get no min/max statistics (in the log or the Parquet
+    footers; the table records the others as `delta.dataSkippingStatsColumns` when this creates it).
+    Returns the new version; on a failed commit the files it wrote are deleted."""
     import pyarrow.dataset as ds
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -28,11 +32,14 @@ def overwrite_from_parquet(table_path: str, parquet_dir: str, *, operation: str 
     fs, base = filesystem_for(parquet_dir)
     dataset = ds.dataset(base, format="parquet", filesystem=fs)
     schema = from_arrow_schema(dataset.schema)
+    excluded = set(without_stats)
+    stats_columns = [name for name in dataset.schema.names if name not in excluded] if excluded else None
+    configuration = {STATS_COLUMNS_PROPERTY: ",".join(stats_columns)} if stats_columns is not None else None
     job_id = uuid.uuid4().hex[:16]
-    adds = write_task_files(table_path, [], job_id, 0, dataset.to_batches())
+    adds = write_task_files(table_path, [], job_id, 0, dataset.to_batches(), stats_columns)
     try:
         return commit(CommitRequest(path=table_path, schema=schema, adds=adds, mode="overwrite",
-                                    partition_by=[], operation=operation))
+                                    partition_by=[], operation=operation, configuration=configuration))
     except BaseException:
         delete_job_files(table_path, job_id)
         raise

@@ -7,7 +7,9 @@ civil affairs' marriages (`silver.marriage_registration`), health's birth and de
 
 - `silver.person`: one row per person of the household register (a valid register row), every other
   department's facts attached by ID number; IDs known only to other departments stay in their own
-  per-source tables (the register decides who is a resident, see docs/silver.md);
+  per-source tables (the register decides who is a resident, see docs/silver.md). `id_hash` is the keyed
+  hash of the ID number (citydata.standards.pseudonym), the person's only key with min/max statistics: a
+  lookup of one person by `id_hash` prunes files (`lookup_person`, docs/lakehouse.md);
 - `silver.person_history`: SCD type 2 of residence and status, keyed (id_number, valid_from).
 
 Incremental: only persons named by a bronze batch this step has not applied (citydata.ingest.batches)
@@ -44,6 +46,7 @@ from citydata.ingest.silver import (
 )
 from citydata.lakehouse import Lakehouse, MergeResult
 from citydata.standards.divisions import load_divisions
+from citydata.standards.pseudonym import id_number_hash, keyed_hash, platform_key
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +72,15 @@ CHANGE_KINDS = {("新增", "出生"): BIRTH, ("更正", "更正公民身份号�
 # 登记类型 of civil affairs -> marital status (GB/T 2261.2 words); 补领结婚证 changes nothing.
 MARRIAGE_STATUS = {"结婚登记": "已婚", "离婚登记": "离婚"}
 
+ID_HASH = "id_hash"
+# Derived from sensitive dates under names no contract classifies (deaths.death_date, the change log's 死亡
+# date): no statistics on them either.
+DERIVED_PERSONAL = ("died_on", "death_certified_on")
 REGISTER_COLUMNS = ("id_number", "name", "gender", "birth_date", "household_id", "relation_to_head",
                     "district_code", "street_code", "address", "phone", "registered_on")
 PERSON_SCHEMA = StructType(
     [StructField(c, DateType() if c in ("birth_date", "registered_on") else StringType()) for c in REGISTER_COLUMNS]
-    + [StructField("status", StringType()), StructField("died_on", DateType()),
+    + [StructField(ID_HASH, StringType()), StructField("status", StringType()), StructField("died_on", DateType()),
        StructField("marital_status", StringType()), StructField("employer_credit_code", StringType()),
        StructField("insured", BooleanType()), StructField("birth_certificate_no", StringType()),
        StructField("death_certificate_no", StringType()), StructField("death_certified_on", DateType()),
@@ -485,10 +492,21 @@ def _facts(inputs: _Inputs, persons: DataFrame, insurance: DataFrame | None) -> 
     return facts
 
 
+def _id_hash(key: bytes) -> Callable[[Column], Column]:
+    """The keyed hash of a column of standard ID numbers (the key travels to the Python workers, never into a
+    query plan)."""
+    @F.pandas_udf(StringType())  # type: ignore[call-overload]
+    def id_hash(ids: pd.Series) -> pd.Series:
+        return ids.map(lambda v: None if v is None else keyed_hash(v, key))
+
+    return id_hash
+
+
 def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
                  insurance: DataFrame | None) -> DataFrame:
     """silver.person rows of `persons` (ID numbers with a register row) from every source."""
     out = _register_rows(inputs, persons, history)
+    out = out.withColumn(ID_HASH, _id_hash(platform_key(inputs.lakehouse.root))(F.col("id_number")))
     for facts in _facts(inputs, persons, insurance):
         out = out.join(facts, "id_number", "left")
     for spec in PERSON_SCHEMA.fields:  # a source not in bronze yet says nothing
@@ -508,9 +526,12 @@ def _write_person(lakehouse: Lakehouse, rows: DataFrame) -> MergeResult:
         if columns != [(f.name, f.dataType) for f in PERSON_SCHEMA.fields]:
             log.warning("silver.%s has the columns of an older version: rewriting it whole", PERSON)
             count = rows.count()
-            version = lakehouse.write(rows, SILVER, PERSON, mode="overwrite")
+            version = lakehouse.write(rows, SILVER, PERSON, mode="overwrite", personal_columns=DERIVED_PERSONAL,
+                                      cluster_by=ID_HASH)
             return MergeResult(count, 0, 0, version)
-    return lakehouse.merge(rows, SILVER, PERSON, keys=["id_number"])
+    # clustered by the hash: each file a narrow range of it, so a lookup by id_hash reads one file, not all
+    return lakehouse.merge(rows, SILVER, PERSON, keys=["id_number"], personal_columns=DERIVED_PERSONAL,
+                           cluster_by=ID_HASH)
 
 
 def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
@@ -524,6 +545,8 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
         log.info("silver.%s: no household register in bronze yet: nothing to build", PERSON)
         return PopulationResult(sources, table_unchanged(lakehouse, PERSON), table_unchanged(lakehouse, HISTORY), 0)
     stale = lakehouse.exists(SILVER, PERSON) and "status" not in lakehouse.read(SILVER, PERSON).columns
+    if not stale and lakehouse.exists(SILVER, PERSON) and ID_HASH not in lakehouse.read(SILVER, PERSON).columns:
+        rehash_persons(lakehouse)  # written before the keyed hash existed: add it to every row first
     pending = {s: (sorted({r["_batch_id"] for r in lakehouse.read(BRONZE, c.tables.bronze)
                            .select("_batch_id").distinct().collect()}) if stale
                    else pending_batches(lakehouse, CONSUMER, c.tables.bronze)) for s, c in present.items()}
@@ -567,3 +590,21 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
                       else table_unchanged(lakehouse, HISTORY))
     return PopulationResult(sources, table_change(lakehouse, PERSON, person_merge), history_change, touched_count,
                             applied)
+
+
+def rehash_persons(lakehouse: Lakehouse) -> int:
+    """Recompute `id_hash` of every silver.person row with the platform's current key (one overwrite commit):
+    after a key rotation, or on a silver.person written before the column existed. Returns the new version."""
+    current = lakehouse.read(SILVER, PERSON)
+    rows = current.withColumn(ID_HASH, _id_hash(platform_key(lakehouse.root))(F.col("id_number")))
+    version = lakehouse.write(rows.select(*[F.col(f.name).cast(f.dataType) for f in PERSON_SCHEMA.fields]),
+                              SILVER, PERSON, mode="overwrite", personal_columns=DERIVED_PERSONAL, cluster_by=ID_HASH)
+    log.info("silver.%s: id_hash recomputed with the current pseudonym key: version %d", PERSON, version)
+    return version
+
+
+def lookup_person(lakehouse: Lakehouse, id_number: str) -> DataFrame:
+    """silver.person's row of one ID number (as delivered or standard), read through its keyed hash: the Delta
+    log's statistics on `id_hash` prune every file that cannot hold it (an ID number has no statistics)."""
+    wanted = id_number_hash(id_number, platform_key(lakehouse.root))
+    return lakehouse.read(SILVER, PERSON, where=f"{ID_HASH} = '{wanted}'")

@@ -3,7 +3,9 @@
 Writes go through the `delta` Spark data source (tasks write Parquet, the driver commits once);
 reads resolve the snapshot's files with delta-rs and hand them to Spark's native Parquet reader.
 Partition overwrite, MERGE and compaction are computed in Spark and committed as one transaction
-that removes the old files and adds the new ones.
+that removes the old files and adds the new ones. Every write keeps min/max statistics off the table's
+personal columns (`personal_columns`): the Delta log and Parquet footers are readable by anyone who can list
+the table.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +38,12 @@ from citydata.lakehouse.errors import (
     MergeKeyError,
     SchemaMismatchError,
 )
-from pyspark_delta.files import filesystem_for
+from pyspark_delta.files import (
+    STATS_COLUMNS_PROPERTY,
+    configured_stats_columns,
+    filesystem_for,
+    parse_column_list,
+)
 from pyspark_delta.log import (
     ActiveFile,
     active_files,
@@ -53,6 +60,7 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
 _FILE_COL = "__citydata_file"
+_PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -101,12 +109,35 @@ def _location_of(file_uri: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc}{unquote(parsed.path)}"
 
 
-class Lakehouse:
-    """Delta tables of every layer under one root (a folder or a URI such as s3://bucket/lake)."""
+def contract_personal_columns(layer: str, table: str) -> Collection[str]:
+    """The default classification: columns the source contracts classify sensitive or core, by name."""
+    # Imported here, not at the top: the lakehouse knows nothing of contracts, but every process builds its own
+    # Lakehouse (CLI, Airflow tasks, jobs, tests), and a policy each of them had to pass would be forgotten once.
+    from citydata.catalog.classification import personal_columns
 
-    def __init__(self, spark: SparkSession, root: str | Path) -> None:
+    return personal_columns(layer, table)
+
+
+def _clustered(df: DataFrame, column: str | None) -> DataFrame:
+    """`df` range-partitioned and sorted by `column` (None: as it is); Spark (AQE) picks the number of files."""
+    if column is None:
+        return df
+    return df.repartitionByRange(F.col(f"`{column}`")).sortWithinPartitions(F.col(f"`{column}`"))
+
+
+class Lakehouse:
+    """Delta tables of every layer under one root (a folder or a URI such as s3://bucket/lake).
+
+    `personal_columns(layer, table)` names the columns that hold personal values: they get no min/max
+    statistics (default: the contracts' sensitive and core fields, `citydata.catalog.classification`).
+    """
+
+    def __init__(self, spark: SparkSession, root: str | Path,
+                 personal_columns: Callable[[str, str], Collection[str]] | None = None) -> None:
         self.spark = spark
         self.root = normalize_path(str(root))
+        self.personal_columns = personal_columns or contract_personal_columns
+
 
     # -- naming ------------------------------------------------------------------------------
     def path(self, layer: str, table: str) -> str:
@@ -271,6 +302,26 @@ class Lakehouse:
         self.register_view(layer, table)
 
     # -- writes ------------------------------------------------------------------------------
+    def stats_columns(self, layer: str, table: str, schema: StructType, partition_by: Sequence[str] = (),
+                      personal_columns: Collection[str] = ()) -> list[str]:
+        """Columns that get min/max statistics: every data column but the personal ones (the classification's
+        and `personal_columns`), partition columns (their values are in the folder names) and types Delta keeps
+        no min/max for."""
+        personal = set(self.personal_columns(layer, table)) | set(personal_columns)
+        return [f.name for f in schema.fields
+                if f.name not in personal and f.name not in partition_by
+                and f.dataType.typeName() not in ("array", "map", "struct", "binary")]
+
+    def _stats_option(self, layer: str, table: str, schema: StructType, partition_by: Sequence[str] | None,
+                      personal_columns: Collection[str]) -> dict[str, str]:
+        """The write option that keeps statistics off personal columns (recorded as the table property
+        `delta.dataSkippingStatsColumns` by the write that creates the table, so delta-spark honours it too)."""
+        if partition_by is None:
+            path = self.path(layer, table)
+            partition_by = open_table(path).metadata().partition_columns if table_exists(path) else []
+        columns = self.stats_columns(layer, table, schema, partition_by, personal_columns)
+        return {STATS_COLUMNS_PROPERTY: ",".join(c if _PLAIN_COLUMN.match(c) else f"`{c}`" for c in columns)}
+
     def _check_schema(self, path: str, df: DataFrame) -> None:
         problems = schema_problems(spark_schema(open_table(path)), df.schema)
         if problems:
@@ -289,11 +340,18 @@ class Lakehouse:
         table: str,
         mode: str = "append",
         partition_by: Sequence[str] | None = None,
+        *,
+        personal_columns: Collection[str] = (),
+        cluster_by: str | None = None,
     ) -> int:
         """Append to or overwrite the table (created on first write); returns the new version.
 
         Overwrite replaces content, schema and (when `partition_by` is given) partitioning in one
         commit; append requires the table's exact columns and types.
+        `personal_columns`: columns without min/max statistics besides the classification's. `cluster_by`:
+        rows range-partitioned and sorted by this column, so each file holds a narrow range of it and a
+        lookup by it prunes files by their statistics (a keyed hash is random: unclustered, every file's
+        range covers nearly all values).
         """
         path = self.path(layer, table)
         if mode not in ("append", "overwrite"):
@@ -312,13 +370,16 @@ class Lakehouse:
             options["partitionBy"] = ",".join(partition_by)
         elif not exists:
             options["partitionBy"] = ""
-        self._save(df, path, mode, options)
+        new_partitioning = list(partition_by) if partition_by is not None and mode == "overwrite" else None
+        options.update(self._stats_option(layer, table, df.schema, new_partitioning, personal_columns))
+        self._save(_clustered(df, cluster_by), path, mode, options)
         version = self.version(layer, table)
         log.info("wrote %s.%s (%s): version %d", layer, table, mode, version)
         self._refresh_view(layer, table)
         return version
 
-    def overwrite_partitions(self, df: DataFrame, layer: str, table: str) -> int:
+    def overwrite_partitions(self, df: DataFrame, layer: str, table: str, *,
+                             personal_columns: Collection[str] = ()) -> int:
         """Replace exactly the partitions present in `df` (one commit); returns the new version."""
         path = self.path(layer, table)
         dt = self._open(layer, table)
@@ -332,17 +393,21 @@ class Lakehouse:
         self._save(
             df, path, "overwrite",
             {"partitionOverwriteMode": "dynamic", "operation": "OVERWRITE PARTITIONS",
-             "readVersion": str(dt.version())},
+             "readVersion": str(dt.version()),
+             **self._stats_option(layer, table, df.schema, parts, personal_columns)},
         )
         version = self.version(layer, table)
         self._refresh_view(layer, table)
         return version
 
-    def merge(self, df: DataFrame, layer: str, table: str, keys: Sequence[str]) -> MergeResult:
+    def merge(self, df: DataFrame, layer: str, table: str, keys: Sequence[str], *,
+              personal_columns: Collection[str] = (), cluster_by: str | None = None) -> MergeResult:
         """Upsert `df` into the table by `keys`: one commit, or none when nothing changes.
 
         Only files that may hold a source key are read (partition + min/max pruning), only files
         holding an updated row are rewritten; new keys go to new files. Source keys must be unique.
+        `personal_columns`: columns without min/max statistics besides the classification's; `cluster_by`:
+        the files this merge writes are range-partitioned and sorted by that column (see `write`).
         """
         path = self.path(layer, table)
         keys = list(keys)
@@ -362,13 +427,15 @@ class Lakehouse:
         owned = not df.is_cached  # leave a caller's own cache alone
         source_all = df.persist() if owned else df
         try:
-            return self._merge(source_all, layer, table, path, keys, exists)
+            return self._merge(source_all, layer, table, path, keys, exists, tuple(personal_columns),
+                               cluster_by=cluster_by)
         finally:
             if owned:
                 source_all.unpersist()
 
     def _merge(
-        self, df: DataFrame, layer: str, table: str, path: str, keys: list[str], exists: bool
+        self, df: DataFrame, layer: str, table: str, path: str, keys: list[str], exists: bool,
+        personal_columns: tuple[str, ...] = (), cluster_by: str | None = None,
     ) -> MergeResult:
         # One job for the key check and the pruning bounds of the first key (the grouped keys keep it).
         first = keys[0]
@@ -377,20 +444,27 @@ class Lakehouse:
                               F.max(first).alias("hi")).first()
         if summary is not None and (summary["most"] or 0) > 1:
             duplicate = per_key.where(F.col("count") > 1).limit(1).collect()
-            example = {k: duplicate[0][k] for k in keys}
+            personal = set(self.personal_columns(layer, table)) | set(personal_columns)
+            # an error message must not quote a personal value: such a key part is replaced by its length
+            example = {k: f"<personal, {len(str(duplicate[0][k]))} characters>" if k in personal else duplicate[0][k]
+                       for k in keys}
             raise MergeKeyError(
                 f"merge into {path!r}: the source holds several rows for key {example}; "
                 "deduplicate the source by the keys first."
             )
         if not exists:
             inserted = df.count()
-            version = self.write(df, layer, table, mode="append")
+            version = self.write(df, layer, table, mode="append", personal_columns=personal_columns,
+                                 cluster_by=cluster_by)
             return MergeResult(inserted=inserted, updated=0, unchanged=0, version=version)
 
         dt = self._open(layer, table)
         read_version = dt.version()
         schema = spark_schema(dt)
         bounds = (summary["lo"], summary["hi"]) if summary is not None else (None, None)
+        personal = set(self.personal_columns(layer, table)) | set(personal_columns)
+        if keys[0] in personal:
+            bounds = (None, None)  # no statistics on a personal key: a range over it would prune nothing
         files = active_files(dt, self._merge_predicate(df, keys, dt.metadata().partition_columns, bounds))
         source = df.select(*[F.col(f"`{f.name}`") for f in schema.fields])
         value_cols = [f.name for f in schema.fields if f.name not in keys]
@@ -446,10 +520,11 @@ class Lakehouse:
             metrics = {"inserted": inserted, "updated": updated, "unchanged": unchanged,
                        "files_rewritten": len(rewrite)}
             self._save(
-                out, path, "append",
+                _clustered(out, cluster_by), path, "append",
                 {"replaceFiles": json.dumps([f.path for f in rewrite]),
                  "readVersion": str(read_version), "operation": "MERGE",
-                 "commitMetrics": json.dumps(metrics)},
+                 "commitMetrics": json.dumps(metrics),
+                 **self._stats_option(layer, table, schema, dt.metadata().partition_columns, personal_columns)},
             )
         finally:
             classified.unpersist()
@@ -506,13 +581,26 @@ class Lakehouse:
         self._save(
             df, path, "append",
             {"replaceFiles": json.dumps([f.path for f in small]), "readVersion": str(dt.version()),
-             "dataChange": "false", "operation": "OPTIMIZE"},
+             "dataChange": "false", "operation": "OPTIMIZE", **self._compaction_stats_option(layer, table, dt)},
         )
         version = self.version(layer, table)
         added = len(active_files(DeltaTable(path))) - (len(active_files(dt)) - len(small))
         self._refresh_view(layer, table)
         log.info("compact %s: %d small files -> %d, version %d", path, len(small), added, version)
         return CompactResult(len(small), added, version)
+
+    def _compaction_stats_option(self, layer: str, table: str, dt: DeltaTable) -> dict[str, str]:
+        """Compaction rewrites rows as they are: statistics on the columns the table already has them for
+        (its property), and never on the classification's personal columns."""
+        schema = spark_schema(dt)
+        parts = dt.metadata().partition_columns
+        listed = configured_stats_columns(dt.metadata().configuration, schema.fieldNames())
+        option = self._stats_option(layer, table, schema, parts, ())
+        if listed is None:
+            return option
+        allowed = set(parse_column_list(option[STATS_COLUMNS_PROPERTY]))
+        kept = [c for c in listed if c in allowed]
+        return {STATS_COLUMNS_PROPERTY: ",".join(c if _PLAIN_COLUMN.match(c) else f"`{c}`" for c in kept)}
 
     def vacuum(
         self, layer: str, table: str, retention_hours: int = 168, dry_run: bool = False

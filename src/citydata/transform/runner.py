@@ -207,7 +207,8 @@ def run_dbt(
     runner = dbtRunner(callbacks=[_log_progress])
     try:
         outcome = runner.invoke(args)
-        committed = commit_staged_models(spark, root, staging) if staging and outcome.success else {}
+        committed = (commit_staged_models(spark, root, staging, personal=personal_model_columns(target))
+                     if staging and outcome.success else {})
     finally:
         if staging:
             remove_folder(staging)
@@ -242,10 +243,30 @@ def run_dbt(
     return result
 
 
-def commit_staged_models(spark: SparkSession, lakehouse_root: str, staging: str) -> dict[str, int]:
+def personal_model_columns(target_dir: Path) -> dict[str, set[str]]:
+    """model -> its columns the dbt YAML classifies sensitive or core (`meta.classification`), from the run's
+    manifest (empty when dbt wrote none)."""
+    manifest = target_dir / "manifest.json"
+    if not manifest.is_file():
+        return {}
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    personal: dict[str, set[str]] = {}
+    for node in nodes.values():
+        if node.get("resource_type") != "model":
+            continue
+        for name, column in (node.get("columns") or {}).items():
+            meta = {**(column.get("config") or {}).get("meta", {}), **(column.get("meta") or {})}
+            if str(meta.get("classification", "")).lower() in ("sensitive", "core"):
+                personal.setdefault(node["name"], set()).add(name)
+    return personal
+
+
+def commit_staged_models(spark: SparkSession, lakehouse_root: str, staging: str,
+                         personal: dict[str, set[str]] | None = None) -> dict[str, int]:
     """Commit every model the delta_table materialization staged under `staging` (`<staging>/<model>`, Parquet)
-    to its gold Delta table, one commit each, and point its `gold_<model>` view at the table.
-    Returns model -> new Delta version."""
+    to its gold Delta table, one commit each, and point its `gold_<model>` view at the table. No min/max
+    statistics on personal columns: the lakehouse's classification plus `personal` (model -> columns, the dbt
+    YAML's). Returns model -> new Delta version."""
     import pyarrow.fs as pafs
 
     from citydata.lakehouse import Lakehouse
@@ -261,8 +282,9 @@ def commit_staged_models(spark: SparkSession, lakehouse_root: str, staging: str)
         if info.type != pafs.FileType.Directory:
             continue
         model = info.base_name
+        without_stats = set(lakehouse.personal_columns("gold", model)) | (personal or {}).get(model, set())
         committed[model] = overwrite_from_parquet(lakehouse.path("gold", model), f"{staging}/{model}",
-                                                  operation="DBT BUILD")
+                                                  operation="DBT BUILD", without_stats=without_stats)
         lakehouse.register_view("gold", model)
     log.info("committed %d gold table(s): %s", len(committed),
              ", ".join(f"{m} v{v}" for m, v in committed.items()) or "none changed")

@@ -199,3 +199,21 @@ def test_gold_counts_exactly_the_registered_alive_residents(spark, city, tmp_pat
              for r in _truth(day.folder, "population_by_district.csv")}
     assert gold == truth
     assert lakehouse.read("gold", "dim_resident").where(F.col("id_number").isNull()).count() == 0
+
+
+def test_a_person_is_looked_up_by_the_keyed_hash_of_the_id_number(city) -> None:
+    from citydata.ingest.population import lookup_person
+    from citydata.standards.pseudonym import id_number_hash, platform_key
+
+    lakehouse = city["lakehouse"]
+    person = city["snapshots"][1]["person"]
+    key = platform_key(lakehouse.root)
+    assert all(row["id_hash"] == id_number_hash(id_number, key) for id_number, row in person.items())
+    assert len({row["id_hash"] for row in person.values()}) == len(person)
+    wanted = max(person)  # an ID number; looked up as typed with a lower-case check character
+    found = lookup_person(lakehouse, f" {wanted.lower()} ").collect()
+    assert [r.asDict() for r in found] == [person[wanted]]
+    # the log has statistics on id_hash and none on id_number: the hash prunes at least as well
+    by_hash = lakehouse.files("silver", "person", where=f"id_hash = '{person[wanted]['id_hash']}'")
+    by_id = lakehouse.files("silver", "person", where=f"id_number = '{wanted}'")
+    assert 1 <= len(by_hash) <= len(by_id) == len(lakehouse.files("silver", "person"))

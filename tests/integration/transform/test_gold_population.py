@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from silver_people import (
     AS_OF,
@@ -196,3 +197,23 @@ def test_a_build_whose_test_fails_commits_no_model(built, spark) -> None:
     assert {m: lh.version("gold", m) for m in MODELS} == versions
     staging = Path(lh.root) / "_staging" / "gold"
     assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_dim_resident_has_no_statistics_on_its_personal_columns(built) -> None:
+    """run_dbt commits the staged model with min/max only on the columns its YAML does not classify personal."""
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    lh, _, _ = built
+    table = DeltaTable(lh.path("gold", "dim_resident"))
+    listed = set(table.metadata().configuration["delta.dataSkippingStatsColumns"].split(","))
+    personal = {"id_number", "name", "birth_date", "address", "phone"}
+    assert not listed & personal and {"district_code", "street_code", "age"} <= listed
+    adds = pa.table(table.get_add_actions(flatten=False)).to_pylist()
+    assert adds and all(a["min"].get(c) is None and a["max"].get(c) is None for a in adds for c in personal)
+    for add in adds:
+        meta = pq.read_metadata(f"{lh.path('gold', 'dim_resident')}/{add['path']}")
+        chunks = [meta.row_group(g).column(c) for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
+        with_statistics = {ch.path_in_schema for ch in chunks
+                           if ch.statistics is not None and ch.statistics.has_min_max}
+        assert not with_statistics & personal and "district_code" in with_statistics
