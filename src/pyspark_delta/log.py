@@ -22,6 +22,7 @@ from deltalake.transaction import (
     AddAction,
     CommitProperties,
     RemoveAction,
+    Transaction,
     create_table_with_add_actions,
 )
 from pyspark.sql.types import DataType, StructType
@@ -245,8 +246,13 @@ class CommitRequest:
 
     mode: "append" or "overwrite"; dynamic_partitions: overwrite only the partitions written;
     remove_paths: log paths removed in the same transaction (MERGE, compaction);
-    read_version: snapshot the operation read (conflict detection); data_change: False for
+    read_version: snapshot the operation read (conflict detection; -1: the table did not exist
+    then, so finding it refuses the commit); data_change: False for
     compaction; operation: recorded in the commit's custom metadata (`citydata.operation`);
+    exclusive: commit only while the table is still at read_version (any commit since refuses this
+    one: a MERGE computed against that snapshot); claims: ids recorded as Delta application
+    transactions (`txn`) with the commit — a commit since read_version that recorded one of them
+    refuses this one, other commits do not (a bronze batch lands once under concurrent runs);
     configuration: table properties (e.g. `delta.dataSkippingStatsColumns`) set when this commit creates or
     replaces the table definition (an existing table keeps its own).
     """
@@ -263,35 +269,66 @@ class CommitRequest:
     operation: str = "WRITE"
     metrics: dict[str, Any] | None = None
     configuration: dict[str, str] | None = None  # table properties recorded when the commit creates the table
+    exclusive: bool = False
+    claims: list[str] | None = None
+
+
+def claimed(path: str, claim: str, version: int | None = None) -> bool:
+    """Whether a commit of the table (up to `version`, default latest) recorded `claim` (a `txn` action)."""
+    path = normalize_path(path)
+    if not table_exists(path):
+        return False
+    return DeltaTable(path, version=version).transaction_version(claim) is not None
 
 
 def commit(req: CommitRequest) -> int:
     """Commit one write as ONE Delta transaction; return the new table version."""
     path = normalize_path(req.path)
+    custom_metadata = {
+        "citydata.operation": req.operation,
+        **({"citydata.metrics": req.metrics} if req.metrics else {}),
+    }
+    app_transactions = [Transaction(app_id=c, version=1) for c in req.claims or []] or None
     properties = CommitProperties(
-        custom_metadata={
-            "citydata.operation": req.operation,
-            **({"citydata.metrics": req.metrics} if req.metrics else {}),
-        }
+        custom_metadata=custom_metadata,
+        app_transactions=app_transactions,
+        max_commit_retries=0 if req.exclusive else None,
     )
     if not table_exists(path):
         if req.remove_paths:
             raise DeltaTableNotFoundError(path, "Cannot remove files from a table that does not exist.")
         partition_by = list(req.partition_by or [])
         check_partition_columns(path, req.schema, partition_by)
-        create_table_with_add_actions(
-            path,
-            delta_schema(req.schema),
-            [_add_action(a, True) for a in req.adds],
-            mode="error",
-            partition_by=partition_by,
-            configuration=req.configuration or None,
-            commit_properties=properties,
-        )
+        try:
+            # No retry: a creation that lost the race to a concurrent one would otherwise be committed as a
+            # second CREATE on top of it (seen with deltalake 1.6.6), adding its files to the winner's.
+            create_table_with_add_actions(
+                path,
+                delta_schema(req.schema),
+                [_add_action(a, True) for a in req.adds],
+                mode="error",
+                partition_by=partition_by,
+                configuration=req.configuration or None,
+                commit_properties=CommitProperties(custom_metadata=custom_metadata,
+                                                   app_transactions=app_transactions, max_commit_retries=0),
+            )
+        except (CommitFailedError, DeltaError) as exc:
+            if not table_exists(path):
+                raise
+            raise DeltaCommitError(
+                f"Commit to Delta table {path!r} failed: another writer created the table at the same "
+                f"time ({exc}). Re-run the operation."
+            ) from exc
         version = DeltaTable(path).version()
         log.info("created Delta table %s at version %s with %d files", path, version, len(req.adds))
         return version
 
+    if req.read_version is not None and req.read_version < 0:
+        # the caller checked when the table did not exist (read_version -1): another writer created it since
+        raise DeltaCommitError(
+            f"Commit to Delta table {path!r} failed: another writer created the table after this operation "
+            "found none. Re-run the operation."
+        )
     table = open_table(path, version=req.read_version)
     table_partitions = table.metadata().partition_columns
     if req.partition_by and list(req.partition_by) != table_partitions \
@@ -367,8 +404,11 @@ def commit(req: CommitRequest) -> int:
             commit_properties=properties,
         )
     except CommitFailedError as exc:
+        # With max_commit_retries=0 delta-rs says only "Failed to commit transaction: 0": name what happened.
+        reason = (f"another writer committed after version {table.version()}, which this operation read"
+                  if req.exclusive else str(exc))
         raise DeltaCommitError(
-            f"Commit to Delta table {path!r} failed: {exc}. Another writer changed the table; "
+            f"Commit to Delta table {path!r} failed: {reason}. Another writer changed the table; "
             "re-run the operation."
         ) from exc
     version = DeltaTable(path).version()

@@ -8,7 +8,9 @@ layer's `Lakehouse.read` is the faster path: native Parquet scan of the resolved
 Options (case-insensitive): `path`; writes: `partitionBy` (comma-separated, new tables and full
 overwrites), `partitionOverwriteMode=dynamic` (overwrite only the partitions written),
 `replaceFiles` (JSON list of log paths removed in the same commit), `readVersion`, `dataChange`,
-`operation`, `commitMetrics` (JSON recorded with the commit), `delta.dataSkippingStatsColumns`
+`operation`, `commitMetrics` (JSON recorded with the commit), `exclusive` (`true`: commit only while the
+table is still at `readVersion`), `claims` (JSON list of ids recorded as Delta application transactions; a
+commit since `readVersion` that recorded one refuses this write), `delta.dataSkippingStatsColumns`
 (comma-separated: the only columns with min/max statistics, in the log and in the Parquet footers; recorded
 as the table property when the write creates the table, which later writes honour); reads: `versionAsOf`,
 `filter` (SQL predicate used to prune files, rows still filtered by Spark when the caller adds a where).
@@ -148,6 +150,7 @@ def _table_properties(options: dict[str, str]) -> dict[str, str] | None:
     listed = _option(options, STATS_COLUMNS_PROPERTY)
     return {STATS_COLUMNS_PROPERTY: listed} if listed is not None else None
 
+
 class DeltaWriter(DataSourceArrowWriter):
     """Writes Parquet in the tasks, commits once on the driver, cleans up on abort."""
 
@@ -188,6 +191,7 @@ class DeltaWriter(DataSourceArrowWriter):
         read_version = _option(self.options, "readversion")
         data_change = (_option(self.options, "datachange") or "true").lower() != "false"
         metrics = _option(self.options, "commitmetrics")
+        claims = _option(self.options, "claims")
         try:
             commit(
                 CommitRequest(
@@ -204,6 +208,8 @@ class DeltaWriter(DataSourceArrowWriter):
                     or ("OVERWRITE" if self.overwrite else "APPEND"),
                     metrics=json.loads(metrics) if metrics else None,
                     configuration=_table_properties(self.options),
+                    exclusive=(_option(self.options, "exclusive") or "false").lower() == "true",
+                    claims=json.loads(claims) if claims else None,
                 )
             )
         except BaseException:

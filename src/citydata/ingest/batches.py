@@ -4,7 +4,8 @@ Bronze is append-only by batch (one batch per delivery, see citydata.ingest.bron
 (a consumer, e.g. `silver.person` or `silver.tax_payment`) reads only the batches it has not applied
 yet, MERGEs what they change, then records them in `silver/applied_batches`
 (consumer, bronze_table, batch_id, applied_at). The MERGEs are idempotent, so a crash between the
-MERGE and the record only means the batch is applied again, unchanged, by the rerun.
+MERGE and the record only means the batch is applied again, unchanged, by the rerun. Two runs recording the
+same batch at once record it once (each record is a claim of its commit, citydata.ingest.concurrency).
 Must not: decide what a batch means (that is the consumer's business).
 """
 
@@ -13,12 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from citydata.ingest.concurrency import CLAIM_ATTEMPTS, append_claimed, version_or_absent
 from citydata.lakehouse import Lakehouse
+from citydata.lakehouse.errors import ConcurrentWriteError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,40 @@ def mark_applied_batches(lakehouse: Lakehouse, consumer: str, batches: Mapping[s
     wanted = {table: sorted(set(ids)) for table, ids in batches.items() if ids}
     if not wanted:
         return
+    # Each record is also a claim (consumer|table|batch) of the commit, conditioned on the version read here:
+    # two runs recording the same batch at once write it once; records of other batches do not conflict.
+    for _ in range(CLAIM_ATTEMPTS):
+        read_version = version_or_absent(lakehouse, STATE_LAYER, APPLIED_TABLE)
+        rows = _unrecorded(lakehouse, consumer, wanted, at)
+        if not rows:
+            return
+        claims = [_claim(consumer, table, batch) for _, table, batch, _ in rows]
+        written = append_claimed(
+            lakehouse, lakehouse.spark.createDataFrame(rows, _SCHEMA), STATE_LAYER, APPLIED_TABLE, claims,
+            read_version, done=partial(_recorded_meanwhile, lakehouse, consumer, wanted, at, len(rows)))
+        if written:
+            for table in wanted:
+                new = sum(1 for r in rows if r[1] == table)
+                if new:
+                    log.info("%s: applied %d batch(es) of bronze.%s", consumer, new, table)
+            return
+        # another run recorded some of them: record what is left (if anything)
+    raise ConcurrentWriteError(f"{STATE_LAYER}.{APPLIED_TABLE}", CLAIM_ATTEMPTS)
+
+
+def _recorded_meanwhile(lakehouse: Lakehouse, consumer: str, wanted: Mapping[str, Sequence[str]], at: datetime,
+                        unrecorded: int) -> bool:
+    """Whether another run recorded some of the `unrecorded` rows since (then they are computed again)."""
+    return len(_unrecorded(lakehouse, consumer, wanted, at)) < unrecorded
+
+
+def _claim(consumer: str, bronze_table: str, batch_id: str) -> str:
+    return f"{consumer}|{bronze_table}|{batch_id}"
+
+
+def _unrecorded(lakehouse: Lakehouse, consumer: str, wanted: Mapping[str, Sequence[str]],
+                at: datetime) -> list[tuple[str, str, str, datetime]]:
+    """Rows of `wanted` (bronze table -> batch ids) the consumer has not recorded yet."""
     done: dict[str, set[str]] = {table: set() for table in wanted}
     if lakehouse.exists(STATE_LAYER, APPLIED_TABLE):
         recorded = lakehouse.arrow_dataset(STATE_LAYER, APPLIED_TABLE).to_table(
@@ -77,11 +115,4 @@ def mark_applied_batches(lakehouse: Lakehouse, consumer: str, batches: Mapping[s
             filter=(pc.field("consumer") == consumer) & pc.field("bronze_table").isin(list(wanted)))
         for row in recorded.to_pylist():
             done[row["bronze_table"]].add(row["batch_id"])
-    rows = [(consumer, table, b, at) for table, ids in wanted.items() for b in ids if b not in done[table]]
-    if not rows:
-        return
-    lakehouse.write(lakehouse.spark.createDataFrame(rows, _SCHEMA), STATE_LAYER, APPLIED_TABLE, mode="append")
-    for table in wanted:
-        new = sum(1 for r in rows if r[1] == table)
-        if new:
-            log.info("%s: applied %d batch(es) of bronze.%s", consumer, new, table)
+    return [(consumer, table, b, at) for table, ids in wanted.items() for b in ids if b not in done[table]]

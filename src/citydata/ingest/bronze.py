@@ -8,6 +8,8 @@ Records are validated in Spark tasks by the contract's checks; rows the connecto
 delivered row ends up in exactly one of the two tables. A delivery is identified by the SHA-256 of
 its content (the batch id): landing the same content again writes nothing. A delivery without rows
 (a header-only file) creates both tables, empty, where they do not exist yet, so readers always find them.
+Each table's append records the batch id as a claim, conditioned on the version read when the batch was
+found missing (citydata.ingest.concurrency): of two runs landing the same batch at once, one writes it.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType
 
 from citydata.catalog.contracts import SourceContract
+from citydata.ingest.concurrency import ABSENT, append_claimed, holds_claim, version_or_absent
 from citydata.ingest.validate import masked_record, validate_record
-from citydata.lakehouse import Lakehouse
+from citydata.lakehouse import DeltaCommitError, Lakehouse
 from citydata.sources.connectors import RawRecord, Rejection, read_all
 
 log = logging.getLogger(__name__)
@@ -216,12 +219,27 @@ def _create_empty_tables(spark: SparkSession, lakehouse: Lakehouse, contract: So
     """A delivery without rows still leaves the source's bronze and rejects tables (empty, with the columns a
     landing writes) where none exist yet, so readers find them; returns the tables created."""
     _, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, datetime.now(UTC))
-    created = []
-    for table, rows in ((contract.tables.bronze, bronze_rows), (contract.tables.rejects, rejects)):
+    return [table for table, rows in ((contract.tables.bronze, bronze_rows), (contract.tables.rejects, rejects))
+            if not lakehouse.exists(BRONZE, table) and _create_empty(lakehouse, rows, table)]
+
+
+def _create_empty(lakehouse: Lakehouse, rows: DataFrame, table: str) -> bool:
+    """Create a bronze table with `rows` (none of a batch) unless it exists; False when another run created it
+    at the same time (it exists then, which is all that was needed)."""
+    try:
+        lakehouse.write(rows, BRONZE, table, mode="append", read_version=ABSENT)
+    except DeltaCommitError:
         if not lakehouse.exists(BRONZE, table):
-            lakehouse.write(rows, BRONZE, table, mode="append")
-            created.append(table)
-    return created
+            raise
+        return False
+    return True
+
+
+def _land_batch(lakehouse: Lakehouse, rows: DataFrame, table: str, batch_id: str, read_version: int) -> bool:
+    """Append a batch's rows to a bronze table unless another run lands them first (True when this run did)."""
+    return append_claimed(
+        lakehouse, rows, BRONZE, table, [batch_id], read_version,
+        done=lambda: holds_claim(lakehouse, BRONZE, table, batch_id) or bool(_batch_count(lakehouse, table, batch_id)))
 
 
 def land_delivery(
@@ -238,6 +256,8 @@ def land_delivery(
     batch_id = batch_id_of(contract, delivery.content_hash)
     delivered = len(delivery.rows)
     bronze_table, rejects_table = contract.tables.bronze, contract.tables.rejects
+    # versions before the counts: an append conditioned on them cannot miss a landing committed in between
+    bronze_read, rejects_read = (version_or_absent(lakehouse, BRONZE, t) for t in (bronze_table, rejects_table))
     landed_before = _batch_count(lakehouse, bronze_table, batch_id) or 0
     rejected_before = _batch_count(lakehouse, rejects_table, batch_id) or 0
 
@@ -270,16 +290,24 @@ def land_delivery(
                 f"{name}: {delivered} rows delivered but {landed} valid + {rejected} rejected; nothing written")
         by_reason = dict(sorted((r["reason_code"], r["count"]) for r in counts if r["ok"] is False))
         # Each table is written by one Delta commit; a table that already holds the batch is skipped,
-        # so a rerun after a failure between the two commits completes the landing without duplicates.
+        # so a rerun after a failure between the two commits completes the landing without duplicates,
+        # and of two runs landing the batch at once only one writes each table.
+        wrote = False
         if landed and not landed_before:
-            lakehouse.write(bronze_rows, BRONZE, bronze_table, mode="append")
+            wrote |= _land_batch(lakehouse, bronze_rows, bronze_table, batch_id, bronze_read)
         # The rejects table is created by the first landing even when it rejects nothing, so readers
         # (release inputs, dbt sources, analysts) always find it.
-        if (rejected and not rejected_before) or not lakehouse.exists(BRONZE, rejects_table):
-            lakehouse.write(rejects, BRONZE, rejects_table, mode="append")
+        if rejected and not rejected_before:
+            wrote |= _land_batch(lakehouse, rejects, rejects_table, batch_id, rejects_read)
+        elif not lakehouse.exists(BRONZE, rejects_table):
+            _create_empty(lakehouse, rejects, rejects_table)
     finally:
         validated.unpersist()
-    log.info("%s: batch %s: %d rows, %d to bronze.%s, %d to bronze.%s %s", name, batch_id, delivered,
-             landed, bronze_table, rejected, rejects_table, by_reason)
+    if not wrote:
+        log.info("%s: batch %s was landed by another run at the same time: nothing written here", name, batch_id)
+    else:
+        log.info("%s: batch %s: %d rows, %d to bronze.%s, %d to bronze.%s %s", name, batch_id, delivered,
+                 landed, bronze_table, rejected, rejects_table, by_reason)
     return LandingResult(contract.source, name, batch_id, delivery.content_hash, delivery.encoding, delivered,
-                         landed, rejected, by_reason, version(bronze_table), version(rejects_table))
+                         landed, rejected, by_reason, version(bronze_table), version(rejects_table),
+                         already_landed=not wrote)

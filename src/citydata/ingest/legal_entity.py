@@ -29,6 +29,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from citydata.catalog.contracts import SourceContract, load_contracts
 from citydata.ingest.batches import mark_applied, mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
+from citydata.ingest.concurrency import ABSENT, version_or_absent
 from citydata.ingest.silver import (
     SILVER,
     SilverResult,
@@ -211,6 +212,8 @@ class _MasterChange:
 def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
                   applied_at: datetime | None) -> _MasterChange:
     """MERGE the entities touched by pending batches into the master and its status history."""
+    # each MERGE is refused if another run commits to its table after the version its rows are compared with
+    master_version, history_version = (version_or_absent(lakehouse, SILVER, t) for t in (MASTER, HISTORY))
     pending = {c.tables.bronze: pending_batches(lakehouse, CONSUMER, c.tables.bronze) for c in present.values()}
     parts = [
         _SOURCE_ROWS[s](lakehouse.read(SILVER, c.tables.silver)
@@ -234,19 +237,21 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
                         ", ".join(f"{r['_geocode_reason'] or 'district only'}: {r['count']}" for r in reasons))
         codes = rows.select("credit_code")
         new_master = rows.select(*MASTER_COLUMNS, *LINEAGE)
-        old_master = (lakehouse.read(SILVER, MASTER).join(codes, "credit_code", "left_semi")
-                      if lakehouse.exists(SILVER, MASTER) else None)
+        old_master = (lakehouse.read(SILVER, MASTER, version=master_version).join(codes, "credit_code", "left_semi")
+                      if master_version != ABSENT else None)
         master = keep_unchanged_lineage(new_master, old_master, ["credit_code"], list(LINEAGE)).cache()
         # history follows the master row after lineage was kept: an unchanged entity's periods keep their batch
         wanted = history_rows(master)
-        old_history = (lakehouse.read(SILVER, HISTORY).join(codes, "credit_code", "left_semi")
-                       if lakehouse.exists(SILVER, HISTORY) else None)
+        old_history = (lakehouse.read(SILVER, HISTORY, version=history_version).join(codes, "credit_code", "left_semi")
+                       if history_version != ABSENT else None)
         if old_history is not None:
             wanted = wanted.unionByName(_withdrawn(old_history, wanted))
         history = keep_unchanged_lineage(wanted, old_history, ["credit_code", "valid_from"], ["_batch_id"])
-        master_change = table_change(lakehouse, MASTER, lakehouse.merge(master, SILVER, MASTER, keys=["credit_code"]))
+        master_change = table_change(lakehouse, MASTER, lakehouse.merge(master, SILVER, MASTER, keys=["credit_code"],
+                                                                        read_version=master_version))
         history_change = table_change(lakehouse, HISTORY, lakehouse.merge(
-            history.select(*HISTORY_COLUMNS, "_batch_id"), SILVER, HISTORY, keys=["credit_code", "valid_from"]))
+            history.select(*HISTORY_COLUMNS, "_batch_id"), SILVER, HISTORY, keys=["credit_code", "valid_from"],
+            read_version=history_version))
         master.unpersist()
     finally:
         rows.unpersist()
@@ -275,13 +280,15 @@ def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: Sou
     staged_contract = replace(contract, tables=replace(contract.tables, silver=TAX_STAGING))
     staged = build_silver(spark, lakehouse, staged_contract)
     table = contract.tables.silver
+    tax_version = version_or_absent(lakehouse, SILVER, table)  # the MERGE is refused if another run commits after it
     pending = pending_batches(lakehouse, TAX_CONSUMER, contract.tables.bronze)
-    exists = lakehouse.exists(SILVER, table)
+    exists = tax_version != ABSENT
     source = lakehouse.read(SILVER, TAX_STAGING)
     wanted = F.col("_batch_id").isin(pending) if pending else F.lit(False)
     if exists:
         # an entity registered after its payments arrived links them now
-        unlinked = lakehouse.read(SILVER, table).where(F.col("credit_code").isNull()).select("tax_voucher_no")
+        unlinked = lakehouse.read(SILVER, table, version=tax_version).where(F.col("credit_code").isNull()) \
+            .select("tax_voucher_no")
         touched = source.where(wanted).unionByName(source.join(unlinked, "tax_voucher_no", "left_semi")).distinct()
     else:
         touched = source.where(wanted)
@@ -290,7 +297,7 @@ def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: Sou
         master = spark.createDataFrame([], "org_code string, credit_code string")
     rows = link_taxpayers(touched, master.select("org_code", "credit_code"))
     columns = [*[f.name for f in contract.fields], "credit_code", *LINEAGE]
-    old = lakehouse.read(SILVER, table) if exists else None
+    old = lakehouse.read(SILVER, table, version=tax_version) if exists else None
     if old is not None:
         old = old.join(touched.select("tax_voucher_no"), "tax_voucher_no", "left_semi")
     merged_rows = keep_unchanged_lineage(rows.select(*columns), old, ["tax_voucher_no"], list(LINEAGE)) \
@@ -299,7 +306,8 @@ def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: Sou
         if merged_rows.isEmpty():
             log.info("silver.%s: no pending batches and nothing left to link: nothing to do", table)
             return staged, table_unchanged(lakehouse, table), 0, []
-        change = table_change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"]))
+        change = table_change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"],
+                                                                read_version=tax_version))
     finally:
         merged_rows.unpersist()
     unlinked_now = lakehouse.read(SILVER, table).where(F.col("credit_code").isNull()).count()

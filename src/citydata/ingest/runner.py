@@ -264,10 +264,13 @@ def _summary(result: Any) -> dict[str, Any]:
 
 
 def run_silver_step(spark: SparkSession, lakehouse: Lakehouse, step: str | SilverStep) -> dict[str, Any]:
-    """Run one silver step; returns its result's fields and the rows of each output table after it."""
+    """Run one silver step; returns its result's fields and the rows of each output table after it.
+    A step that loses a commit race to a concurrent run is run again (citydata.ingest.concurrency)."""
+    from citydata.ingest.concurrency import retry_on_conflict
+
     step = silver_steps()[step] if isinstance(step, str) else step
     started = time.monotonic()
-    result = step.run(spark, lakehouse)
+    result = retry_on_conflict(lambda: step.run(spark, lakehouse), f"silver step {step.name}")
     return {"step": step.name, **_summary(result), "seconds": round(time.monotonic() - started, 1),
             "tables": {f"silver/{t}": table_rows(lakehouse, SILVER, t) for t in step.outputs}}
 

@@ -42,8 +42,9 @@ from pyspark.sql.types import (
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.batches import applied_batches, bronze_batches, mark_applied
 from citydata.ingest.bronze import BRONZE
+from citydata.ingest.concurrency import ABSENT, version_or_absent
 from citydata.ingest.validate import validate_record
-from citydata.lakehouse import Lakehouse, MergeResult
+from citydata.lakehouse import DeltaCommitError, Lakehouse, MergeResult
 
 log = logging.getLogger(__name__)
 
@@ -259,13 +260,22 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
     """Standardize the source's pending bronze batches and MERGE their winners into its silver table."""
     table, bronze_table = contract.tables.silver, contract.tables.bronze
     schema = silver_schema(contract)
+    # the MERGE is refused if another run commits to the table after this version, which the rows are compared with
+    silver_version = version_or_absent(lakehouse, SILVER, table)
     outdated = _outdated(lakehouse, table, schema)
     pending = _pending(lakehouse, contract, outdated)
     if not pending:
         if outdated or not lakehouse.exists(SILVER, table):
             # No bronze yet (nothing delivered, or every delivery refused whole): an empty table, so
             # readers (dbt sources, masters, analysts) find it.
-            version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="overwrite")
+            try:
+                version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="overwrite",
+                                          read_version=None if outdated else ABSENT)
+            except DeltaCommitError:
+                if outdated or not lakehouse.exists(SILVER, table):
+                    raise
+                log.info("silver.%s: created by another run at the same time", table)
+                return build_silver(spark, lakehouse, contract)
             log.info("silver.%s: bronze.%s has no rows yet: empty table, version %d", table, bronze_table, version)
             return SilverResult(table, 0, 0, 0, 0, version)
         total, version = lakehouse.count(SILVER, table), lakehouse.version(SILVER, table)
@@ -303,13 +313,13 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
             inserted = latest.count()
             merged = MergeResult(inserted, 0, 0, lakehouse.write(latest, SILVER, table, mode="overwrite"))
         else:
-            if lakehouse.exists(SILVER, table):
-                current = lakehouse.read(SILVER, table)
+            if silver_version != ABSENT:
+                current = lakehouse.read(SILVER, table, version=silver_version)
                 latest = _against_current(contract, latest, current).select(*[f.name for f in schema.fields])
                 if listed is not None:
                     latest = latest.unionByName(_flipped(keys, current, latest, listed_keys, listed)
                                                 .select(*[f.name for f in schema.fields]))
-            merged = lakehouse.merge(latest, SILVER, table, keys=keys)
+            merged = lakehouse.merge(latest, SILVER, table, keys=keys, read_version=silver_version)
     finally:
         rows.unpersist()
     mark_applied(lakehouse, table, bronze_table, pending)

@@ -31,6 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from citydata.lakehouse.errors import (
+    DeltaCommitError,
     DeltaTableNotFoundError,
     InvalidTableNameError,
     InvalidWriteModeError,
@@ -61,6 +62,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
 _FILE_COL = "__citydata_file"
 _PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_COMMIT_ERROR = re.compile(r"DeltaCommitError: ([^\n]+)")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,25 @@ def _sql_literal(value: Any) -> str:
     raise TypeError(f"no SQL literal for {value!r}")
 
 
+def snapshot_dataset(dt: DeltaTable) -> ds.Dataset:
+    """A Delta snapshot as a pyarrow dataset: one fragment per active file, in `active_files(dt)` order, with
+    its partition values as guarantees (file statistics are not used: see `Lakehouse.arrow_dataset`)."""
+    schema = pa.schema(dt.schema().to_arrow())
+    files = active_files(dt)
+    fs, _ = filesystem_for(dt.table_uri)
+    partitions = []
+    for f in files:
+        guarantee = ds.scalar(True)
+        for column, value in f.partition_values.items():
+            field = ds.field(column)
+            guarantee = guarantee & (field.is_null() if value is None else
+                                     field == pa.scalar(value).cast(schema.field(column).type))
+        partitions.append(guarantee)
+    paths = [f.location.split("://", 1)[1] if "://" in f.location else f.location for f in files]
+    return ds.FileSystemDataset.from_paths(paths, schema=schema, format=ds.ParquetFileFormat(),
+                                           filesystem=fs, partitions=partitions)
+
+
 def _location_of(file_uri: str) -> str:
     """Local path or URI of a Spark `_metadata.file_path`, comparable with ActiveFile.location."""
     parsed = urlparse(file_uri)
@@ -137,7 +158,6 @@ class Lakehouse:
         self.spark = spark
         self.root = normalize_path(str(root))
         self.personal_columns = personal_columns or contract_personal_columns
-
 
     # -- naming ------------------------------------------------------------------------------
     def path(self, layer: str, table: str) -> str:
@@ -224,21 +244,7 @@ class Lakehouse:
         Built from the snapshot's file list, not with delta-rs's `to_pyarrow_dataset`: that one turns each
         file's min/max statistics into a guarantee, and a long string's statistics hold a prefix as the minimum
         and no maximum, which made it skip every file for `_batch_id == '<a batch id of 35 characters>'`."""
-        dt = self._open(layer, table)
-        schema = pa.schema(dt.schema().to_arrow())
-        files = active_files(dt)
-        fs, _ = filesystem_for(self.root)
-        partitions = []
-        for f in files:
-            guarantee = ds.scalar(True)
-            for column, value in f.partition_values.items():
-                field = ds.field(column)
-                guarantee = guarantee & (field.is_null() if value is None else
-                                         field == pa.scalar(value).cast(schema.field(column).type))
-            partitions.append(guarantee)
-        paths = [f.location.split("://", 1)[1] if "://" in f.location else f.location for f in files]
-        return ds.FileSystemDataset.from_paths(paths, schema=schema, format=ds.ParquetFileFormat(),
-                                               filesystem=fs, partitions=partitions)
+        return snapshot_dataset(self._open(layer, table))
 
     def distinct_values(self, layer: str, table: str, column: str,
                         where: ds.Expression | None = None) -> set[Any]:
@@ -331,7 +337,15 @@ class Lakehouse:
         writer = df.write.format("delta").mode(mode)
         for key, value in options.items():
             writer = writer.option(key, value)
-        writer.save(path)
+        try:
+            writer.save(path)
+        except Exception as exc:
+            # The data source commits in a Python process of Spark's: a lost commit race arrives as a Spark
+            # exception quoting the bridge's error. Raise it as the bridge's class, so callers can retry it.
+            found = _COMMIT_ERROR.findall(str(exc))
+            if found:
+                raise DeltaCommitError(found[-1].strip()) from exc
+            raise
 
     def write(
         self,
@@ -341,13 +355,18 @@ class Lakehouse:
         mode: str = "append",
         partition_by: Sequence[str] | None = None,
         *,
+        read_version: int | None = None,
+        claims: Sequence[str] = (),
         personal_columns: Collection[str] = (),
         cluster_by: str | None = None,
     ) -> int:
         """Append to or overwrite the table (created on first write); returns the new version.
 
         Overwrite replaces content, schema and (when `partition_by` is given) partitioning in one
-        commit; append requires the table's exact columns and types.
+        commit; append requires the table's exact columns and types. `claims` are recorded with the
+        commit (Delta application transactions): it is refused with DeltaCommitError when a commit after
+        `read_version` (the version the caller checked; -1: it found no table) recorded one of them, or
+        when the table was created concurrently; commits of other claims do not conflict.
         `personal_columns`: columns without min/max statistics besides the classification's. `cluster_by`:
         rows range-partitioned and sorted by this column, so each file holds a narrow range of it and a
         lookup by it prunes files by their statistics (a keyed hash is random: unclustered, every file's
@@ -370,6 +389,10 @@ class Lakehouse:
             options["partitionBy"] = ",".join(partition_by)
         elif not exists:
             options["partitionBy"] = ""
+        if claims:
+            options["claims"] = json.dumps(list(claims))
+        if read_version is not None:
+            options["readVersion"] = str(read_version)
         new_partitioning = list(partition_by) if partition_by is not None and mode == "overwrite" else None
         options.update(self._stats_option(layer, table, df.schema, new_partitioning, personal_columns))
         self._save(_clustered(df, cluster_by), path, mode, options)
@@ -401,13 +424,17 @@ class Lakehouse:
         return version
 
     def merge(self, df: DataFrame, layer: str, table: str, keys: Sequence[str], *,
-              personal_columns: Collection[str] = (), cluster_by: str | None = None) -> MergeResult:
+              personal_columns: Collection[str] = (), read_version: int | None = None,
+              cluster_by: str | None = None) -> MergeResult:
         """Upsert `df` into the table by `keys`: one commit, or none when nothing changes.
 
         Only files that may hold a source key are read (partition + min/max pruning), only files
         holding an updated row are rewritten; new keys go to new files. Source keys must be unique.
         `personal_columns`: columns without min/max statistics besides the classification's; `cluster_by`:
         the files this merge writes are range-partitioned and sorted by that column (see `write`).
+        `read_version`: the table's version `df` was computed from (e.g. rows compared with the table's current
+        ones); the merge is refused with DeltaCommitError when another writer committed since. Without it, the
+        version the merge itself reads; either way the commit is refused if any commit came after it.
         """
         path = self.path(layer, table)
         keys = list(keys)
@@ -427,7 +454,7 @@ class Lakehouse:
         owned = not df.is_cached  # leave a caller's own cache alone
         source_all = df.persist() if owned else df
         try:
-            return self._merge(source_all, layer, table, path, keys, exists, tuple(personal_columns),
+            return self._merge(source_all, layer, table, path, keys, exists, tuple(personal_columns), read_version,
                                cluster_by=cluster_by)
         finally:
             if owned:
@@ -435,7 +462,7 @@ class Lakehouse:
 
     def _merge(
         self, df: DataFrame, layer: str, table: str, path: str, keys: list[str], exists: bool,
-        personal_columns: tuple[str, ...] = (), cluster_by: str | None = None,
+        personal_columns: tuple[str, ...] = (), computed_from: int | None = None, cluster_by: str | None = None,
     ) -> MergeResult:
         # One job for the key check and the pruning bounds of the first key (the grouped keys keep it).
         first = keys[0]
@@ -454,11 +481,16 @@ class Lakehouse:
             )
         if not exists:
             inserted = df.count()
-            version = self.write(df, layer, table, mode="append", personal_columns=personal_columns,
+            # -1: created by another writer since `exists` was checked, the commit is refused (not appended to)
+            version = self.write(df, layer, table, mode="append", read_version=-1, personal_columns=personal_columns,
                                  cluster_by=cluster_by)
             return MergeResult(inserted=inserted, updated=0, unchanged=0, version=version)
 
-        dt = self._open(layer, table)
+        if computed_from is not None and computed_from != self.version(layer, table):
+            raise DeltaCommitError(
+                f"Commit to Delta table {path!r} failed: another writer committed after version {computed_from}, "
+                "which this merge's rows were computed from. Re-run the operation.")
+        dt = self._open(layer, table, computed_from)
         read_version = dt.version()
         schema = spark_schema(dt)
         bounds = (summary["lo"], summary["hi"]) if summary is not None else (None, None)
@@ -521,8 +553,10 @@ class Lakehouse:
                        "files_rewritten": len(rewrite)}
             self._save(
                 _clustered(out, cluster_by), path, "append",
+                # exclusive: inserts computed from this snapshot add files only, which delta-rs' conflict
+                # checker lets through; a concurrent MERGE of the same keys would leave them twice.
                 {"replaceFiles": json.dumps([f.path for f in rewrite]),
-                 "readVersion": str(read_version), "operation": "MERGE",
+                 "readVersion": str(read_version), "exclusive": "true", "operation": "MERGE",
                  "commitMetrics": json.dumps(metrics),
                  **self._stats_option(layer, table, schema, dt.metadata().partition_columns, personal_columns)},
             )

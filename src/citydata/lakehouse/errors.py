@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pyspark_delta.errors import (
     DeltaBridgeError,
     DeltaCommitError,
@@ -35,7 +37,29 @@ class InvalidWriteModeError(LakehouseError):
         )
 
 
+_TABLE_IN_MESSAGE = re.compile(r"Delta table '[^']*?/([a-z][a-z0-9_]*)/([a-z][a-z0-9_]*)'")
+
+
+def table_of_commit_error(error: BaseException) -> str:
+    """`layer.table` named by a bridge error's message (its table folder), or "a lakehouse table"."""
+    found = _TABLE_IN_MESSAGE.search(str(error))
+    return f"{found.group(1)}.{found.group(2)}" if found else "a lakehouse table"
+
+
+class ConcurrentWriteError(DeltaCommitError):
+    """Another run kept committing to a table this run writes; running the step again did not get through."""
+
+    def __init__(self, table: str, attempts: int) -> None:
+        self.table = table
+        self.attempts = attempts
+        super().__init__(
+            f"another run is writing {table}; retry when it has finished "
+            f"(this run lost the commit race {attempts} time(s); rerunning is safe)"
+        )
+
+
 __all__ = [
+    "ConcurrentWriteError",
     "LakehouseError",
     "DeltaCommitError",
     "DeltaTableNotFoundError",
@@ -45,4 +69,5 @@ __all__ = [
     "SchemaMismatchError",
     "UnsupportedPartitionTypeError",
     "UnsupportedTableFeatureError",
+    "table_of_commit_error",
 ]
