@@ -226,7 +226,7 @@ def test_a_file_cut_off_inside_a_row_rejects_that_row_as_truncated(spark, tmp_pa
     assert result.rejects_by_reason == {"FILE_TRUNCATED": 1}
     row = lakehouse.read("bronze", "household_register_rejects").first()
     assert (row["_row_number"], row["reason_detail"]) == (
-        4, "_line: FILE_TRUNCATED (the file ends inside row 4 after 4 of 11 columns, without a final line break)")
+        4, "_line: FILE_TRUNCATED (the file ends inside row 4: after 4 of 11 columns, without a final line break)")
     assert "339901********" in row["raw_masked"] and "陈**" in row["raw_masked"]
 
 
