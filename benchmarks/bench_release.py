@@ -57,7 +57,7 @@ def release_side(spark, lakehouse: Lakehouse, paths: Paths, plan, label: str) ->
     done, gate = gate_stage(spark, lakehouse, paths=paths, plan=plan)
     results["gate"] = done
     gate.raise_for_failure()
-    results["release"] = release_stage(lakehouse, plan, gate, paths=paths)
+    results["release"] = release_stage(lakehouse, plan, done.details, paths=paths)  # as run_day does
     results["export"] = export_stage(lakehouse, paths=paths)
     results["portal"] = portal_stage(paths)
     print(f"\n  {label}: {sum(r.seconds for r in results.values()):.1f} s")

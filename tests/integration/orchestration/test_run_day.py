@@ -158,6 +158,7 @@ def test_rerunning_a_day_writes_no_new_version_and_no_new_release(city: dict, re
         f"release-{number:04d}.json" for number in RELEASES]
     out = " ".join(rerun["out"].split())  # rich wraps long lines
     assert "release 3 unchanged: nothing new to publish" in out
+    assert "at the versions release 3 validated" in out  # the gate did not validate the same versions again
     assert "0 new deliveries" in out and "0 new table versions" in out
     assert "gold" in out and "dbt not run" in out  # nothing gold is built from changed: no dbt build at all
 
