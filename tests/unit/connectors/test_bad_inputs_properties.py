@@ -118,6 +118,24 @@ CSV_FAULTS = st.one_of(
 )
 
 
+def reshape_columns(header: list[str], rows: list[list[str]], change: str, shuffle,  # noqa: ANN001
+                    extra_anywhere: bool) -> tuple[list[str], list[list[str]]]:
+    """Header and rows with one column dropped, the columns reordered, or a column no contract names added
+    (`extra`: at a random place, or last where `extra_anywhere` is False)."""
+    order = list(range(len(header)))
+    if change == "drop":
+        order.pop(shuffle.randrange(len(order)))
+    elif change == "reorder":
+        shuffle.shuffle(order)
+    new_header, new_rows = [header[i] for i in order], [[r[i] for i in order] for r in rows]
+    if change == "extra":
+        at = shuffle.randrange(len(header) + 1) if extra_anywhere else len(new_header)
+        new_header.insert(at, "备注")
+        for r in new_rows:
+            r.insert(at, "额外的值")
+    return new_header, new_rows
+
+
 def check_csv(contract, header, rows, encoding, fault, path, secrets) -> None:  # noqa: ANN001, PLR0912
     data = csv_bytes(header, rows, encoding)
     kind = fault[0]
@@ -136,19 +154,7 @@ def check_csv(contract, header, rows, encoding, fault, path, secrets) -> None:  
         expected = "FILE_ENCODING" if fault[1].startswith("utf-16") else None
         assert (outcome.whole, outcome.rows) == (expected, 0 if expected else len(rows))
     elif kind == "columns":
-        shuffle = fault[2]
-        order = list(range(len(header)))
-        if fault[1] == "drop":
-            order.pop(shuffle.randrange(len(order)))
-        elif fault[1] == "reorder":
-            shuffle.shuffle(order)
-        new_header = [header[i] for i in order]
-        new_rows = [[r[i] for i in order] for r in rows]
-        if fault[1] == "extra":
-            at = shuffle.randrange(len(header) + 1)
-            new_header.insert(at, "备注")
-            for r in new_rows:
-                r.insert(at, "额外的值")
+        new_header, new_rows = reshape_columns(header, rows, fault[1], fault[2], extra_anywhere=True)
         path.write_bytes(csv_bytes(new_header, new_rows, encoding))
         outcome = account(contract, path, secrets)
         if fault[1] == "drop":
@@ -262,17 +268,7 @@ def test_xlsx_market_registry_every_bad_input_is_accounted(city: Path, work: Pat
         outcome = account(ENTITIES, path, secrets)
         assert outcome.whole is not None or outcome.rows == len(rows)
     elif kind == "columns":
-        shuffle = fault[2]
-        order = list(range(len(header)))
-        if fault[1] == "drop":
-            order.pop(shuffle.randrange(len(order)))
-        elif fault[1] == "reorder":
-            shuffle.shuffle(order)
-        new_header, new_rows = [header[i] for i in order], [[r[i] for i in order] for r in rows]
-        if fault[1] == "extra":
-            new_header.append("备注")
-            for r in new_rows:
-                r.append("额外的值")
+        new_header, new_rows = reshape_columns(header, rows, fault[1], fault[2], extra_anywhere=False)
         path.write_bytes(workbook_bytes(new_header, new_rows, sheet))
         outcome = account(ENTITIES, path, secrets)
         assert (outcome.whole, outcome.rows) == (("HEADER_MISMATCH", 0) if fault[1] == "drop" else (None, len(rows)))
