@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="the whole platform on a simulated city: simulate it, run day 1 and day 2 end to end",
         description="Generates a simulated city under <home>/data/simulated (unless the same one is there), then "
                     "runs `citydata run-day` on each day — ingest, silver, dbt build and docs, gate, release, "
-                    "export — and prints every stage, the Delta tables, the city portrait and where outputs are.")
+                    "export, portal — and prints every stage, the Delta tables, the city portrait and where outputs "
+                    "are.")
     parser.add_argument("--home", type=Path, default=None,
                         help="platform home (data under it); default: $CITYDATA_HOME or the current folder")
     parser.add_argument("--persons", type=int, default=PERSONS, help=f"residents of the city (default {PERSONS})")

@@ -268,6 +268,7 @@ def gate_stage(spark: SparkSession, lakehouse: Lakehouse, *, paths: Paths, plan:
     fingerprint = suites_fingerprint()
     current = current_release(paths.releases)
     result = _validated_before(lakehouse, names, fingerprint, current, paths)
+    skipped = result is not None
     if result is None:
         previous = ({name: pin["delta_version"] for name, pin in current.content["datasets"].items()}
                     if current is not None else None)
@@ -278,13 +279,13 @@ def gate_stage(spark: SparkSession, lakehouse: Lakehouse, *, paths: Paths, plan:
     summary_dict = {**gate_summary(result), "suites": fingerprint}
     failed = {n: d["failed_expectations"] for n, d in summary_dict["datasets"].items() if not d["success"]}
     evaluated = sum(d.get("evaluated_expectations") or 0 for d in summary_dict["datasets"].values())
-    if current is not None and result.run_name == f"validated by release {current.number}":
+    if skipped:
         summary = f"unchanged: {len(names)} datasets at the versions release {current.number} validated"
     else:
         summary = (f"{'passed' if result.success else 'FAILED'}: {len(names)} datasets, {evaluated} expectations"
                    + (f"; failed: {failed}" if failed else ""))
     versions = {n: d["delta_version"] for n, d in summary_dict["datasets"].items()}
-    if current is not None and result.run_name == f"validated by release {current.number}":
+    if skipped:
         # The release pinned these very versions with their row counts: no need to count them again.
         rows = {n: current.content["datasets"]["/".join(_layer_table(n))]["rows"] for n in versions}
     else:
