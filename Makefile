@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow run-day airflow portal browser test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-release clean
+.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-release clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ sql: sql-readonly ## Spark SQL over JDBC on the lakehouse views (127.0.0.1:10000
 sql-readonly: setup ## compile the SQL endpoint's read-only Spark extension (once per source version, into .venv/var)
 	@$(PY) -c "from citydata.sql import extension_classpath; print('read-only SQL extension:', extension_classpath())"
 
-test: setup lint browser ## set everything up, lint, and run every test (unit, integration, e2e)
+test: setup lint browser postgres ## set everything up, lint, and run every test (unit, integration, e2e)
 	$(PY) -m pytest -q --durations=30 tests
 
 lint: setup ## ruff over the whole tree (configuration in pyproject.toml)
@@ -63,6 +63,17 @@ browser: ## install headless Chromium, chromedriver and CJK fonts with apt if mi
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@/usr/bin/chromium --version 2>/dev/null && /usr/bin/chromedriver --version | head -1  # (the Debian wrapper warns on stderr)
+
+# Debian's PostgreSQL server (initdb, pg_ctl, postgres in /usr/lib/postgresql/<version>/bin) for Airflow on
+# PostgreSQL: citydata.airflow_postgres runs it on a free port under the project's home, never as a system service.
+PG_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+postgres: ## install PostgreSQL's server programs with apt if initdb/pg_ctl are missing (Airflow on PostgreSQL, its test)
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "initdb/pg_ctl not found in /usr/lib/postgresql/*/bin: installing postgresql with apt"; \
+	  $(PG_SUDO) apt-get update -qq && $(PG_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	fi
+	@"$$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" --version
 
 java: ## install Java 17 with apt if no java is on PATH
 	@if ! command -v java >/dev/null 2>&1; then \
