@@ -44,9 +44,10 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-def holders(token: str) -> list[int]:
-    """Live processes whose environment carries `CITYDATA_LIFELINE=<token>` (this process excluded)."""
-    needle = b"\0" + f"{TOKEN_VARIABLE}={token}".encode() + b"\0"
+def holders(token: str, variable: str = TOKEN_VARIABLE) -> list[int]:
+    """Live processes whose environment carries `<variable>=<token>` (default CITYDATA_LIFELINE; this process
+    excluded). The standalone cluster finds its processes the same way (citydata.lakehouse.cluster)."""
+    needle = b"\0" + f"{variable}={token}".encode() + b"\0"
     me, found = os.getpid(), []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == me:

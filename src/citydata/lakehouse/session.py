@@ -40,15 +40,18 @@ def get_spark(
     Master: `master`, else CITYDATA_SPARK_MASTER, else local[*]. Shuffle partitions:
     `shuffle_partitions`, else CITYDATA_SHUFFLE_PARTITIONS, else 4. Driver memory for a new local
     JVM: CITYDATA_SPARK_DRIVER_MEMORY (default 2g). Python workers run this interpreter unless
-    PYSPARK_PYTHON is already set (the `delta` data source must be importable there). A JVM started here
-    is killed, with its Python workers, when this process ends without stopping it (lifeline).
+    PYSPARK_PYTHON is already set (the `delta` data source must be importable there). On a cluster master
+    (`spark://…`), see `_cluster_conf`. A JVM started here is killed, with its Python workers, when this process
+    ends without stopping it (lifeline); a cluster's executors belong to its workers, which end them when this
+    driver goes away (its commits run in the driver's own Python workers, so none lands after).
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     master = master or os.environ.get("CITYDATA_SPARK_MASTER") or DEFAULT_MASTER
-    if master.startswith("local"):
-        # a local driver listens on this machine only (and Spark stops warning that the host name resolves
-        # to a loopback address)
+    cluster_conf = _cluster_conf(master)
+    if master.startswith("local") or "spark.driver.host" in cluster_conf:
+        # a local driver (or one whose executors run on this machine's cluster) listens on this machine only
+        # (and Spark stops warning that the host name resolves to a loopback address)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     partitions = shuffle_partitions or int(
         os.environ.get("CITYDATA_SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS)
@@ -77,7 +80,7 @@ def get_spark(
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
-    for key, value in (extra_conf or {}).items():
+    for key, value in {**cluster_conf, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     with lifeline.launching():  # a JVM started here (and its Python workers) dies with this process
         spark = builder.getOrCreate()
@@ -89,6 +92,28 @@ def get_spark(
     _quiet_session_reuse(spark, level)
     log.info("SparkSession %s on %s (shuffle partitions %d)", app_name, master, partitions)
     return spark
+
+
+def _cluster_conf(master: str) -> dict[str, str]:
+    """Settings a driver needs on a cluster master (spark://, yarn, k8s://): executors in other processes
+    connect back to the driver (spark.driver.host: CITYDATA_SPARK_DRIVER_HOST, else 127.0.0.1 when the master
+    is on this machine's loopback, e.g. `citydata cluster start`'s), run the driver's Python for its Python
+    workers (spark.pyspark.python; the `delta` data source and citydata must import there) and get
+    CITYDATA_SPARK_EXECUTOR_MEMORY / CITYDATA_SPARK_CORES_MAX when set (else Spark's 1g per executor, every
+    core of the cluster)."""
+    if master.startswith("local"):
+        return {}
+    conf = {"spark.pyspark.python": os.environ["PYSPARK_PYTHON"]}
+    host = master.split("://", 1)[-1].split(":", 1)[0].split(",", 1)[0]
+    driver_host = os.environ.get("CITYDATA_SPARK_DRIVER_HOST") or (
+        "127.0.0.1" if host in ("127.0.0.1", "localhost") else None)
+    if driver_host:
+        conf["spark.driver.host"] = driver_host
+    for variable, key in (("CITYDATA_SPARK_EXECUTOR_MEMORY", "spark.executor.memory"),
+                          ("CITYDATA_SPARK_CORES_MAX", "spark.cores.max")):
+        if os.environ.get(variable):
+            conf[key] = os.environ[variable]
+    return conf
 
 
 def _quiet_session_reuse(spark: SparkSession, level: str) -> None:
