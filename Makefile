@@ -35,6 +35,13 @@ portal: setup ## build the open-data portal of the current release and serve it 
 airflow: setup ## start Airflow 3 (standalone, SQLite) with the project's DAGs; prints URL and login; Ctrl-C stops
 	$(PY) -m citydata.cli airflow
 
+.PHONY: cluster cluster-stop
+cluster: setup ## start a Spark standalone master + 2 workers on 127.0.0.1 (.cluster/); prints the master URL and web UI
+	$(PY) -m citydata.cli cluster start
+
+cluster-stop: ## stop the Spark standalone cluster started by make cluster (no JVM left)
+	$(PY) -m citydata.cli cluster stop
+
 .PHONY: sql sql-readonly
 sql: sql-readonly ## Spark SQL over JDBC on the lakehouse views (127.0.0.1:10000, read-only); Ctrl-C stops
 	$(PY) -m citydata.cli sql serve $(SQL_ARGS)
