@@ -10,6 +10,8 @@ its content (the batch id): landing the same content again writes nothing. A del
 (a header-only file) creates both tables, empty, where they do not exist yet, so readers always find them.
 Each table's append records the batch id as a claim, conditioned on the version read when the batch was
 found missing (citydata.ingest.concurrency): of two runs landing the same batch at once, one writes it.
+Bronze rows carry the delivery's day (`_delivery_day`, citydata.ingest.delivery_day), so silver orders
+deliveries by day whichever run landed them first.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField,
 
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.concurrency import ABSENT, append_claimed, holds_claim, version_or_absent
+from citydata.ingest.delivery_day import DELIVERY_DAY, add_delivery_day_column, delivery_day_of
 from citydata.ingest.validate import masked_record, validate_record
 from citydata.lakehouse import DeltaCommitError, Lakehouse
 from citydata.sources.connectors import RawRecord, Rejection, read_all
@@ -38,7 +41,8 @@ log = logging.getLogger(__name__)
 
 BRONZE = "bronze"
 ROWS_PER_TASK = 50_000
-LINEAGE = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "_encoding", "_content_hash")
+LINEAGE = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "_encoding", "_content_hash",
+           DELIVERY_DAY)
 REJECT_COLUMNS = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "reason_code",
                   "reason_detail", "raw_masked")
 
@@ -204,11 +208,11 @@ def _reasons(lakehouse: Lakehouse, table: str, batch_id: str) -> dict[str, int]:
 
 
 def _landing_frames(spark: SparkSession, contract: SourceContract, delivery: Delivery, batch_id: str,
-                    at: datetime) -> tuple[DataFrame, DataFrame, DataFrame]:
+                    at: datetime, day: str | None) -> tuple[DataFrame, DataFrame, DataFrame]:
     """(validated rows, their bronze rows, their rejects) of a delivery, lineage columns filled."""
     validated = validate_delivery(spark, contract, delivery).withColumns({
         "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
-        "_ingested_at": F.lit(at).cast("timestamp"),
+        "_ingested_at": F.lit(at).cast("timestamp"), DELIVERY_DAY: F.lit(day).cast("string"),
     })
     bronze_rows = validated.where("ok").select(*[f.name for f in contract.fields], *LINEAGE)
     return validated, bronze_rows, validated.where("not ok").select(*REJECT_COLUMNS)
@@ -218,7 +222,7 @@ def _create_empty_tables(spark: SparkSession, lakehouse: Lakehouse, contract: So
                          batch_id: str) -> list[str]:
     """A delivery without rows still leaves the source's bronze and rejects tables (empty, with the columns a
     landing writes) where none exist yet, so readers find them; returns the tables created."""
-    _, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, datetime.now(UTC))
+    _, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, datetime.now(UTC), None)
     return [table for table, rows in ((contract.tables.bronze, bronze_rows), (contract.tables.rejects, rejects))
             if not lakehouse.exists(BRONZE, table) and _create_empty(lakehouse, rows, table)]
 
@@ -248,14 +252,19 @@ def land_delivery(
     contract: SourceContract,
     path: str | Path,
     ingested_at: datetime | None = None,
+    delivery_day: str | None = None,
 ) -> LandingResult:
-    """Land one delivery into bronze and its rejects table; a second landing of the same content is a no-op."""
+    """Land one delivery into bronze and its rejects table; a second landing of the same content is a no-op.
+
+    `delivery_day` (default: the day folder the delivery lies in) is recorded as `_delivery_day`."""
     path = Path(path) if "://" not in str(path) else path
+    day = delivery_day or delivery_day_of(path)
     delivery = read_delivery(contract, path)
     name = _label(str(path))
     batch_id = batch_id_of(contract, delivery.content_hash)
     delivered = len(delivery.rows)
     bronze_table, rejects_table = contract.tables.bronze, contract.tables.rejects
+    add_delivery_day_column(lakehouse, BRONZE, bronze_table)  # a table landed before the column existed
     # versions before the counts: an append conditioned on them cannot miss a landing committed in between
     bronze_read, rejects_read = (version_or_absent(lakehouse, BRONZE, t) for t in (bronze_table, rejects_table))
     landed_before = _batch_count(lakehouse, bronze_table, batch_id) or 0
@@ -278,7 +287,7 @@ def land_delivery(
                              version(bronze_table), version(rejects_table), already_landed=True)
 
     at = (ingested_at or datetime.now(UTC)).replace(microsecond=0)
-    validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at)
+    validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
     validated.cache()
     try:
         # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)

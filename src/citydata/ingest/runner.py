@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from citydata.catalog.contracts import SourceContract, load_contract, load_contracts
 from citydata.config import Paths
+from citydata.ingest.delivery_day import DAY_FOLDER
 from citydata.standards.encoding import ENCODINGS, encoding_note
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 BRONZE, SILVER = "bronze", "silver"
 GENERIC_SILVER = "citydata.ingest.silver:build_silver"
 UNKNOWN_FILE = "UNKNOWN_FILE"  # the reason code of a delivered file no contract reads
-# A day folder under CITYDATA_LANDING (or the simulated city's folder): an ISO date or day-NNN.
-DAY_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2}|day-\d+)$")
 
 
 class DeliveryMissingError(FileNotFoundError):
@@ -243,7 +242,7 @@ def land_source(
         day = day_key_of(folder)
     log.info("%s: landing %s", contract.source, where)
     try:
-        return land_delivery(spark, lakehouse, contract, where)
+        return land_delivery(spark, lakehouse, contract, where, delivery_day=day)
     except DeliveryRejectedError as error:
         record_refused(spark, lakehouse, [RefusedFile.of(contract.source, day, error.file, error.reason, str(error))])
         raise
