@@ -64,6 +64,7 @@ class SharedCity:
     days: list[Path]  # day folders, day 1 first
     results: dict[str, DayResult] = field(default_factory=dict)  # day folder name -> run_day's result (days 1, 2)
     differences: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # day -> truth_differences
+    versions: dict[int, dict[str, int]] = field(default_factory=dict)  # day -> table_versions after it (days 1, 2)
     airflow: dict[str, Any] = field(default_factory=dict)  # the last day through Airflow: runs and versions
     rerun: dict[str, Any] = field(default_factory=dict)  # the last day again through the CLI
 
@@ -79,6 +80,7 @@ def build_shared_city(spark: Any, root: Path) -> SharedCity:
         folder = simulated_day.folder
         city.results[folder.name] = run_day(spark, city.lakehouse, plan_day(folder, paths=paths), paths=paths)
         city.differences[simulated_day.day] = truth_differences(city.lakehouse, folder)
+        city.versions[simulated_day.day] = table_versions(city.lakehouse)  # the cluster test reads day 1's back
     env = _airflow_env(city)
     city.airflow = _last_day_through_airflow(city, env, last.folder)
     city.differences[last.day] = truth_differences(city.lakehouse, last.folder)
