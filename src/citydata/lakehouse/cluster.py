@@ -262,8 +262,10 @@ def _alive_workers(state: dict | None) -> int | None:
 
 
 def status(config: ClusterConfig) -> ClusterStatus:
-    """The recorded daemons (alive or not) and the master's count of alive workers."""
-    return ClusterStatus(config, _recorded(config), _alive_workers(master_state(config)))
+    """The recorded daemons (alive or not) and the master's count of alive workers (None: no master of this
+    cluster answers; one not started from its folder is not asked)."""
+    daemons = _recorded(config)
+    return ClusterStatus(config, daemons, _alive_workers(master_state(config)) if daemons else None)
 
 
 def _daemon_env(config: ClusterConfig, base: Mapping[str, str]) -> dict[str, str]:
