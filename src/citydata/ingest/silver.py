@@ -3,13 +3,19 @@
 Only the bronze batches the silver table has not applied yet (`citydata.ingest.batches`, consumer =
 the silver table's name) are standardized again by the contract's checks (the same functions that
 admitted them) and typed by the contract's field types. Their rows are reduced to one winner per key
-(the contract's `latest_by` desc nulls last, then the later landing, then the batch, then the row);
+(the contract's `latest_by` desc nulls last, then the later delivery day (`_delivery_day`; unknown is
+oldest), then the later landing, then the batch, then the row);
 a winner replaces the key's current silver row only if it also beats that row by the same rule
 (so a late-delivered but older record never overwrites a newer one; one equal to it keeps its
 lineage, so the MERGE leaves it alone), then MERGEd into `silver/<table>` by the key, and the batches
 are recorded as applied. A rerun with nothing pending
 writes nothing; a missing silver table, or one with the columns of an older version, makes every
 bronze batch pending again (the latter is rewritten whole).
+
+Batches are applied one delivery day at a time, in day order, as a run per day would have applied them,
+so the result does not depend on how many days one step applies or which run landed first. A pending
+batch of a day older than one already applied (two runs of different days at once, day 2 applied first)
+makes the step rebuild the table from every batch in day order (one overwrite commit).
 
 A source whose every delivery is its complete list (contract `full_list: true`) also gets
 `in_latest_list`: true exactly for the keys of the latest landed bronze batch, false for keys silver
@@ -19,9 +25,11 @@ from the list, or listed again unchanged) is rewritten with the latest list's ba
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
@@ -43,6 +51,7 @@ from citydata.catalog.contracts import SourceContract
 from citydata.ingest.batches import applied_batches, bronze_batches, mark_applied
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.concurrency import ABSENT, version_or_absent
+from citydata.ingest.delivery_day import DELIVERY_DAY
 from citydata.ingest.validate import validate_record
 from citydata.lakehouse import DeltaCommitError, Lakehouse, MergeResult
 
@@ -116,21 +125,71 @@ def standardize(contract: SourceContract, bronze: DataFrame) -> DataFrame:
     return standardized.join(lineage, on=["_batch_id", "_row_number"], how="inner")
 
 
-def _order(contract: SourceContract) -> list[Column]:
-    """Winner order among rows of one key: latest_by desc nulls last, later landing, batch, row."""
+@dataclass(frozen=True)
+class DeliveredBatch:
+    """A bronze batch as silver orders it: by delivery day (unknown first), then landing time, then id."""
+
+    batch_id: str
+    day: str | None
+    landed_at: datetime
+
+    @property
+    def day_key(self) -> tuple[bool, str]:
+        return (self.day is not None, self.day or "")
+
+    @property
+    def order(self) -> tuple[bool, str, datetime, str]:
+        return (*self.day_key, self.landed_at, self.batch_id)
+
+
+DayOf = Callable[[Column], Column]  # a batch id column -> its delivery day
+
+
+def delivered_batches(bronze: DataFrame) -> dict[str, DeliveredBatch]:
+    """Every batch of a bronze table with its delivery day and landing time (one small Spark job); a table
+    landed before `_delivery_day` existed has no day for its batches."""
+    day = F.max(DELIVERY_DAY) if DELIVERY_DAY in bronze.columns else F.lit(None).cast("string")
+    rows = bronze.groupBy("_batch_id").agg(day.alias("day"), F.max("_ingested_at").alias("landed_at")).collect()
+    return {r["_batch_id"]: DeliveredBatch(r["_batch_id"], r["day"], r["landed_at"]) for r in rows}
+
+
+def day_of(batches: dict[str, DeliveredBatch]) -> DayOf:
+    """A batch id column's delivery day (null: unknown), looked up in a literal map: silver keeps only the
+    batch id of a row, and a handful of batches per source and day keep the map small."""
+    known = [(b.batch_id, b.day) for b in batches.values() if b.day is not None]
+    if not known:
+        return lambda _column: F.lit(None).cast("string")
+    days = F.create_map(*[F.lit(v) for pair in known for v in pair])
+    return lambda column: days[column]
+
+
+def _latest_of(batches: Iterable[DeliveredBatch]) -> Row | None:
+    """The latest of these batches (day, then landing, then id) as (`_batch_id`, `_updated_at`)."""
+    latest = max(batches, key=lambda b: b.order, default=None)
+    return None if latest is None else Row(_batch_id=latest.batch_id, _updated_at=latest.landed_at)
+
+
+def _order(contract: SourceContract, days: DayOf) -> list[Column]:
+    """Winner order among rows of one key: latest_by desc nulls last, later delivery day (unknown last),
+    later landing, batch, row."""
     order = [F.col(contract.latest_by).desc_nulls_last()] if contract.latest_by else []
-    return order + [F.col("_ingested_at").desc(), F.col("_batch_id").desc(), F.col("_row_number").desc()]
+    return order + [days(F.col("_batch_id")).desc_nulls_last(), F.col("_ingested_at").desc(),
+                    F.col("_batch_id").desc(), F.col("_row_number").desc()]
 
 
-def _beats_current(contract: SourceContract) -> Column:
+def _beats_current(contract: SourceContract, days: DayOf) -> Column:
     """Whether a new winner (columns as in silver) beats the key's current silver row (`__cur_*` columns).
 
-    The same order as `_order`: silver keeps the winning row's latest_by, landing time (`_updated_at`)
-    and batch; the row number only separates rows of one batch, never a pending row from an applied one.
-    A tie (the same batch applied again after a crash) goes to the new row, which is then identical.
+    The same order as `_order`: silver keeps the winning row's latest_by, batch (whose delivery day `days`
+    gives) and landing time (`_updated_at`); the row number only separates rows of one batch, never a
+    pending row from an applied one. A tie (the same batch applied again after a crash) goes to the new row,
+    which is then identical.
     """
-    later = (F.col("_updated_at") > F.col("__cur__updated_at")) | (
+    new_day, cur_day = days(F.col("_batch_id")), days(F.col("__cur__batch_id"))
+    landed_later = (F.col("_updated_at") > F.col("__cur__updated_at")) | (
         (F.col("_updated_at") == F.col("__cur__updated_at")) & (F.col("_batch_id") >= F.col("__cur__batch_id")))
+    later = (new_day.isNotNull() & (cur_day.isNull() | (new_day > cur_day))) | (
+        new_day.eqNullSafe(cur_day) & landed_later)
     wins = F.col("__cur").isNull() | later
     if contract.latest_by:
         new, cur = F.col(contract.latest_by), F.col(f"__cur_{contract.latest_by}")
@@ -140,7 +199,7 @@ def _beats_current(contract: SourceContract) -> Column:
     return F.coalesce(wins, F.lit(False))
 
 
-def _against_current(contract: SourceContract, latest: DataFrame, current: DataFrame) -> DataFrame:
+def _against_current(contract: SourceContract, latest: DataFrame, current: DataFrame, days: DayOf) -> DataFrame:
     """The new winners that beat the key's current silver row; one equal to it in every field keeps the
     current `_batch_id` / `_updated_at`, so the MERGE sees it unchanged (a full list delivered again
     with a few changed rows rewrites only the files of those rows)."""
@@ -153,16 +212,16 @@ def _against_current(contract: SourceContract, latest: DataFrame, current: DataF
     same = F.col("__cur").isNotNull()
     for column in values:
         same = same & F.col(column).eqNullSafe(F.col(f"__cur_{column}"))
-    return (latest.join(cur, on=keys, how="left").where(_beats_current(contract))
+    return (latest.join(cur, on=keys, how="left").where(_beats_current(contract, days))
             .select(*keys, *values, *[F.when(same, F.col(f"__cur_{c}")).otherwise(F.col(c)).alias(c)
                                       for c in lineage]))
 
 
 def latest_list(bronze: DataFrame) -> Row | None:
-    """The bronze batch landed last (ties: the greater batch id) as (`_batch_id`, `_updated_at` = its landing
-    time): for a full-list source, the current list. None for an empty bronze table."""
-    return (bronze.groupBy("_batch_id").agg(F.max("_ingested_at").alias("_updated_at"))
-            .orderBy(F.col("_updated_at").desc(), F.col("_batch_id").desc()).first())
+    """The bronze batch of the latest delivery day (then landed last, then the greater batch id) as
+    (`_batch_id`, `_updated_at` = its landing time): for a full-list source, the current list, whichever
+    run landed it first. None for an empty bronze table."""
+    return _latest_of(delivered_batches(bronze).values())
 
 
 def _listed_keys(contract: SourceContract, bronze: DataFrame, standardized: DataFrame, pending: list[str],
@@ -284,8 +343,16 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
         return SilverResult(table, total, 0, 0, total, version)
 
     every_batch = lakehouse.read(BRONZE, bronze_table)
-    bronze = every_batch.where(F.col("_batch_id").isin(pending))
+    batches = delivered_batches(every_batch)
+    days = day_of(batches)
+    applying = pending
+    rebuild = outdated or (silver_version != ABSENT and _out_of_order(
+        table, batches, pending, applied_batches(lakehouse, table, bronze_table)))
+    if rebuild:
+        applying = sorted(batches)
+    bronze = every_batch.where(F.col("_batch_id").isin(applying))
     rows = standardize(contract, bronze).cache()
+    held: list[DataFrame] = []
     try:
         counted = rows.agg(F.count(F.lit(1)).alias("rows"),
                            F.count(F.when(~F.col("_ok"), 1)).alias("failing")).first()
@@ -296,37 +363,98 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
             raise SilverStandardizationError(
                 f"bronze.{bronze_table}: rows no longer pass the contract checks: {where}. "
                 f"Fix: check recent changes to citydata.standards or {contract.file}; silver.{table} unchanged")
-        winner = Window.partitionBy(*contract.key).orderBy(*_order(contract))
-        latest = (
-            rows.withColumn("_rank", F.row_number().over(winner))
-            .where(F.col("_rank") == 1)
-            # _updated_at is the winning row's landing time: deterministic for a given bronze table.
-            .select(*[f.name for f in contract.fields], "_batch_id", F.col("_ingested_at").alias("_updated_at"))
-        )
         keys = list(contract.key)
-        listed = latest_list(every_batch) if contract.full_list else None
-        if listed is not None:
-            listed_keys = _listed_keys(contract, every_batch, rows, pending, listed)
-            latest = _mark_listed(keys, latest, listed_keys)
-        latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
-        if outdated:
-            inserted = latest.count()
-            merged = MergeResult(inserted, 0, 0, lakehouse.write(latest, SILVER, table, mode="overwrite"))
+        columns = [f.name for f in schema.fields]
+        current = None if rebuild or silver_version == ABSENT else lakehouse.read(SILVER, table, version=silver_version)
+        groups = _day_groups(batches, applying)
+        if len(groups) == 1:
+            upserts = _day_upserts(contract, schema, every_batch, rows, applying, rows, current,
+                                   _listed_for(contract, batches, groups[0]), days)
         else:
-            if silver_version != ABSENT:
-                current = lakehouse.read(SILVER, table, version=silver_version)
-                latest = _against_current(contract, latest, current).select(*[f.name for f in schema.fields])
-                if listed is not None:
-                    latest = latest.unionByName(_flipped(keys, current, latest, listed_keys, listed)
-                                                .select(*[f.name for f in schema.fields]))
-            merged = lakehouse.merge(latest, SILVER, table, keys=keys, read_version=silver_version)
+            # one day at a time, each compared with the table as the day before left it (as a run per day)
+            state, changed = current, []
+            for group in groups:
+                day_rows = _day_upserts(contract, schema, every_batch, rows, applying,
+                                        rows.where(F.col("_batch_id").isin(group)), state,
+                                        _listed_for(contract, batches, group), days)
+                changed.append(day_rows.select(*keys))
+                state = (day_rows if state is None
+                         else state.join(day_rows.select(*keys), on=keys, how="left_anti").unionByName(day_rows))
+                state = state.cache()
+                state.count()  # computed once: the next day and the write read it
+                held.append(state)
+            upserts = state if current is None else state.join(
+                functools.reduce(DataFrame.unionByName, changed).distinct(), on=keys, how="left_semi")
+        if rebuild:
+            inserted = upserts.count()
+            merged = MergeResult(inserted, 0, 0, lakehouse.write(
+                upserts.select(*columns), SILVER, table, mode="overwrite",
+                read_version=None if outdated else silver_version))
+        else:
+            merged = lakehouse.merge(upserts.select(*columns), SILVER, table, keys=keys, read_version=silver_version)
     finally:
+        for frame in held:
+            frame.unpersist()
         rows.unpersist()
-    mark_applied(lakehouse, table, bronze_table, pending)
+    mark_applied(lakehouse, table, bronze_table, applying)
     total = lakehouse.count(SILVER, table)
     unchanged = total - merged.inserted - merged.updated
     log.info("silver.%s: %d batch(es), %d rows standardized: %d inserted, %d updated, %d unchanged -> %d rows, "
-             "version %d", table, len(pending), standardized, merged.inserted, merged.updated, unchanged, total,
+             "version %d", table, len(applying), standardized, merged.inserted, merged.updated, unchanged, total,
              merged.version)
     return SilverResult(table, total, merged.inserted, merged.updated, unchanged, merged.version, standardized,
                         tuple(pending))
+
+
+def _listed_for(contract: SourceContract, batches: dict[str, DeliveredBatch], group: list[str]) -> Row | None:
+    """A full list's latest list as a run of the group's day saw it: the latest batch of that day or before."""
+    if not contract.full_list:
+        return None
+    upto = max(batches[b].day_key for b in group)
+    return _latest_of(b for b in batches.values() if b.day_key <= upto)
+
+
+def _out_of_order(table: str, batches: dict[str, DeliveredBatch], pending: list[str], done: set[str]) -> bool:
+    """Whether a pending batch was delivered on an earlier day than a batch silver has applied (two runs of
+    different days at once, the later day applied first): silver is then rebuilt in day order."""
+    applied = [b.day_key for b in batches.values() if b.batch_id in done]
+    waiting = [batches[b].day_key for b in pending if b in batches]
+    if not applied or not waiting or min(waiting) >= max(applied):
+        return False
+    log.warning("silver.%s: a batch of delivery day %s is pending while day %s is applied: rebuilding the table "
+                "from every batch in day order", table, min(waiting)[1] or "(unknown)", max(applied)[1])
+    return True
+
+
+def _day_groups(batches: dict[str, DeliveredBatch], applying: list[str]) -> list[list[str]]:
+    """The batches to apply grouped by delivery day, oldest day first (unknown days: one group, first)."""
+    by_day: dict[tuple[bool, str], list[str]] = {}
+    for batch_id in applying:
+        by_day.setdefault(batches[batch_id].day_key, []).append(batch_id)
+    return [sorted(by_day[day]) for day in sorted(by_day)]
+
+
+def _day_upserts(contract: SourceContract, schema: StructType, every_batch: DataFrame, rows: DataFrame,
+                 applying: list[str], group_rows: DataFrame, current: DataFrame | None, listed: Row | None,
+                 days: DayOf) -> DataFrame:
+    """The rows one day's batches change in a silver table whose rows are `current` (None: empty): one winner
+    per key that beats the current row, and for a full list the rows whose `in_latest_list` flips."""
+    keys = list(contract.key)
+    columns = [f.name for f in schema.fields]
+    winner = Window.partitionBy(*keys).orderBy(*_order(contract, days))
+    latest = (
+        group_rows.withColumn("_rank", F.row_number().over(winner))
+        .where(F.col("_rank") == 1)
+        # _updated_at is the winning row's landing time: deterministic for a given bronze table.
+        .select(*[f.name for f in contract.fields], "_batch_id", F.col("_ingested_at").alias("_updated_at"))
+    )
+    if listed is not None:
+        listed_keys = _listed_keys(contract, every_batch, rows, applying, listed)
+        latest = _mark_listed(keys, latest, listed_keys)
+    latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
+    if current is None:
+        return latest
+    latest = _against_current(contract, latest, current, days).select(*columns)
+    if listed is not None:
+        latest = latest.unionByName(_flipped(keys, current, latest, listed_keys, listed).select(*columns))
+    return latest

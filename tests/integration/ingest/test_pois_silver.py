@@ -60,8 +60,9 @@ def run(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
                                    ingested_at=AT1)
     out["result1"] = build_pois(spark, lakehouse, applied_at=AT1)
     out["pois1"] = {r["poi_id"]: r.asDict() for r in lakehouse.read(SILVER, "poi").collect()}
-    out["gone"], out["renamed"] = _second_crawl(day.folder, root / "crawl2")
-    out["landed2"] = land_delivery(spark, lakehouse, CONTRACT, root / "crawl2", ingested_at=AT2)
+    crawl2 = root / "day-002" / "internet_poi"  # a later day's crawl: silver orders crawls by their day
+    out["gone"], out["renamed"] = _second_crawl(day.folder, crawl2)
+    out["landed2"] = land_delivery(spark, lakehouse, CONTRACT, crawl2, ingested_at=AT2)
     out["result2"] = build_pois(spark, lakehouse, applied_at=AT2)
     out["pois2"] = {r["poi_id"]: r.asDict() for r in lakehouse.read(SILVER, "poi").collect()}
     tables = [(SILVER, "poi"), (SILVER, POI_STAGING), (SILVER, APPLIED_TABLE), (BRONZE, "internet_poi")]
