@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-from deltalake import DeltaTable
+from deltalake import ColumnProperties, CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
+from citydata.config import storage_options_from_env
+from citydata.lakehouse import storage
 from citydata.lakehouse.errors import (
     DeltaCommitError,
     DeltaTableNotFoundError,
@@ -42,7 +45,6 @@ from citydata.lakehouse.errors import (
 from pyspark_delta.files import (
     STATS_COLUMNS_PROPERTY,
     configured_stats_columns,
-    filesystem_for,
     parse_column_list,
 )
 from pyspark_delta.log import (
@@ -50,10 +52,8 @@ from pyspark_delta.log import (
     active_files,
     check_partition_columns,
     normalize_path,
-    open_table,
     schema_problems,
     spark_schema,
-    table_exists,
 )
 
 log = logging.getLogger(__name__)
@@ -103,12 +103,13 @@ def _sql_literal(value: Any) -> str:
     raise TypeError(f"no SQL literal for {value!r}")
 
 
-def snapshot_dataset(dt: DeltaTable) -> ds.Dataset:
+def snapshot_dataset(dt: DeltaTable, storage_options: Mapping[str, str] | None = None) -> ds.Dataset:
     """A Delta snapshot as a pyarrow dataset: one fragment per active file, in `active_files(dt)` order, with
-    its partition values as guarantees (file statistics are not used: see `Lakehouse.arrow_dataset`)."""
+    its partition values as guarantees (file statistics are not used: see `Lakehouse.arrow_dataset`).
+    `storage_options`: those the table was opened with, for a table in an object store."""
     schema = pa.schema(dt.schema().to_arrow())
     files = active_files(dt)
-    fs, _ = filesystem_for(dt.table_uri)
+    fs, _ = storage.filesystem(dt.table_uri, storage_options or {})
     partitions = []
     for f in files:
         guarantee = ds.scalar(True)
@@ -151,13 +152,32 @@ class Lakehouse:
 
     `personal_columns(layer, table)` names the columns that hold personal values: they get no min/max
     statistics (default: the contracts' sensitive and core fields, `citydata.catalog.classification`).
+    `storage_options`: delta-rs options for an object-store root (endpoint, region, keys; default: the
+    CITYDATA_STORAGE_* variables, `citydata.config.storage_options_from_env`), passed to every delta-rs call and
+    to the driver's pyarrow filesystem. Spark reaches a non-local root only with a Hadoop connector on its
+    classpath: reads and writes through Spark check for it first (ObjectStoreConnectorError, docs/scale.md).
     """
 
-    def __init__(self, spark: SparkSession, root: str | Path,
-                 personal_columns: Callable[[str, str], Collection[str]] | None = None) -> None:
-        self.spark = spark
+    def __init__(self, spark: SparkSession | None, root: str | Path,
+                 personal_columns: Callable[[str, str], Collection[str]] | None = None,
+                 storage_options: Mapping[str, str] | None = None) -> None:
+        self._spark = spark
         self.root = normalize_path(str(root))
         self.personal_columns = personal_columns or contract_personal_columns
+        self.storage_options: dict[str, str] = dict(
+            storage_options if storage_options is not None else storage_options_from_env())
+        self._spark_reaches_root = storage.is_local(self.root)
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session reads and writes run in (a Lakehouse built with None has the delta-rs side only)."""
+        if self._spark is None:
+            raise LakehouseError(
+                f"This Lakehouse on {self.root!r} was built without a SparkSession: only its delta-rs side works "
+                "(exists, tables, version, history, count, files, arrow_dataset, write_arrow, vacuum). "
+                "Build it with Lakehouse(get_spark(), root) to read, write or merge with Spark."
+            )
+        return self._spark
 
     # -- naming ------------------------------------------------------------------------------
     def path(self, layer: str, table: str) -> str:
@@ -174,11 +194,24 @@ class Lakehouse:
 
     def exists(self, layer: str, table: str) -> bool:
         """True when the table folder holds a Delta table."""
-        return table_exists(self.path(layer, table))
+        return self._exists(self.path(layer, table))
+
+    def _exists(self, path: str) -> bool:
+        return storage.table_exists(path, self.storage_options)
+
+    def _open_path(self, path: str, version: int | None = None, without_files: bool = False) -> DeltaTable:
+        return storage.open_table(path, self.storage_options, version, without_files)
+
+    def _check_spark_reaches_root(self) -> None:
+        """Before Spark touches the root: one clear error when its JVM has no file system for the root's scheme
+        (asked once per Lakehouse; a local root needs no asking)."""
+        if not self._spark_reaches_root:
+            storage.check_spark_reaches(self.spark, self.root)
+            self._spark_reaches_root = True
 
     def tables(self, layers: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """(layer, table) of every Delta table under the root, sorted."""
-        fs, base = filesystem_for(self.root)
+        fs, base = storage.filesystem(self.root, self.storage_options)
         found: list[tuple[str, str]] = []
         layer_names = list(layers) if layers is not None else [
             info.base_name for info in self._list_dirs(fs, base)
@@ -199,11 +232,11 @@ class Lakehouse:
     # -- reads -------------------------------------------------------------------------------
     def _open(self, layer: str, table: str, version: int | None = None) -> DeltaTable:
         path = self.path(layer, table)
-        if not table_exists(path):
+        if not self._exists(path):
             raise DeltaTableNotFoundError(
                 path, f"Table {layer}.{table} has not been written yet (Lakehouse.write creates it)."
             )
-        return open_table(path, version=version)
+        return self._open_path(path, version)
 
     def files(
         self, layer: str, table: str, version: int | None = None, where: str | None = None
@@ -235,16 +268,16 @@ class Lakehouse:
         df = self._scan(path, spark_schema(dt), active_files(dt, where))
         return df.where(where) if where else df
 
-    def arrow_dataset(self, layer: str, table: str) -> ds.Dataset:
-        """The table's latest snapshot as a pyarrow dataset on the driver, for bookkeeping reads of a column or
-        two (which batches a table holds, how many rows one has): they need no Spark job, which costs more than
-        the read on a small day. Scan it column by column (`to_batches(columns=..., filter=...)`,
-        `count_rows(filter=...)`); rows for processing go through `read`.
+    def arrow_dataset(self, layer: str, table: str, version: int | None = None) -> ds.Dataset:
+        """The table's snapshot (at `version`, default latest) as a pyarrow dataset on the driver, for
+        bookkeeping reads of a column or two (which batches a table holds, how many rows one has): they need no
+        Spark job, which costs more than the read on a small day. Scan it column by column
+        (`to_batches(columns=..., filter=...)`, `count_rows(filter=...)`); rows for processing go through `read`.
 
         Built from the snapshot's file list, not with delta-rs's `to_pyarrow_dataset`: that one turns each
         file's min/max statistics into a guarantee, and a long string's statistics hold a prefix as the minimum
         and no maximum, which made it skip every file for `_batch_id == '<a batch id of 35 characters>'`."""
-        return snapshot_dataset(self._open(layer, table))
+        return snapshot_dataset(self._open(layer, table, version), self.storage_options)
 
     def distinct_values(self, layer: str, table: str, column: str,
                         where: ds.Expression | None = None) -> set[Any]:
@@ -256,6 +289,7 @@ class Lakehouse:
         return seen
 
     def _scan(self, path: str, schema: StructType, files: Sequence[ActiveFile]) -> DataFrame:
+        self._check_spark_reaches_root()
         if not files:
             return self.spark.createDataFrame([], schema)
         df = (
@@ -268,9 +302,9 @@ class Lakehouse:
     def version(self, layer: str, table: str) -> int:
         """Latest version of the table."""
         path = self.path(layer, table)
-        if not table_exists(path):
+        if not self._exists(path):
             raise DeltaTableNotFoundError(path)
-        return DeltaTable(path, without_files=True).version()
+        return self._open_path(path, without_files=True).version()
 
     def history(self, layer: str, table: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp (UTC), operation, parameters, metrics."""
@@ -324,16 +358,17 @@ class Lakehouse:
         `delta.dataSkippingStatsColumns` by the write that creates the table, so delta-spark honours it too)."""
         if partition_by is None:
             path = self.path(layer, table)
-            partition_by = open_table(path).metadata().partition_columns if table_exists(path) else []
+            partition_by = self._open_path(path).metadata().partition_columns if self._exists(path) else []
         columns = self.stats_columns(layer, table, schema, partition_by, personal_columns)
         return {STATS_COLUMNS_PROPERTY: ",".join(c if _PLAIN_COLUMN.match(c) else f"`{c}`" for c in columns)}
 
-    def _check_schema(self, path: str, df: DataFrame) -> None:
-        problems = schema_problems(spark_schema(open_table(path)), df.schema)
+    def _check_schema(self, path: str, schema: StructType) -> None:
+        problems = schema_problems(spark_schema(self._open_path(path)), schema)
         if problems:
             raise SchemaMismatchError(path, problems)
 
     def _save(self, df: DataFrame, path: str, mode: str, options: dict[str, str]) -> None:
+        self._check_spark_reaches_root()
         writer = df.write.format("delta").mode(mode)
         for key, value in options.items():
             writer = writer.option(key, value)
@@ -375,11 +410,11 @@ class Lakehouse:
         path = self.path(layer, table)
         if mode not in ("append", "overwrite"):
             raise InvalidWriteModeError(mode, path)
-        exists = table_exists(path)
+        exists = self._exists(path)
         options: dict[str, str] = {"operation": "WRITE" if mode == "append" else "OVERWRITE"}
         if exists and mode == "append":
-            self._check_schema(path, df)
-            table_parts = open_table(path).metadata().partition_columns
+            self._check_schema(path, df.schema)
+            table_parts = self._open_path(path).metadata().partition_columns
             if partition_by is not None and list(partition_by) != table_parts:
                 raise SchemaMismatchError(
                     path, [f"partition_by {list(partition_by)} differs from the table's {table_parts}"]
@@ -401,6 +436,46 @@ class Lakehouse:
         self._refresh_view(layer, table)
         return version
 
+    def write_arrow(self, data: pa.Table, layer: str, table: str, mode: str = "append",
+                    partition_by: Sequence[str] | None = None, *, personal_columns: Collection[str] = ()) -> int:
+        """Append to or overwrite the table from an Arrow table on the driver, with delta-rs alone (one commit,
+        no Spark job); returns the new version.
+
+        For small tables (bookkeeping, a few thousand rows) and for roots Spark cannot reach (an object store
+        without the Hadoop connector, docs/scale.md): rows for processing go through `write`. Same rules as
+        `write`: append needs the table's exact columns and types, personal columns get no min/max statistics
+        in the Delta log (the table property) nor in the Parquet footers. Works on a Lakehouse built without a
+        SparkSession; with one, the table's view is refreshed when the session has registered it.
+        """
+        path = self.path(layer, table)
+        if mode not in ("append", "overwrite"):
+            raise InvalidWriteModeError(mode, path)
+        schema = from_arrow_schema(data.schema)
+        exists = self._exists(path)
+        if exists and mode == "append":
+            self._check_schema(path, schema)
+            partition_by = None  # the table's
+        elif partition_by is not None:
+            check_partition_columns(path, schema, list(partition_by))
+        personal = set(self.personal_columns(layer, table)) | set(personal_columns)
+        stats = self._stats_option(layer, table, schema, partition_by, personal_columns)
+        no_footer_stats = {c: ColumnProperties(statistics_enabled="NONE") for c in schema.fieldNames() if c in personal}
+        operation = "WRITE" if mode == "append" else "OVERWRITE"
+        write_deltalake(
+            path, data, mode=mode, partition_by=list(partition_by) if partition_by else None,
+            configuration=stats if not exists or mode == "overwrite" else None,
+            schema_mode="overwrite" if exists and mode == "overwrite" else None,
+            storage_options=self.storage_options or None,
+            writer_properties=WriterProperties(column_properties=no_footer_stats or None),
+            commit_properties=CommitProperties(custom_metadata={"citydata.operation": operation}),
+        )
+        version = self.version(layer, table)
+        log.info("wrote %s.%s from Arrow (%s, %d rows): version %d", layer, table, mode, data.num_rows, version)
+        view = self.view_name(layer, table)
+        if self._spark is not None and self._spark_reaches_root and self._spark.catalog.tableExists(view):
+            self._refresh_view(layer, table)  # a view this session registered would still show the old files
+        return version
+
     def overwrite_partitions(self, df: DataFrame, layer: str, table: str, *,
                              personal_columns: Collection[str] = ()) -> int:
         """Replace exactly the partitions present in `df` (one commit); returns the new version."""
@@ -412,7 +487,7 @@ class Lakehouse:
                 f"Delta table {path!r} is not partitioned: overwrite_partitions needs a partitioned "
                 "table. Use write(..., mode='overwrite') to replace all of it."
             )
-        self._check_schema(path, df)
+        self._check_schema(path, df.schema)
         self._save(
             df, path, "overwrite",
             {"partitionOverwriteMode": "dynamic", "operation": "OVERWRITE PARTITIONS",
@@ -446,9 +521,9 @@ class Lakehouse:
                 f"merge into {path!r}: key column(s) {missing} are not in the source "
                 f"columns {df.columns}."
             )
-        exists = table_exists(path)
+        exists = self._exists(path)
         if exists:
-            self._check_schema(path, df)
+            self._check_schema(path, df.schema)
         # The source is evaluated several times (key check, pruning bounds, classification):
         # persist it so it is computed once and every step sees the same rows.
         owned = not df.is_cached  # leave a caller's own cache alone
@@ -618,7 +693,7 @@ class Lakehouse:
              "dataChange": "false", "operation": "OPTIMIZE", **self._compaction_stats_option(layer, table, dt)},
         )
         version = self.version(layer, table)
-        added = len(active_files(DeltaTable(path))) - (len(active_files(dt)) - len(small))
+        added = len(active_files(self._open_path(path))) - (len(active_files(dt)) - len(small))
         self._refresh_view(layer, table)
         log.info("compact %s: %d small files -> %d, version %d", path, len(small), added, version)
         return CompactResult(len(small), added, version)
