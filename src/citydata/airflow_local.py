@@ -1,11 +1,12 @@
 """Airflow 3 on this machine: the project's environment for `airflow` commands, `airflow dags test`, and
-`airflow standalone` (SQLite, LocalExecutor) with the project's DAGs.
+`airflow standalone` with the project's DAGs — on SQLite for one person, or on PostgreSQL with LocalExecutor
+when CITYDATA_AIRFLOW_DB says so (`metadata_database`).
 
-Owns the environment (`airflow_env`: project-local AIRFLOW_HOME, the project's dags/), the metadata database
-(`prepare_metadata`: migrated, with the Spark pool the generated tasks run in), the ports standalone binds
-(refused at once when busy or colliding), running `airflow` commands, and starting, waiting for and stopping
-the embedded Airflow. Production runs the same DAG files on Postgres with a distributed executor: there only
-the pool (`spark_pool_slots` says how many slots a machine holds) is set the same way.
+Owns the environment (`airflow_env`: project-local AIRFLOW_HOME, the project's dags/, the metadata database and
+executor), the metadata database (`migrate_once`: migrated, with the Spark pool the generated tasks run in), the
+ports standalone binds (refused at once when busy or colliding), running `airflow` commands, and starting,
+waiting for and stopping the embedded Airflow. The project-local PostgreSQL server itself is
+`citydata.airflow_postgres`'s. Production runs the same DAG files on PostgreSQL with a distributed executor.
 """
 
 from __future__ import annotations
@@ -74,19 +75,50 @@ def dags_folder() -> Path:
     return REPO / "dags"
 
 
+class MetadataDatabaseError(ValueError):
+    """CITYDATA_AIRFLOW_DB names no database Airflow can run on here."""
+
+
+def metadata_database(home: Path, airflow_home: Path, env: Mapping[str, str]) -> tuple[str, str | None]:
+    """(sql_alchemy_conn, executor or None for Airflow's default) from CITYDATA_AIRFLOW_DB: empty means SQLite in
+    AIRFLOW_HOME (one person); `postgresql://user:password@host:port/db` that server with LocalExecutor (tasks run
+    in parallel, which SQLite's one writer cannot carry); `local` the project's own PostgreSQL
+    (`citydata.airflow_postgres`, $CITYDATA_HOME/.postgres), which must be running."""
+    setting = env.get("CITYDATA_AIRFLOW_DB", "").strip()
+    if not setting or setting == "sqlite":
+        return f"sqlite:///{airflow_home / 'airflow.db'}", None
+    if setting == "local":
+        from citydata.airflow_postgres import LocalPostgres, default_root
+
+        setting = LocalPostgres(default_root(home, env)).url()
+    if setting.split("://", 1)[0] in ("postgresql", "postgresql+psycopg2", "postgres"):
+        # psycopg2 named: SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3, which is not installed
+        return "postgresql+psycopg2" + setting[setting.index("://"):], "LocalExecutor"
+    from citydata.airflow_postgres import mask_url
+
+    raise MetadataDatabaseError(
+        f"CITYDATA_AIRFLOW_DB={mask_url(setting)!r}: not a database this project runs Airflow on. Fix: unset it "
+        f"(SQLite in AIRFLOW_HOME), `local` (the project's PostgreSQL, `citydata postgres start`), or "
+        f"postgresql://user:password@host:port/database")
+
+
 def airflow_env(home: Path, airflow_home: Path | None = None,
                 base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for `airflow` commands on this project: project-local AIRFLOW_HOME and SQLite,
-    the project's dags/, no examples, CITYDATA_HOME for the data, this interpreter for Spark."""
+    """Environment for `airflow` commands on this project: project-local AIRFLOW_HOME, the metadata database and
+    executor CITYDATA_AIRFLOW_DB names (default SQLite), the project's dags/, no examples, CITYDATA_HOME for the
+    data, this interpreter for Spark."""
     env = dict(os.environ if base is None else base)
     airflow_home = Path(airflow_home or Path(home) / ".airflow").resolve()
     airflow_home.mkdir(parents=True, exist_ok=True)
     bin_dir = str(Path(sys.executable).parent)
+    connection, executor = metadata_database(Path(home), airflow_home, env)
+    if executor:
+        env["AIRFLOW__CORE__EXECUTOR"] = executor
     env.update({
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": connection,
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "CITYDATA_HOME": str(Path(home).resolve()),
         "PYSPARK_PYTHON": sys.executable,
@@ -102,13 +134,28 @@ def airflow(args: list[str], env: Mapping[str, str], timeout: float = 1800) -> s
     return subprocess.run(command, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def database_is_migrated(env: Mapping[str, str]) -> bool:
+    """The metadata database exists and holds Airflow's tables (SQLite: the file; else `alembic_version`)."""
+    connection = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if connection.startswith("sqlite:///"):
+        return Path(connection.removeprefix("sqlite:///")).exists()
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(connection, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        return sqlalchemy.inspect(engine).has_table("alembic_version")
+    finally:
+        engine.dispose()
+
+
 def migrate_once(env: Mapping[str, str], timeout: float = 900) -> None:
-    """`airflow db migrate` when AIRFLOW_HOME has no metadata database yet, then the Spark pool
+    """`airflow db migrate` when the metadata database is not migrated yet, then the Spark pool
     (`ensure_spark_pool`)."""
-    if not (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+    if not database_is_migrated(env):
         migrated = airflow(["db", "migrate"], env, timeout)
         if migrated.returncode != 0:
             raise AirflowStartError(f"airflow db migrate failed ({migrated.returncode}):\n{migrated.stderr[-4000:]}")
+        (Path(env["AIRFLOW_HOME"]) / POOL_MARKER).unlink(missing_ok=True)  # a new database has no pool yet
     ensure_spark_pool(env, timeout=timeout)
 
 
@@ -141,7 +188,10 @@ def ensure_spark_pool(env: Mapping[str, str], slots: int | None = None, timeout:
 
     slots = spark_pool_slots(env=env) if slots is None else slots
     marker = Path(env["AIRFLOW_HOME"]) / POOL_MARKER
-    wanted = {"pool": SPARK_POOL, "slots": slots, "database": env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")}
+    from citydata.airflow_postgres import mask_url
+
+    wanted = {"pool": SPARK_POOL, "slots": slots,
+              "database": mask_url(env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))}  # no password in a file
     if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == wanted:
         return slots
     description = (f"citydata tasks that run Spark: {slots} at once on this machine (docs/airflow.md, 'Pool'; "

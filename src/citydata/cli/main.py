@@ -11,7 +11,7 @@ from citydata.cli.errors import DEBUG_VARIABLE, debug_requested, expected_failur
 # One module per subcommand (citydata.cli.<name>), each defining `register(subparsers)` that adds
 # its parser and sets `handler`. Adding a command is adding a module and its name here.
 COMMAND_MODULES: tuple[str, ...] = ("demo", "simulate", "airflow", "alerts", "ingest", "run_day", "sql", "release",
-                                    "portal", "doctor", "cluster")
+                                    "portal", "doctor", "cluster", "postgres")
 
 
 def build_parser() -> argparse.ArgumentParser:
