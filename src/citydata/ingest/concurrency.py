@@ -60,13 +60,15 @@ def append_claimed(lakehouse: Lakehouse, rows: DataFrame, layer: str, table: str
             lakehouse.write(rows, layer, table, mode="append", read_version=read_version, claims=claims)
             return True
         except DeltaCommitError as error:
+            # the version before the check: a commit of the rows after the check refuses the next append
+            newer = version_or_absent(lakehouse, layer, table)
             if done():
                 log.info("%s.%s: another run committed %s first: skipped here", layer, table, ", ".join(claims))
                 return False
             if attempt == CLAIM_ATTEMPTS:
                 raise ConcurrentWriteError(f"{layer}.{table}", attempt) from error
             log.info("%s.%s changed since version %d (%s): appending again", layer, table, read_version, error)
-            read_version = version_or_absent(lakehouse, layer, table)
+            read_version = newer
     raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -4,8 +4,10 @@ A file refused whole (FILE_ENCODING, FILE_TRUNCATED, HEADER_MISMATCH, ...) write
 source's bronze or rejects table, so without this table it would exist only as a line of output. One
 row per refused file and day: source, day (the delivery folder's name or the API run key), file,
 reason code, message (the refusal, which quotes no personal value), size in bytes, SHA-256 and when it
-was recorded. Written through the Lakehouse like every bronze table (one append); recording the same
-file (same SHA-256) of the same source on the same day again writes nothing, so a rerun adds no row.
+was recorded. Written through the Lakehouse like every bronze table; recording the same file (same
+SHA-256) of the same source on the same day again writes nothing, so a rerun adds no row. Each file's
+append is claimed like a bronze batch (citydata.ingest.concurrency): of two runs refusing the same file
+at once, one records it.
 Must not: decide what is refused (the connectors do) or touch the source's own tables.
 """
 
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
+
+from citydata.ingest.concurrency import append_claimed, version_or_absent
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -71,27 +75,43 @@ def recorded_keys(lakehouse: Lakehouse, days: Sequence[str]) -> set[tuple[str, s
     return set(zip(*(table.column(k).to_pylist() for k in KEY), strict=True))
 
 
+def claim_of(key: tuple[str, str, str]) -> str:
+    """The claim recorded with a refused file's row (day, source, SHA-256): at most one commit records it."""
+    return "refused_files/" + "/".join(key)
+
+
 def record_refused(spark: SparkSession, lakehouse: Lakehouse, refused: Sequence[RefusedFile], *,
                    recorded_at: datetime | None = None) -> int:
     """Record the refused files not yet recorded (by day, source and SHA-256); returns how many rows were added.
 
     Those already there are skipped before Spark is asked anything (the keys are read from the table's
-    Parquet), so a rerun writes no version; the rest are one append. An append, not a MERGE: a MERGE of one
-    row cost ~7 s of Spark jobs here against ~2 s, for a race (two runs refusing the same file in the same
-    second) whose only effect would be a repeated row of a log-like table."""
+    Parquet), so a rerun writes no version; each other file is one append claimed by its key, conditioned on
+    the version read when it was found missing, so two runs refusing it at once record it once."""
     known = recorded_keys(lakehouse, [r.day for r in refused])
     new: dict[tuple[str, str, str], RefusedFile] = {}
     for item in refused:
         key = (item.day, item.source, item.sha256)
         if key not in known:
             new.setdefault(key, item)
-    if not new:
-        return 0
     at = (recorded_at or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
-    rows = [(r.source, r.day, r.file, r.reason_code, r.message, r.size_bytes, r.sha256, at) for r in new.values()]
-    frame = spark.createDataFrame(rows, SCHEMA)
-    lakehouse.write(frame, BRONZE, REFUSED_TABLE, mode="append")
-    for item in new.values():
+    added = 0
+    for key, item in new.items():
+        read = version_or_absent(lakehouse, BRONZE, REFUSED_TABLE)  # before the check the append relies on
+        if key in recorded_keys(lakehouse, [key[0]]):
+            continue
+        added += record_one(spark, lakehouse, item, read, at)
+    return added
+
+
+def record_one(spark: SparkSession, lakehouse: Lakehouse, item: RefusedFile, read_version: int,
+               at: datetime) -> bool:
+    """Append one refused file's row, claimed by its key and conditioned on `read_version` (the version at which
+    it was found missing); False when another run recorded it since."""
+    key = (item.day, item.source, item.sha256)
+    row = (item.source, item.day, item.file, item.reason_code, item.message, item.size_bytes, item.sha256, at)
+    wrote = append_claimed(lakehouse, spark.createDataFrame([row], SCHEMA), BRONZE, REFUSED_TABLE, [claim_of(key)],
+                           read_version, done=lambda: key in recorded_keys(lakehouse, [key[0]]))
+    if wrote:
         log.info("%s: %s refused (%s): recorded in bronze.%s", item.source, item.file, item.reason_code,
                  REFUSED_TABLE)
-    return len(new)
+    return wrote
