@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -32,6 +33,7 @@ from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField,
 
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.concurrency import ABSENT, append_claimed, holds_claim, version_or_absent
+from citydata.ingest.csv_landing import NOT_PLAIN, CsvPlan, plan_csv, read_planned
 from citydata.ingest.delivery_day import DELIVERY_DAY, add_delivery_day_column, delivery_day_of
 from citydata.ingest.validate import masked_record, validate_record
 from citydata.lakehouse import DeltaCommitError, Lakehouse
@@ -131,12 +133,15 @@ def read_delivery(contract: SourceContract, path: str | Path) -> Delivery:
     return Delivery(rows, content_hash, encoding)
 
 
-def _validated_schema(contract: SourceContract) -> StructType:
+def _validated_schema(contract: SourceContract, *, read_flag: bool = False) -> StructType:
+    """The validated rows' schema; with `read_flag`, what csv_landing's tasks hand back (`_read` instead of
+    `_line_key`, which Spark computes)."""
     return StructType(
         [StructField("_file", StringType(), False), StructField("_row_number", IntegerType(), False),
          StructField("_encoding", StringType(), True), StructField("_content_hash", StringType(), True)]
         + [StructField(f.name, StringType(), True) for f in contract.fields]
-        + [StructField("_line_key", StringType(), True), StructField("ok", BooleanType(), False),
+        + [StructField("_read", BooleanType(), False) if read_flag else StructField("_line_key", StringType(), True),
+           StructField("ok", BooleanType(), False),
            StructField("reason_code", StringType(), True), StructField("reason_detail", StringType(), True),
            StructField("raw_masked", StringType(), True)]
     )
@@ -169,25 +174,53 @@ def _validate_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapIn
     return run
 
 
-def validate_delivery(spark: SparkSession, contract: SourceContract, delivery: Delivery) -> DataFrame:
-    """Validated rows (one per delivered row) with ok / reason_code / reason_detail / raw_masked."""
-    # One task per ~50k rows: a small delivery starts one Python worker, not one per core.
-    slices = max(1, min(spark.sparkContext.defaultParallelism, len(delivery.rows) // ROWS_PER_TASK))
-    rdd = spark.sparkContext.parallelize(delivery.rows, slices)
-    rows = spark.createDataFrame(rdd, "_file string, _row_number int, _encoding string, _content_hash string, "
-                                      "cells array<string>, pre_reason string, pre_detail string, pre_masked string")
-    validated = rows.mapInPandas(_validate_batches(contract), schema=_validated_schema(contract))
+def validate_delivery(spark: SparkSession, contract: SourceContract, delivery: Delivery | CsvPlan) -> DataFrame:
+    """Validated rows (one per delivered row) with ok / reason_code / reason_detail / raw_masked.
+
+    A planned CSV delivery (citydata.ingest.csv_landing) is read and validated by Spark tasks; a delivery
+    its connector read on the driver is handed to Spark row by row. raw_masked is filled for rejected rows."""
+    names = [f.name for f in contract.fields]
+    if isinstance(delivery, CsvPlan):
+        read = read_planned(spark, contract, delivery, _validated_schema(contract, read_flag=True))
+        line_key = F.sha2(F.concat_ws("\x1f", *[F.col(n) for n in names]), 256)
+        validated = read.withColumn("_line_key", F.when(F.col("_read"), line_key)).drop("_read")
+    else:
+        # One task per ~50k rows: a small delivery starts one Python worker, not one per core.
+        slices = max(1, min(spark.sparkContext.defaultParallelism, len(delivery.rows) // ROWS_PER_TASK))
+        rdd = spark.sparkContext.parallelize(delivery.rows, slices)
+        rows = spark.createDataFrame(rdd, "_file string, _row_number int, _encoding string, _content_hash string, "
+                                          "cells array<string>, pre_reason string, pre_detail string, "
+                                          "pre_masked string")
+        validated = rows.mapInPandas(_validate_batches(contract), schema=_validated_schema(contract))
     first = Window.partitionBy("_line_key").orderBy("_file", "_row_number")
     repeat_of = F.first("_row_number").over(first)
     duplicate = F.col("_line_key").isNotNull() & (F.row_number().over(first) > 1)
     return validated.select(
-        "_file", "_row_number", "_encoding", "_content_hash", *[f.name for f in contract.fields],
+        "_file", "_row_number", "_encoding", "_content_hash", *names,
         F.when(duplicate, F.lit(False)).otherwise(F.col("ok")).alias("ok"),
         F.when(duplicate, F.lit("DUPLICATE_ROW")).otherwise(F.col("reason_code")).alias("reason_code"),
         F.when(duplicate, F.concat(F.lit("_line: DUPLICATE_ROW (repeats row "), repeat_of.cast("string"),
                                    F.lit(")"))).otherwise(F.col("reason_detail")).alias("reason_detail"),
         "raw_masked",
     )
+
+
+def _fill_masked(contract: SourceContract):  # noqa: ANN202 - a Spark mapInArrow function
+    """raw_masked for rejected rows that have none yet (a valid row rejected as a duplicate)."""
+    names = [f.name for f in contract.fields]
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            masked = batch.column("raw_masked").to_pylist()
+            values = {name: batch.column(name).to_pylist() for name in names}
+            for row, current in enumerate(masked):
+                if current is None:
+                    masked[row] = masked_record(contract, {name: values[name][row] for name in names})
+            columns = [pa.array(masked, pa.string()) if name == "raw_masked" else batch.column(name)
+                       for name in batch.schema.names]
+            yield pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+    return run
 
 
 def _batch_count(lakehouse: Lakehouse, table: str, batch_id: str) -> int | None:
@@ -207,15 +240,18 @@ def _reasons(lakehouse: Lakehouse, table: str, batch_id: str) -> dict[str, int]:
     return dict(sorted(reasons.items()))
 
 
-def _landing_frames(spark: SparkSession, contract: SourceContract, delivery: Delivery, batch_id: str,
+def _landing_frames(spark: SparkSession, contract: SourceContract, delivery: Delivery | CsvPlan, batch_id: str,
                     at: datetime, day: str | None) -> tuple[DataFrame, DataFrame, DataFrame]:
     """(validated rows, their bronze rows, their rejects) of a delivery, lineage columns filled."""
     validated = validate_delivery(spark, contract, delivery).withColumns({
         "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
         "_ingested_at": F.lit(at).cast("timestamp"), DELIVERY_DAY: F.lit(day).cast("string"),
     })
-    bronze_rows = validated.where("ok").select(*[f.name for f in contract.fields], *LINEAGE)
-    return validated, bronze_rows, validated.where("not ok").select(*REJECT_COLUMNS)
+    names = [f.name for f in contract.fields]
+    bronze_rows = validated.where("ok").select(*names, *LINEAGE)
+    rejected = validated.where("not ok").select(*REJECT_COLUMNS, *names)
+    rejects = rejected.mapInArrow(_fill_masked(contract), rejected.schema).select(*REJECT_COLUMNS)
+    return validated, bronze_rows, rejects
 
 
 def _create_empty_tables(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract, delivery: Delivery,
@@ -259,10 +295,12 @@ def land_delivery(
     `delivery_day` (default: the day folder the delivery lies in) is recorded as `_delivery_day`."""
     path = Path(path) if "://" not in str(path) else path
     day = delivery_day or delivery_day_of(path)
-    delivery = read_delivery(contract, path)
+    # a plain CSV file is read by Spark tasks; anything else by its connector on the driver
+    plan = plan_csv(contract, path, spark.sparkContext.defaultParallelism) if isinstance(path, Path) else None
+    delivery: Delivery | CsvPlan = plan or read_delivery(contract, path)
     name = _label(str(path))
     batch_id = batch_id_of(contract, delivery.content_hash)
-    delivered = len(delivery.rows)
+    delivered = delivery.rows if isinstance(delivery, CsvPlan) else len(delivery.rows)
     bronze_table, rejects_table = contract.tables.bronze, contract.tables.rejects
     add_delivery_day_column(lakehouse, BRONZE, bronze_table)  # a table landed before the column existed
     # versions before the counts: an append conditioned on them cannot miss a landing committed in between
@@ -273,7 +311,7 @@ def land_delivery(
     def version(table: str) -> int | None:
         return lakehouse.version(BRONZE, table) if lakehouse.exists(BRONZE, table) else None
 
-    if delivered == 0:
+    if delivered == 0 and isinstance(delivery, Delivery):
         created = _create_empty_tables(spark, lakehouse, contract, delivery, batch_id)
         log.info("%s: the delivery holds no rows: nothing to land%s", name,
                  f" (created empty {', '.join(f'bronze.{t}' for t in created)})" if created else "")
@@ -292,6 +330,13 @@ def land_delivery(
     try:
         # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)
         counts = validated.groupBy("ok", "reason_code").count().collect()
+        if any(r["reason_code"] == NOT_PLAIN for r in counts):
+            validated.unpersist()
+            log.info("%s: not plain enough to read in tasks (found by a task): read by its connector", name)
+            delivery = read_delivery(contract, path)
+            validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
+            validated.cache()
+            counts = validated.groupBy("ok", "reason_code").count().collect()
         landed = sum(r["count"] for r in counts if r["ok"])
         rejected = sum(r["count"] for r in counts if r["ok"] is False)
         if landed + rejected != delivered:

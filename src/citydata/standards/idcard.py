@@ -130,14 +130,14 @@ def mask(number: str) -> str:
     return text[:6] + "********" + text[-4:] if len(text) >= 15 else "********"
 
 
-_GENDER_WORDS = {"M": "M", "MALE": "M", "男": "M", "1": "M", "F": "F", "FEMALE": "F", "女": "F", "2": "F"}
+GENDER_WORDS = {"M": "M", "MALE": "M", "男": "M", "1": "M", "F": "F", "FEMALE": "F", "女": "F", "2": "F"}
 
 
 def normalize_gender(declared: str | None) -> str | None:
     """'M' / 'F' from M/F/male/female/男/女/1/2 (GB/T 2261.1); None when unknown or unstated."""
     if declared is None:
         return None
-    return _GENDER_WORDS.get(normalize_fullwidth(str(declared)).strip().upper())
+    return GENDER_WORDS.get(normalize_fullwidth(str(declared)).strip().upper())
 
 
 @dataclass(frozen=True)
