@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-release clean
+.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-release bench-scale clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -114,6 +114,9 @@ bench-platform: setup ## run-day on a 1,000,000-resident city, day 1 then day 2:
 
 bench-release: setup ## gate, release, export and portal times on a 1,000,000-resident city (day 1 built first)
 	$(PY) benchmarks/bench_release.py $(BENCH_ARGS)
+
+bench-scale: setup ## run-day at 100,000, 500,000 and 1,000,000 residents: fit time and memory, extrapolate to 20 M into docs/scale.md
+	$(PY) benchmarks/bench_scale.py $(BENCH_ARGS)
 
 clean: ## remove generated data (keeps .venv)
 	rm -rf lakehouse data exports .airflow/*.db spark-warehouse metastore_db
