@@ -125,10 +125,13 @@ def render(measurements: dict[str, Any], planned: list[int]) -> str:
             fit = fit_linear(sorted(measured.items()))
             stage_fits.append((stage, fit))
             rows.append(Row(f"{day}: {stage}", measured, fit, "s"))
-        day_fits[day] = sum_fits(fit for _, fit in stage_fits)
         complete = {int(r["residents"]): sum(r["seconds"][day].values()) for r in runs
                     if set(r.get("seconds", {}).get(day, {})) >= {s for s, _ in stage_fits}}
         day_points[day] = sorted(complete.items())
+        # every stage measured at the same sizes: the fit of the totals (the same line, and its residual);
+        # else the sum of the stages' fits
+        same_sizes = len(complete) >= 2 and all(fit.points == len(complete) for _, fit in stage_fits)
+        day_fits[day] = fit_linear(day_points[day]) if same_sizes else sum_fits(fit for _, fit in stage_fits)
         rows.append(Row(f"**{day}: all**", dict(day_points[day]), day_fits[day], "s"))
     memory: dict[str, LinearFit] = {}
     memory_points: dict[str, list[tuple[int, float]]] = {}
