@@ -35,6 +35,7 @@ from pyspark.sql.types import BooleanType, DateType, StringType, StructField, St
 from citydata.catalog.contracts import SourceContract, load_contract
 from citydata.ingest.batches import mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
+from citydata.ingest.concurrency import ABSENT, version_or_absent
 from citydata.ingest.silver import (
     SILVER,
     SilverResult,
@@ -274,10 +275,18 @@ def _union(frames: Sequence[DataFrame]) -> DataFrame:
 
 
 class _Inputs:
-    """The per-source silver tables present, and each source's pending batches."""
+    """The per-source silver tables present, each source's pending batches, and the versions of the masters
+    (silver.person, silver.person_history; ABSENT: none) the step reads and MERGEs are conditioned on."""
 
-    def __init__(self, lakehouse: Lakehouse, contracts: dict[str, SourceContract], pending: dict[str, list[str]]):
+    def __init__(self, lakehouse: Lakehouse, contracts: dict[str, SourceContract], pending: dict[str, list[str]],
+                 masters: dict[str, int] | None = None):
         self.lakehouse, self.contracts, self.pending = lakehouse, contracts, pending
+        self.masters = masters or {}
+
+    def master(self, table: str) -> DataFrame | None:
+        """A master table as of the version read at the step's start (None when it did not exist then)."""
+        version = self.masters.get(table, ABSENT)
+        return None if version == ABSENT else self.lakehouse.read(SILVER, table, version=version)
 
     def has(self, source: str) -> bool:
         return source in self.contracts
@@ -344,7 +353,7 @@ def _touched(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs,
         parts.append(_child_matches(births, inputs.table("household_register")).select("id_number"))
     if insurance is not None and inputs.pending.get("social_insurance_employment"):
         # a full list: only persons whose insurance differs from what the master holds are touched
-        master = lakehouse.read(SILVER, PERSON) if lakehouse.exists(SILVER, PERSON) else None
+        master = inputs.master(PERSON)
         if master is not None and "insured" in master.columns:
             held = (master.where(F.col("in_social_insurance"))
                     .select("id_number", F.col("employer_credit_code").alias("_held_employer"),
@@ -397,8 +406,9 @@ def _history_rows(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs, pe
         return None
     events_df = _union(events)
     parts = [events_df]
-    if lakehouse.exists(SILVER, HISTORY):
-        current = (lakehouse.read(SILVER, HISTORY).where(F.col("is_current"))
+    held = inputs.master(HISTORY)
+    if held is not None:
+        current = (held.where(F.col("is_current"))
                    .join(events_df.select("id_number").distinct(), "id_number", "left_semi"))
         parts.append(current.select(
             "id_number", F.lit("current").alias("kind"), F.col("valid_from").alias("on"), "status", "district_code",
@@ -518,20 +528,21 @@ def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
     return out.select(*[F.col(f.name).cast(f.dataType) for f in PERSON_SCHEMA.fields])
 
 
-def _write_person(lakehouse: Lakehouse, rows: DataFrame) -> MergeResult:
-    """MERGE by ID number; a silver.person of another shape (the per-source table of older versions) is
+def _write_person(lakehouse: Lakehouse, rows: DataFrame, read_version: int) -> MergeResult:
+    """MERGE by ID number, refused if silver.person changed since `read_version` (the version the rows were
+    computed from; ABSENT: none); a silver.person of another shape (the per-source table of older versions) is
     replaced whole: this run then recomputes every person, since no batch was applied to this shape."""
-    if lakehouse.exists(SILVER, PERSON):
+    if read_version != ABSENT:
         columns = [(f.name, f.dataType) for f in lakehouse.read(SILVER, PERSON).schema.fields]
         if columns != [(f.name, f.dataType) for f in PERSON_SCHEMA.fields]:
             log.warning("silver.%s has the columns of an older version: rewriting it whole", PERSON)
             count = rows.count()
             version = lakehouse.write(rows, SILVER, PERSON, mode="overwrite", personal_columns=DERIVED_PERSONAL,
-                                      cluster_by=ID_HASH)
+                                      cluster_by=ID_HASH, read_version=read_version)
             return MergeResult(count, 0, 0, version)
     # clustered by the hash: each file a narrow range of it, so a lookup by id_hash reads one file, not all
     return lakehouse.merge(rows, SILVER, PERSON, keys=["id_number"], personal_columns=DERIVED_PERSONAL,
-                           cluster_by=ID_HASH)
+                           cluster_by=ID_HASH, read_version=read_version)
 
 
 def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
@@ -558,7 +569,9 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
     if not any(pending.values()):
         log.info("silver.%s: no pending batches of %s: nothing to do", PERSON, ", ".join(present))
         return PopulationResult(sources, table_unchanged(lakehouse, PERSON), table_unchanged(lakehouse, HISTORY), 0)
-    inputs = _Inputs(lakehouse, present, pending)
+    # the masters as this step reads them: each MERGE is refused if another run committed to its table since
+    masters = {t: version_or_absent(lakehouse, SILVER, t) for t in (PERSON, HISTORY)}
+    inputs = _Inputs(lakehouse, present, pending, masters)
     insurance = _current_insurance(lakehouse, present)
     if insurance is not None:
         insurance = insurance.cache()
@@ -573,10 +586,11 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
         history_rows = _history_rows(spark, lakehouse, inputs, persons)
         history_merge = None
         if history_rows is not None:
-            history_merge = lakehouse.merge(history_rows, SILVER, HISTORY, keys=["id_number", "valid_from"])
+            history_merge = lakehouse.merge(history_rows, SILVER, HISTORY, keys=["id_number", "valid_from"],
+                                            read_version=masters[HISTORY])
         history = (lakehouse.read(SILVER, HISTORY).join(persons, "id_number", "left_semi")
                    if lakehouse.exists(SILVER, HISTORY) else None)
-        person_merge = _write_person(lakehouse, _person_rows(inputs, persons, history, insurance))
+        person_merge = _write_person(lakehouse, _person_rows(inputs, persons, history, insurance), masters[PERSON])
     finally:
         persons.unpersist()
         if insurance is not None:
