@@ -8,6 +8,7 @@ before anything starts, with the port and the fix."""
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     paths = Paths.from_env(args.home)
+    # SIGTERM (a service manager, `kill`) stops Airflow and the project's PostgreSQL as Ctrl-C does, instead of
+    # leaving standalone (its own session) and the server running without their parent
+    signal.signal(signal.SIGTERM, _interrupt)
     local_postgres = _start_local_postgres(paths.home, console)
     try:
         return _run_standalone(args, paths, console)
@@ -49,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         if local_postgres is not None:
             local_postgres.stop()
             console.print(f"stopped PostgreSQL in {local_postgres.root}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _start_local_postgres(home: Path, console: Console) -> LocalPostgres | None:
@@ -95,6 +103,9 @@ def _run_standalone(args: argparse.Namespace, paths: Paths, console: Console) ->
             airflow_local.stop(process)
             console.print(f"[red]{escape(str(error))}[/red]")
             return 1
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM while it starts: standalone runs in its own session
+            airflow_local.stop(process)
+            raise
     login = airflow_local.login(airflow_home, args.port)
     console.print(f"[bold green]Airflow is up[/bold green]: {login.url}")
     console.print(f"  login:        {login.user} / {login.password or '(see ' + str(login.passwords_file) + ')'}")
