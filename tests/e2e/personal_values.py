@@ -6,6 +6,10 @@ and masks as an ID number, name, mobile or address: as delivered, and in the sta
 write (half-width digits, upper-case X, no padding). The scanner looks values up by shape (18-character IDs,
 11-digit mobiles, runs of Chinese characters for names, "…号…幢…室" for addresses) instead of searching every
 value in every file, so scanning a city's outputs takes seconds.
+
+A failure must not print what it protects: `PersonalValues` shows counts only, and tests quote what they found
+through `masked_in` / `masked` (the standards' masks), never `found_in`'s raw set — computed into a variable
+first (`found = values.masked_in(text); assert found == []`): pytest quotes a failed call's arguments, the text.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ _ADDRESS_TAIL = re.compile(r"[0-9]+号[0-9]+幢[0-9]+室")
 _NAME_LENGTHS = range(2, 5)
 
 
-@dataclass
+@dataclass(repr=False)
 class PersonalValues:
     ids: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
@@ -38,6 +42,17 @@ class PersonalValues:
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.phones) + len(self.names) + sum(map(len, self.addresses.values()))
+
+    def __repr__(self) -> str:
+        """Counts only: pytest quotes an object in a failed assertion, and these are raw personal values."""
+        addresses = sum(map(len, self.addresses.values()))
+        return (f"PersonalValues({len(self.ids)} IDs, {len(self.phones)} phones, {len(self.names)} names, "
+                f"{addresses} addresses)")
+
+    def masked_in(self, text: str, most: int = 5) -> list[str]:
+        """The personal values in `text`, masked, for an assertion (`assert values.masked_in(text) == []`):
+        a failure shows how many and a few masked samples, never a raw value."""
+        return masked(self.found_in(text), most)
 
     def add(self, kind: str, raw: str) -> None:
         value = raw.strip()
@@ -96,15 +111,22 @@ def file_text(path: Path) -> str:
 
 def leaks(values: PersonalValues, folders: Iterable[Path]) -> dict[str, list[str]]:
     """file -> personal values found in it (up to 3 each, masked here too), for every file under the folders."""
-    from citydata.standards.masking import mask_value
-
     found: dict[str, list[str]] = {}
     for folder in folders:
         for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
             hits = values.found_in(file_text(path))
             if hits:
-                found[str(path)] = [mask_value(_mask_kind(h), h) for h in sorted(hits)[:3]]
+                found[str(path)] = masked(hits, 3)
     return found
+
+
+def masked(hits: Iterable[str], most: int = 5) -> list[str]:
+    """Raw values masked by their shape (STANDARDS.md masks): up to `most` samples, then `(+N more)`."""
+    from citydata.standards.masking import mask_value
+
+    ordered = sorted(hits)
+    shown = [mask_value(_mask_kind(h), h) or "" for h in ordered[:most]]
+    return shown + ([f"(+{len(ordered) - most} more)"] if len(ordered) > most else [])
 
 
 def _mask_kind(value: str) -> str:

@@ -17,10 +17,9 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from citydata.lakehouse import Lakehouse
-from citydata.standards.masking import mask_value
 from citydata.standards.pseudonym import id_number_hash, platform_key
 
-from personal_values import PersonalValues, collect
+from personal_values import PersonalValues, collect, masked
 
 
 def _decoded(value: Any) -> Any:
@@ -84,12 +83,6 @@ def metadata_files(root: Path) -> Iterator[tuple[Path, str, str]]:
             yield path, "other", path.read_bytes().decode("utf-8", errors="replace")
 
 
-def _masked(value: str) -> str:
-    kind = ("address" if "号" in value else "id_number" if len(value) == 18 and value[:17].isdigit()
-            else "mobile" if value.isdigit() else "name")
-    return mask_value(kind, value)
-
-
 def scan(values: PersonalValues, root: Path) -> tuple[dict[str, int], dict[str, list[str]]]:
     """(files scanned per kind, file -> up to 3 personal values found in it, masked)."""
     kinds: dict[str, int] = {}
@@ -98,7 +91,7 @@ def scan(values: PersonalValues, root: Path) -> tuple[dict[str, int], dict[str, 
         kinds[kind] = kinds.get(kind, 0) + 1
         hits = values.found_in(text)
         if hits:
-            found[f"{kind} {path.relative_to(root)}"] = [_masked(h) for h in sorted(hits)[:3]]
+            found[f"{kind} {path.relative_to(root)}"] = masked(hits, 3)
     return kinds, found
 
 

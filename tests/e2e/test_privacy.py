@@ -5,7 +5,9 @@ Expectations' Data Docs and the dbt artifacts and docs — and found in none of 
 
 from __future__ import annotations
 
-from personal_values import collect, leaks
+import pytest
+
+from personal_values import PersonalValues, collect, leaks
 
 
 def test_no_personal_value_is_in_any_published_or_documented_file(shared_city) -> None:
@@ -35,3 +37,19 @@ def test_the_scan_finds_personal_values_where_they_are(shared_city) -> None:
     values = collect(shared_city.days[:1])
     found = leaks(values, [shared_city.days[0] / "delivery" / "police"])
     assert any(path.endswith("household_register.csv") for path in found), found
+
+
+def test_a_failed_scan_quotes_masked_values_only() -> None:
+    """What a failing privacy assertion prints: counts and masked samples, never the raw values it protects."""
+    raw = {"id": "339901198406180264", "phone": "13805710008", "name": "陈建国"}
+    values = PersonalValues()
+    for kind, value in raw.items():
+        values.add(kind, value)
+    log_line = f"landed row of {raw['name']} ({raw['id']}, {raw['phone']})"
+    found = values.masked_in(log_line)
+    assert found == ["138****0008", "339901********0264", "陈**"]
+    with pytest.raises(AssertionError) as failure:  # the tests' pattern: pytest would quote a call's argument
+        assert found == [], "a log"
+    message = f"{failure.value}\n{values!r}"
+    assert "138****0008" in message and "PersonalValues(1 IDs, 1 phones, 1 names" in message
+    assert not any(value in message for value in raw.values()), message
