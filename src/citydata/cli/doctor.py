@@ -63,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"orphan files (older than {age:g} h): {len(report.orphans)}")
     for o in report.orphans:
         console.print(f"  {o.layer}.{o.table}  {escape(o.path)}  {o.bytes:,} bytes, {o.age_hours:g} h old")
+    if report.personal_statistics:  # reported, not repaired: purging a table's history is an operator's call
+        console.print(f"[yellow]Delta log files with statistics of personal columns[/yellow] (an older lakehouse; "
+                      f"docs/security.md): {len(report.personal_statistics)}")
+        for p in report.personal_statistics:
+            console.print(f"  {p.layer}.{p.table}  {escape(p.log_file)}  {', '.join(p.columns)}")
     for r in report.repairs:
         if r.action == "deduplicated":
             console.print(f"[green]repaired[/green] {r.layer}.{r.table}: {r.rows_removed:,} extra rows removed "

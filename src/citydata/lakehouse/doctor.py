@@ -9,6 +9,13 @@
   writing its files and committing), older than a safety age (a running write's files are not committed
   yet). Found with delta-rs's vacuum in dry-run (full mode minus the files only expired versions reference),
   so time-travel files are never counted. Repair: those files are deleted; the Delta log is not touched.
+- **Personal statistics in the Delta log** (reported, not repaired): log files and checkpoints whose `add`
+  actions carry min/max statistics of columns classified personal — written before the platform stopped
+  collecting them (issue 15). New commits never do, and compaction rewrites only small files and leaves the
+  old log files as they are, so an older lakehouse keeps them until its history is purged: every file of the
+  table rewritten, a checkpoint, the log before it and the old files deleted — which ends time travel and the
+  Delta versions release manifests pin, so it is left to an operator (docs/security.md). Only column names
+  are reported, never a value.
 
 Finding needs no Spark (delta-rs and pyarrow on the driver); repairing duplicates rewrites with Spark.
 Must not: know about sources or contracts.
@@ -19,15 +26,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from citydata.lakehouse.core import snapshot_dataset
+from citydata.lakehouse.core import contract_personal_columns, snapshot_dataset
 from citydata.lakehouse.errors import LakehouseError
 from pyspark_delta.files import filesystem_for
 from pyspark_delta.log import ActiveFile, active_files, normalize_path, open_table, table_exists
@@ -77,6 +85,16 @@ class OrphanFile:
 
 
 @dataclass(frozen=True)
+class PersonalStatistics:
+    """A Delta log file (or checkpoint) holding min/max statistics of personal columns: their names, no value."""
+
+    layer: str
+    table: str
+    log_file: str  # relative to the table folder
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Repair:
     """What a repair did to one table."""
 
@@ -99,6 +117,8 @@ class DoctorReport:
     duplicated: list[DuplicatedBatch] = field(default_factory=list)
     orphans: list[OrphanFile] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
+    # reported, not repaired (see the module docstring): does not make the lakehouse unhealthy
+    personal_statistics: list[PersonalStatistics] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -111,6 +131,7 @@ class DoctorReport:
             "duplicated_batches": [{**asdict(d), "extra_rows": d.extra_rows} for d in self.duplicated],
             "orphan_files": [asdict(o) for o in self.orphans],
             "repairs": [asdict(r) for r in self.repairs],
+            "personal_statistics": [asdict(p) for p in self.personal_statistics],
         }, ensure_ascii=False, indent=2)
 
 
@@ -274,6 +295,7 @@ def examine(root: str, min_age_hours: int = DEFAULT_ORPHAN_AGE_HOURS) -> DoctorR
     report = DoctorReport(root, len(lakehouse_tables(root)), min_age_hours)
     report.duplicated = find_duplicated_batches(root)
     report.orphans = find_orphan_files(root, min_age_hours)
+    report.personal_statistics = find_personal_statistics(root)
     return report
 
 
@@ -287,3 +309,42 @@ def repair(spark: SparkSession | None, report: DoctorReport) -> DoctorReport:
     if report.orphans:
         report.repairs += delete_orphan_files(report.root, report.orphans)
     return report
+
+
+def find_personal_statistics(
+    root: str, personal_columns: Callable[[str, str], Collection[str]] = contract_personal_columns,
+) -> list[PersonalStatistics]:
+    """Log files and checkpoints under the root whose file statistics (minValues / maxValues) name a column
+    `personal_columns(layer, table)` classifies personal (default: the contracts' classification)."""
+    root = normalize_path(root)
+    fs, base = filesystem_for(root)
+    found: list[PersonalStatistics] = []
+    for layer, table in lakehouse_tables(root):
+        personal = set(personal_columns(layer, table))
+        if not personal:
+            continue
+        log_dir = f"{base}/{layer}/{table}/_delta_log"
+        for info in sorted(fs.get_file_info(pafs.FileSelector(log_dir)), key=lambda i: i.base_name):
+            if info.base_name.endswith(".json"):
+                with fs.open_input_stream(info.path) as handle:
+                    stats = [json.loads(line).get("add", {}).get("stats")
+                             for line in handle.read().decode("utf-8").splitlines() if line.strip()]
+            elif info.base_name.endswith(".checkpoint.parquet"):
+                adds = pq.read_table(info.path, columns=["add"], filesystem=fs).column("add").to_pylist()
+                stats = [a.get("stats") for a in adds if a]
+            else:
+                continue
+            columns = personal & _stats_columns(s for s in stats if s)
+            if columns:
+                found.append(PersonalStatistics(layer, table, f"_delta_log/{info.base_name}", tuple(sorted(columns))))
+    return found
+
+
+def _stats_columns(stats: Iterable[str]) -> set[str]:
+    """Columns that have a min or max value in these `add` statistics (JSON strings)."""
+    columns: set[str] = set()
+    for text in stats:
+        parsed = json.loads(text)
+        for kind in ("minValues", "maxValues"):
+            columns.update(parsed.get(kind) or {})
+    return columns
