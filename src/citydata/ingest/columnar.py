@@ -97,11 +97,24 @@ ROW_ACCEPTS: dict[str, Callable[[Mapping[str, FieldVerdict]], np.ndarray | None]
 }
 
 
+COLUMNAR_CHECKS = frozenset({"id_number", "date", "gender", "mobile", "text", "district_code", "street_code"})
+
+
+def fully_columnar(contract: SourceContract) -> bool:
+    """Every field and row check of the contract has a column-wise form (else its rows take the scalar path)."""
+    return (all(spec.check in COLUMNAR_CHECKS for spec in contract.fields)
+            and all(check in ROW_ACCEPTS or check == "street_in_district" for check in contract.row_checks))
+
+
 def certainly_valid(contract: SourceContract, batch: pa.Table | pa.RecordBatch, today: date | None = None
                     ) -> np.ndarray:
     """The rows of `batch` (one string column per contract field, by field name) that validate_record
     certainly accepts; False where only the scalar rule can say."""
-    today = today or date.today()
+    return _verdicts(contract, batch, today or date.today())[0]
+
+
+def _verdicts(contract: SourceContract, batch: pa.Table | pa.RecordBatch, today: date
+              ) -> tuple[np.ndarray, dict[str, FieldVerdict]]:
     rows = batch.num_rows
     accepted = np.ones(rows, dtype=bool)
     verdicts: dict[str, FieldVerdict] = {}
@@ -112,7 +125,7 @@ def certainly_valid(contract: SourceContract, batch: pa.Table | pa.RecordBatch, 
         empty = pc.equal(values, "").fill_null(True).to_numpy(zero_copy_only=False)
         verdict = _field_accepts(spec, values, verdicts, today)
         if verdict is None:
-            return np.zeros(rows, dtype=bool)
+            return np.zeros(rows, dtype=bool), verdicts
         passed = verdict.passed
         if spec.length_limit is not None:
             passed = passed & (columnar.lengths(values) <= spec.length_limit)
@@ -126,13 +139,42 @@ def certainly_valid(contract: SourceContract, batch: pa.Table | pa.RecordBatch, 
         if check == "street_in_district":
             streets, districts = verdicts.get("street_code"), verdicts.get("district_code")
             if streets is None or districts is None:
-                return np.zeros(rows, dtype=bool)
+                return np.zeros(rows, dtype=bool), verdicts
             same = columnar.streets_in_districts(batch.column("street_code"), batch.column("district_code"))
             accepted &= ~streets.present | ~districts.present | same
             continue
         rule = ROW_ACCEPTS.get(check)
         row_ok = rule(verdicts) if rule else None
         if row_ok is None:
-            return np.zeros(rows, dtype=bool)
+            return np.zeros(rows, dtype=bool), verdicts
         accepted &= row_ok
-    return accepted
+    return accepted, verdicts
+
+
+# Text the text check leaves as it is: no full-width form, no whitespace but single inner spaces (every
+# character Python's str.isspace knows, since the check splits on them).
+_NOT_NORMAL_TEXT = (r"[\x{FF01}-\x{FF5E}\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+                    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]|^ | $|  ")
+
+
+def standardized(contract: SourceContract, batch: pa.RecordBatch, today: date | None = None
+                 ) -> tuple[np.ndarray, dict[str, pa.Array]]:
+    """(rows validate_record certainly accepts with values computed here, those values by field name: the
+    standardized value where accepted, anything elsewhere). Only for a fully columnar contract."""
+    accepted, verdicts = _verdicts(contract, batch, today or date.today())
+    values: dict[str, pa.Array] = {}
+    for spec in contract.fields:
+        raw = batch.column(spec.name)
+        present = verdicts[spec.name].present if spec.name in verdicts else np.zeros(batch.num_rows, dtype=bool)
+        verdict = verdicts.get(spec.name)
+        if spec.check == "date" and verdict is not None and verdict.days is not None:
+            column = pa.array(verdict.days.astype("int32"), pa.int32()).cast(pa.date32())
+        elif spec.check == "gender" and verdict is not None and verdict.male is not None:
+            column = pa.array(np.where(verdict.male, "M", "F"), pa.string())
+        else:
+            if spec.check == "text":
+                accepted &= ~present | ~pc.match_substring_regex(raw, _NOT_NORMAL_TEXT).fill_null(True).to_numpy(
+                    zero_copy_only=False)
+            column = raw
+        values[spec.name] = pc.if_else(pa.array(present), column, pa.nulls(batch.num_rows, column.type))
+    return accepted, values
