@@ -453,9 +453,10 @@ def _listed_for(contract: SourceContract, batches: dict[str, DeliveredBatch], gr
 
 def _out_of_order(table: str, batches: dict[str, DeliveredBatch], pending: list[str], done: set[str]) -> bool:
     """Whether a pending batch was delivered on an earlier day than a batch silver has applied (two runs of
-    different days at once, the later day applied first): silver is then rebuilt in day order."""
+    different days at once, the later day applied first): silver is then rebuilt in day order. A pending batch
+    of no known day (landed by hand, without a day folder) cannot be placed in day order: it is applied as is."""
     applied = [b.day_key for b in batches.values() if b.batch_id in done]
-    waiting = [batches[b].day_key for b in pending if b in batches]
+    waiting = [batches[b].day_key for b in pending if b in batches and batches[b].day is not None]
     if not applied or not waiting or min(waiting) >= max(applied):
         return False
     log.warning("silver.%s: a batch of delivery day %s is pending while day %s is applied: rebuilding the table "
