@@ -242,7 +242,9 @@ def land_source(
         day = day_key_of(folder)
     log.info("%s: landing %s", contract.source, where)
     try:
-        return land_delivery(spark, lakehouse, contract, where, delivery_day=day)
+        # a day-named folder or run key orders deliveries (silver); another label (a test folder, an Airflow
+        # run id) says nothing of the day: land_delivery then looks for a day folder above the file
+        return land_delivery(spark, lakehouse, contract, where, delivery_day=day if DAY_FOLDER.match(day) else None)
     except DeliveryRejectedError as error:
         record_refused(spark, lakehouse, [RefusedFile.of(contract.source, day, error.file, error.reason, str(error))])
         raise
