@@ -369,6 +369,23 @@ def stop(config: ClusterConfig, grace: float = 20.0) -> list[int]:
             os.kill(pid, signal.SIGKILL)
     if left:
         log.warning("killed %d cluster processes still running %.0f s after SIGTERM", len(left), grace)
+    _reap([d.pid for d in daemons])
     for name in config.daemons():
         _pid_file(config, name).unlink(missing_ok=True)
     return sorted({d.pid for d in daemons} | set(left))
+
+
+def _reap(pids: list[int], timeout: float = 5.0) -> None:
+    """Collect the exit status of daemons this process started (`start` in a long-running process, a test), so
+    none stays behind as a zombie; another process's daemons are its parent's (or init's) to collect."""
+    deadline = time.monotonic() + timeout
+    waiting = set(pids)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    waiting.discard(pid)
+            except ChildProcessError:  # not our child, or already collected
+                waiting.discard(pid)
+        if waiting:
+            time.sleep(0.1)
