@@ -52,6 +52,12 @@ def _field_accepts(spec: FieldSpec, values: pa.Array, verdicts: Mapping[str, Fie
     if check == "text":
         accepted = columnar.non_blank(values)
         return FieldVerdict(accepted, accepted)
+    if check == "uscc":
+        accepted = columnar.credit_codes(values)
+        return FieldVerdict(accepted, accepted)
+    if check in ("money", "decimal"):
+        accepted = columnar.plain_amounts(values)
+        return FieldVerdict(accepted, accepted)
     if check in ("district_code", "street_code"):
         at_days = None
         if spec.valid_at:
@@ -97,7 +103,8 @@ ROW_ACCEPTS: dict[str, Callable[[Mapping[str, FieldVerdict]], np.ndarray | None]
 }
 
 
-COLUMNAR_CHECKS = frozenset({"id_number", "date", "gender", "mobile", "text", "district_code", "street_code"})
+COLUMNAR_CHECKS = frozenset({"id_number", "date", "gender", "mobile", "text", "district_code", "street_code", "uscc",
+                             "money", "decimal"})
 
 
 def fully_columnar(contract: SourceContract) -> bool:

@@ -142,7 +142,8 @@ def _columnar_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapIn
 def _arrow_standardizable(contract: SourceContract) -> bool:
     """Every check has a column-wise form and every field is a string, or a date read by the date check."""
     return columnar.fully_columnar(contract) and all(
-        spec.type == ("date" if spec.check == "date" else "string") for spec in contract.fields)
+        spec.type == ("date" if spec.check == "date" else "string") and spec.check not in ("money", "decimal")
+        for spec in contract.fields)
 
 
 def standardize(contract: SourceContract, bronze: DataFrame) -> DataFrame:

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citydata.standards import idcard
+from citydata.standards import idcard, uscc
 from citydata.standards.divisions import DivisionTable, load_divisions
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -200,6 +200,47 @@ def id_numbers(values: pa.Array, today: date | None = None) -> IdNumbers:
     birth_days[shaped] = np.where(ok, born, 0)
     male[shaped] = (matrix[:, 16] - 48) % 2 == 1
     return IdNumbers(accepted, birth_days, male & accepted)
+
+
+# --- credit codes (uscc.validate) ------------------------------------------------------------------
+
+def _byte_values(alphabet: str) -> np.ndarray:
+    """A 256-entry table: a byte's position in `alphabet` (ASCII), -1 for any other byte."""
+    table = np.full(256, -1, dtype=np.int64)
+    for position, char in enumerate(alphabet):
+        table[ord(char)] = position
+    return table
+
+
+_USCC_VALUES = _byte_values(uscc.CHARSET)
+_USCC_CHECK = np.frombuffer(uscc.CHARSET.encode("ascii"), dtype=np.uint8)
+_ORG_VALUES = _byte_values(uscc.ORG_BODY_CHARS)
+_ORG_CHECK = np.frombuffer(b"0123456789X0", dtype=np.uint8)  # indexed by 11 - sum % 11 (10 -> X, 11 -> 0)
+
+
+def credit_codes(values: pa.Array) -> np.ndarray:
+    """The 18-character credit codes uscc.validate certainly accepts as they are (upper-case, from the
+    31-character set, both check characters right)."""
+    accepted = np.zeros(len(values), dtype=bool)
+    sized, matrix = _width_matrix(values, 18)
+    if not len(matrix):
+        return accepted
+    numbers = _USCC_VALUES[matrix]
+    in_set = (numbers >= 0).all(axis=1)
+    check = _USCC_CHECK[(31 - (np.where(in_set[:, None], numbers[:, :17], 0) @ np.array(uscc.WEIGHTS)) % 31) % 31]
+    org = _ORG_VALUES[matrix[:, 8:16]]
+    org_check = _ORG_CHECK[11 - (np.where(in_set[:, None], org, 0) @ np.array(uscc.ORG_WEIGHTS)) % 11]
+    accepted[sized] = in_set & (check == matrix[:, 17]) & (org_check == matrix[:, 16])
+    return accepted
+
+
+# --- amounts (money.parse_money) -------------------------------------------------------------------
+
+def plain_amounts(values: pa.Array) -> np.ndarray:
+    """Bare decimal numbers in ASCII (an optional minus, digits, an optional fraction), which
+    money.parse_money and a decimal check both read."""
+    return pc.match_substring_regex(values, r"^-?[0-9]+(\.[0-9]+)?$").fill_null(False).to_numpy(
+        zero_copy_only=False)
 
 
 # --- genders (idcard.normalize_gender) -------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from citydata.standards import columnar, idcard, phone, text
+from citydata.standards import columnar, idcard, money, phone, text, uscc
 from citydata.standards.divisions import load_divisions
 
 SAMPLE = 100_000
@@ -154,3 +154,28 @@ def test_non_blank_never_accepts_what_strips_to_nothing():
     for value, ok in zip(values, accepted):
         assert not ok or text.normalize_fullwidth(value).strip() != ""
     assert list(accepted[:2]) == [True, True]
+
+
+def test_credit_codes_accepted_only_where_uscc_validate_accepts_them_unchanged():
+    rng = random.Random(15)
+    values = []
+    for _ in range(SAMPLE):
+        base = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(8))
+        code = uscc.make(rng.choice("159"), "1", "339901", base)
+        values.append(_mutate(code, rng) if rng.random() < 0.6 else code)
+    values += ["91339901MA2XYZ123", "9133990100000000O0", ""]
+    accepted = columnar.credit_codes(pa.array(values))
+    assert accepted.sum() > SAMPLE // 3
+    for value, ok in zip(values, accepted):
+        scalar = uscc.validate(value)
+        assert ok == (scalar.ok and scalar.value == value), value
+
+
+def test_plain_amounts_are_read_by_parse_money():
+    rng = random.Random(16)
+    values = [_mutate(f"{rng.choice(['', '-'])}{rng.randrange(10**7)}{rng.choice(['', '.5', '.25', '.125'])}", rng)
+              for _ in range(SAMPLE // 10)] + ["1,234.50", "¥12", "12.5万元", ".5", "5.", "-", ""]
+    accepted = columnar.plain_amounts(pa.array(values))
+    assert accepted.sum() > len(values) // 3
+    for value, ok in zip(values, accepted):
+        assert not ok or money.parse_money(value).ok, value
