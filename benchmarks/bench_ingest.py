@@ -17,14 +17,19 @@ from typing import Any
 # Local mode: the driver's JVM is the executor too; silver's joins at 1M residents want the room.
 os.environ.setdefault("CITYDATA_SPARK_DRIVER_MEMORY", "8g")
 
+from collections.abc import Callable  # noqa: E402
+
 from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
 
 from citydata.catalog.contracts import load_contract  # noqa: E402
 from citydata.ingest.bronze import land_delivery  # noqa: E402
+from citydata.ingest.population import lookup_person  # noqa: E402
 from citydata.ingest.runner import DayIngestResult, ingest_day, silver_steps  # noqa: E402
 from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
 from citydata.sources.connectors import delivery_path  # noqa: E402
 from citydata.sources.simulate import simulate  # noqa: E402
+from citydata.standards.pseudonym import id_number_hash, platform_key  # noqa: E402
 
 from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
 
@@ -98,6 +103,31 @@ def register_against_spark(spark: SparkSession, delivery: Path, out: Path) -> No
     print(f"  landing / Spark's reader: {landing / reference:.2f}x")
 
 
+def lookup_against_scan(lakehouse: Lakehouse, delivery: Path) -> None:
+    """One resident read by ID from silver.person: through its keyed hash (files pruned by the Delta log's
+    statistics) against a scan of every file filtered by the ID number (best of three each)."""
+    contract = load_contract("household_register")
+    with delivery_path(contract, delivery).open(encoding="gbk") as register:
+        register.readline()
+        id_number = register.readline().split(contract.delivery.delimiter)[0]
+
+    def best(read: Callable[[], list]) -> tuple[float, int]:
+        times, rows = [], 0
+        for _ in range(3):
+            started = time.perf_counter()
+            rows = len(read())
+            times.append(time.perf_counter() - started)
+        return min(times), rows
+
+    lookup, found = best(lambda: lookup_person(lakehouse, id_number).collect())
+    scan, scanned = best(lambda: lakehouse.read("silver", "person").where(F.col("id_number") == id_number).collect())
+    wanted = id_number_hash(id_number, platform_key(lakehouse.root))
+    files = len(lakehouse.files("silver", "person", where=f"id_hash = '{wanted}'"))
+    every = len(lakehouse.files("silver", "person"))
+    print(f"\nsilver.person, one resident by ID: keyed-hash lookup {lookup:.2f} s ({files} of {every} files, "
+          f"{found} row), full scan {scan:.2f} s ({scanned} row): scan / lookup {scan / lookup:.1f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     city_arguments(parser, keep_help="keep the simulated days and the lakehouse")
@@ -123,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         report(label, result, clock, totals[label])
 
     register_against_spark(spark, days[0].folder / "delivery", out)
+    lookup_against_scan(lakehouse, days[0].folder / "delivery")
     full, increment, rerun = (totals[label] for label, _ in runs)
     print(f"\nday 2 incremental / day 1 full: {increment:.1f} s / {full:.1f} s = {increment / full:.2f}x")
     print(f"day 2 rerun (nothing new) / day 1 full: {rerun:.1f} s / {full:.1f} s = {rerun / full:.2f}x")
