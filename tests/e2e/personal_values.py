@@ -50,9 +50,10 @@ class PersonalValues:
                 f"{addresses} addresses)")
 
     def masked_in(self, text: str, most: int = 5) -> list[str]:
-        """The personal values in `text`, masked, for an assertion (`assert values.masked_in(text) == []`):
-        a failure shows how many and a few masked samples, never a raw value."""
-        return masked(self.found_in(text), most)
+        """The personal values in `text`, masked, for an assertion (`found = values.masked_in(text)`, then
+        `assert found == []`): a failure shows a few masked samples and how many more, never a raw value."""
+        hits = self.found_in(text)
+        return masked(hits, most) + ([f"(+{len(hits) - most} more)"] if len(hits) > most else [])
 
     def add(self, kind: str, raw: str) -> None:
         value = raw.strip()
@@ -121,12 +122,10 @@ def leaks(values: PersonalValues, folders: Iterable[Path]) -> dict[str, list[str
 
 
 def masked(hits: Iterable[str], most: int = 5) -> list[str]:
-    """Raw values masked by their shape (STANDARDS.md masks): up to `most` samples, then `(+N more)`."""
+    """Up to `most` raw values (sorted), masked by their shape (STANDARDS.md masks)."""
     from citydata.standards.masking import mask_value
 
-    ordered = sorted(hits)
-    shown = [mask_value(_mask_kind(h), h) or "" for h in ordered[:most]]
-    return shown + ([f"(+{len(ordered) - most} more)"] if len(ordered) > most else [])
+    return [mask_value(_mask_kind(h), h) or "" for h in sorted(hits)[:most]]
 
 
 def _mask_kind(value: str) -> str:
