@@ -345,6 +345,7 @@ def land_delivery(
             validated.unpersist()
             log.info("%s: not plain enough to read in tasks (found by a task): read by its connector", name)
             delivery = read_delivery(contract, path)
+            delivered = len(delivery.rows)  # the connector's rows (a GB18030 file reads differently from GBK)
             validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
             validated.cache()
             counts = validated.groupBy("ok", "reason_code").count().collect()
