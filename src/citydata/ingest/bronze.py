@@ -1,9 +1,12 @@
 """Bronze landing: a delivery into `bronze/<table>` (as received + lineage) and its rejects table.
 
-The delivery is read by the connector of the contract's format (citydata.sources.connectors: CSV in
-GBK/UTF-8, XLSX, paged JSON API, GeoJSON) into raw string records. A delivery the connector refuses
-as a whole (FILE_ENCODING, HEADER_MISMATCH, ...) raises DeliveryRejectedError and writes nothing.
-Records are validated in Spark tasks by the contract's checks; rows the connector could not read
+A plain CSV file is read and validated by Spark tasks (citydata.ingest.csv_landing; the driver only
+plans byte ranges); any other delivery is read by the connector of the contract's format
+(citydata.sources.connectors: CSV in GBK/UTF-8, XLSX, paged JSON API, GeoJSON) into raw string records
+on the driver. A delivery the connector refuses as a whole (FILE_ENCODING, HEADER_MISMATCH, ...) raises
+DeliveryRejectedError and writes nothing. Records are validated in Spark tasks by the contract's checks
+(column-wise where citydata.ingest.columnar certainly accepts a row, validate_record otherwise); rows the
+connector could not read
 (COLUMN_COUNT, FILE_TRUNCATED) and exact repeats of a row (DUPLICATE_ROW) are rejected too, so every
 delivered row ends up in exactly one of the two tables. A delivery is identified by the SHA-256 of
 its content (the batch id): landing the same content again writes nothing. A delivery without rows
