@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 # Spark's Python workers must run this interpreter (the `delta` data source lives in its path).
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+# A developer's CITYDATA_AIRFLOW_DB would point every Airflow run of the tests at one database: the PostgreSQL
+# tests pass their own server's URL explicitly; the others run on their own SQLite.
+os.environ.pop("CITYDATA_AIRFLOW_DB", None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
