@@ -18,7 +18,6 @@ import codecs
 import hashlib
 import logging
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +33,7 @@ from citydata.catalog.contracts import SourceContract
 from citydata.ingest.columnar import certainly_valid
 from citydata.ingest.validate import masked_record, validate_record
 from citydata.sources.connectors.base import header_problem, masked_row, warn_extra_columns
-from citydata.standards.encoding import encoding_note
+from citydata.standards.encoding import BINARY_CONTROL, encoding_note
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,6 @@ OUTPUT_ROWS = 65_536  # rows per Arrow batch a task hands back
 # A task that finds its range is not plain says so in reason_code; the driver then lands the delivery the
 # connector's way. Never written to a table.
 NOT_PLAIN = "_NOT_PLAIN"
-# control characters a text delivery never holds (citydata.standards.encoding's rule)
-_BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 class NotPlainError(Exception):
@@ -107,7 +104,7 @@ def plan_csv(contract: SourceContract, path: Path, parallelism: int, min_range_b
             header_text = header_bytes.decode("utf-8-sig" if encoding == "utf-8-sig" else codec)
         except UnicodeDecodeError:
             return None
-        if encoding_note(contract.delivery.encoding, encoding, header_text) or _BINARY.search(header_text):
+        if encoding_note(contract.delivery.encoding, encoding, header_text) or BINARY_CONTROL.search(header_text):
             return None
         header = [cell.strip() for cell in header_text.split(contract.delivery.delimiter)]
         if header_problem(contract, header):
@@ -204,7 +201,7 @@ def _read_range(contract: SourceContract, plan: CsvPlan, start: int, end: int, f
         yield _not_plain(plan, names, f"bytes {start + error.start}: {error.reason}")
         return
     del data
-    if _BINARY.search(text):
+    if BINARY_CONTROL.search(text):
         yield _not_plain(plan, names, "a control character")
         return
     lines = pa.array(text.replace("\r\n", "\n").split("\n")[:-1], pa.string())

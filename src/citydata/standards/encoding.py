@@ -17,7 +17,7 @@ from citydata.standards.result import ValidationResult, failed, passed
 ENCODINGS = ("utf-8-sig", "utf-8", "gbk", "gb18030")
 # C0 controls other than tab, LF, CR, FF, and the C1 block: a text delivery never holds them (UTF-16,
 # xlsx and images do, and GB18030's four-byte forms map stray bytes onto them)
-_BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # what Python's codecs say when the bytes end inside a character (UTF-8 / the GB codecs)
 _ENDS_INSIDE_A_CHARACTER = ("unexpected end of data", "incomplete multibyte sequence")
 
@@ -49,7 +49,7 @@ def decode_bytes(data: bytes) -> ValidationResult:
             if name == "utf-8" and not bom and prefix.isascii() and _reads_whole(body):
                 continue
             text, cut = prefix.decode(name), len(body) - error.start
-        binary = _BINARY.search(text)
+        binary = BINARY_CONTROL.search(text)
         if binary:
             return failed("FILE_ENCODING", None, f"control character U+{ord(binary.group()):04X} at character "
                           f"{binary.start()} after decoding as {label}: binary or UTF-16 content")
@@ -66,7 +66,7 @@ def _reads_whole(body: bytes) -> bool:
             text = body.decode(name)
         except UnicodeDecodeError:
             continue
-        return not _BINARY.search(text)
+        return not BINARY_CONTROL.search(text)
     return False
 
 
