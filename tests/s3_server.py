@@ -7,12 +7,13 @@ the listing timed out after 180 s). Bounded: the child dies with the test sessio
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from citydata.ports import free_port
 
 _SERVE = (
     "import sys, time\n"
@@ -42,16 +43,10 @@ class S3Server:
                      aws_secret_access_key="citydata-test-secret").create_bucket(Bucket=name)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def moto_s3_server() -> Iterator[S3Server]:
     """Start moto's S3 server on a free local port; stop it (and wait for it) on exit."""
-    port = _free_port()
+    port = free_port()
     child = subprocess.Popen([sys.executable, "-c", _SERVE, str(port)], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)
     try:

@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from citydata.ports import port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -273,18 +274,6 @@ def standalone_ports(env: Mapping[str, str]) -> dict[int, tuple[str, str]]:
                 f"or move {what} with {setting}")
         ports[port] = (what, setting)
     return ports
-
-
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on `port` on any local address (a bind on all interfaces succeeds)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # SO_REUSEADDR: a port left in TIME_WAIT by a stopped Airflow is free; a listening one is not
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
 
 
 def check_ports(env: Mapping[str, str]) -> list[int]:

@@ -16,12 +16,13 @@ import pwd
 import re
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from citydata.ports import LOOPBACK, free_port, port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +63,6 @@ def server_bin_dir(env: Mapping[str, str] | None = None) -> Path:
     raise PostgresNotInstalledError(
         f"PostgreSQL's server programs (initdb, pg_ctl) are neither in {DEBIAN_SERVER_ROOT}/<version>/bin nor on "
         f"PATH. Fix: `make postgres` (apt-get install postgresql), or set CITYDATA_POSTGRES_BIN")
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment, on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    """True when `port` can be bound on loopback now (as PostgreSQL binds it: a port left in TIME_WAIT by the
-    connections of a stopped server is free)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def default_root(home: Path, env: Mapping[str, str] | None = None) -> Path:
@@ -147,7 +129,7 @@ class LocalPostgres:
             log.info("PostgreSQL already running in %s on port %s", self.root, self.port)
         else:
             # the last port again when it is free, so an operator's URL stays the same across restarts
-            port = port or (self.port if self.port and port_is_free(self.port) else free_port())
+            port = port or (self.port if self.port and port_is_free(self.port, LOOPBACK) else free_port())
             options = f"-p {port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
             started = self._pg_ctl(["-l", str(self.log_file), "-w", "-t", str(int(timeout)), "-o", options, "start"],
                                    check=False, timeout=timeout + 30)

@@ -20,11 +20,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 from deltalake import DeltaTable
-from test_airflow_standalone import _api, _free_port, _runs, _wait_for
+from test_airflow_standalone import _api, _runs, _wait_for
 
 from citydata import airflow_local
 from citydata.airflow_local import airflow_env
 from citydata.airflow_postgres import LocalPostgres
+from citydata.ports import free_port
 from citydata.sources.simulate import simulate
 
 from personal_values import collect
@@ -61,10 +62,10 @@ def test_a_day_runs_on_postgres_under_local_executor_and_a_refused_delivery_aler
     try:
         server.start()
         env = airflow_local.standalone_env(
-            airflow_env(tmp_path, base={**os.environ, "CITYDATA_AIRFLOW_DB": server.url()}), _free_port())
+            airflow_env(tmp_path, base={**os.environ, "CITYDATA_AIRFLOW_DB": server.url()}), free_port())
         port = int(env["AIRFLOW__API__PORT"])
-        env.update({"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-                    "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        env.update({"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                    "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                     "CITYDATA_AIRFLOW_SPARK_SLOTS": "1", "CITYDATA_AIRFLOW_RETRIES": "0",
                     "AIRFLOW__CORE__UNIT_TEST_MODE": "False"})
         assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"

@@ -7,7 +7,6 @@ test, a developer's) does not refuse the start."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -16,18 +15,13 @@ import pytest
 
 from citydata import airflow_local
 from citydata.airflow_local import airflow_env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from citydata.ports import free_port
 
 
 def _standalone_env(home: Path, port: int) -> dict[str, str]:
     env = airflow_local.standalone_env(airflow_env(home), port)
-    env.update({"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())})
+    env.update({"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())})
     return env
 
 
@@ -58,7 +52,7 @@ def _api(port: int, path: str, token: str | None = None, body: dict | None = Non
 
 @pytest.mark.slow
 def test_standalone_serves_the_project_dags_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _standalone_env(tmp_path, port)
     log_file = Path(env["AIRFLOW_HOME"]) / "standalone.log"
     process = airflow_local.start_standalone(env, log_file)
@@ -117,7 +111,7 @@ def test_an_ingest_run_triggers_its_silver_dag_by_asset_event(tmp_path: Path) ->
     # Outside the default delivery folders: unpausing a daily DAG also starts its latest scheduled run, which
     # then finds no delivery and skips (no asset event), so only the runs triggered here land anything.
     [day] = simulate(tmp_path / "deliveries", [1], persons=300, seed=1, period_days=30, page_size=10)
-    port = _free_port()
+    port = free_port()
     env = _standalone_env(tmp_path, port)
     env.update({"CITYDATA_AIRFLOW_RETRIES": "0", "AIRFLOW__CORE__UNIT_TEST_MODE": "False"})
     airflow_home = Path(env["AIRFLOW_HOME"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from citydata import airflow_local as a
+from citydata.ports import free_port
 
 
 @pytest.fixture
@@ -22,12 +23,6 @@ def listening() -> Iterator[int]:
         server.bind(("127.0.0.1", 0))
         server.listen()
         yield server.getsockname()[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -58,15 +53,15 @@ def test_the_api_on_airflows_log_server_port_is_refused_with_the_fix(tmp_path: P
 
 
 def test_a_busy_port_is_refused_naming_what_needs_it(tmp_path: Path, listening: int) -> None:
-    free = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())}
+    free = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
     with pytest.raises(a.PortUnavailableError, match=rf"port {listening}, needed for the Airflow UI and API, is in "
                                                      r"use .* `citydata airflow --port N`"):
         a.check_ports(_env(tmp_path, AIRFLOW__API__PORT=str(listening), **free))
     log_server = {**free, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(listening)}
     with pytest.raises(a.PortUnavailableError, match=rf"port {listening}, needed for Airflow's worker log server"):
-        a.check_ports(_env(tmp_path, AIRFLOW__API__PORT=str(_free_port()), **log_server))
-    api = _free_port()
+        a.check_ports(_env(tmp_path, AIRFLOW__API__PORT=str(free_port()), **log_server))
+    api = free_port()
     assert api in a.check_ports(_env(tmp_path, AIRFLOW__API__PORT=str(api), **free))
 
 

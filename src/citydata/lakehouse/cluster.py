@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citydata.lakehouse import lifeline
+from citydata.ports import port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -175,18 +175,6 @@ def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int
         raise ValueError(f"{name}={text!r} is not a whole number of at least {minimum}. Fix: unset it (default "
                          f"{default}) or set e.g. {max(default, minimum)}")
     return int(text)
-
-
-def port_is_free(port: int) -> bool:
-    """True when nothing listens on `port` on any local address (a bind on all interfaces succeeds)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # SO_REUSEADDR: a port in TIME_WAIT after a stopped cluster is free; a listening one is not
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
 
 
 def check_ports(config: ClusterConfig, reserved: Mapping[int, str] = PLATFORM_PORTS) -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from citydata.ports import free_port
 from citydata.sql import beeline_path
 
 
@@ -53,12 +53,6 @@ def beeline(port: int, statements: list[str], tmp_path: Path, force: bool = Fals
         outcomes.append(Outcome(table[0], table[1:], text=chunk))
     assert len(outcomes) == len(statements), f"{len(statements)} statements, beeline said:\n{output[-5000:]}"
     return outcomes
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
