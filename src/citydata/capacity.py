@@ -47,7 +47,9 @@ class LinearFit:
 
 
 def fit_linear(points: Sequence[tuple[float, float]]) -> LinearFit:
-    """Least-squares fit of (residents, value) points; one point: all per-row (an upper bound).
+    """Least-squares fit of (residents, value) points; one point: all per-row (an upper bound). A falling line
+    is read as a constant (its mean): a day's time or memory does not shrink as the city grows, so a negative
+    slope is the noise of a part too small to measure per row (the release's 0.1-0.5 s).
 
     Raises ValueError for no points, or for several points at a single size (nothing to fit a slope on)."""
     if not points:
@@ -61,6 +63,8 @@ def fit_linear(points: Sequence[tuple[float, float]]) -> LinearFit:
     if sxx == 0:
         raise ValueError(f"fit_linear needs points at two sizes at least, got {len(points)} at {points[0][0]:,.0f}")
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    if slope < 0:
+        slope = 0.0
     fixed = mean_y - slope * mean_x
     sizes = len(set(xs))
     # with two sizes the line passes through both: a residual says something only from three on

@@ -100,3 +100,11 @@ def test_generated_part_goes_between_the_markers_and_is_replaced_on_the_next_run
     assert replace_between_markers(once, "newer") == once.replace("new table", "newer")
     with pytest.raises(MarkerError, match=re.escape("add both markers")):
         replace_between_markers("# no markers\n", "x")
+
+
+def test_a_falling_line_is_read_as_a_constant_part() -> None:
+    """The release's seconds at 0.1, 0.5 and 1 M residents (bench-scale, 2026-12-07): not a cost that shrinks."""
+    fit = fit_linear([(100_000, 0.5), (500_000, 0.1), (1_000_000, 0.1)])
+    assert fit.per_million == 0.0
+    assert fit.fixed == pytest.approx(0.7 / 3)
+    assert fit.at(20_000_000) == pytest.approx(0.7 / 3)
