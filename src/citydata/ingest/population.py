@@ -21,6 +21,7 @@ Must not: standardize raw values itself (the contracts' checks did) or decide wh
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -33,14 +34,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType, StringType, StructField, StructType, TimestampType
 
 from citydata.catalog.contracts import SourceContract, load_contract
-from citydata.ingest.batches import mark_applied_batches, pending_batches
+from citydata.ingest.batches import applied_batches, mark_applied_batches, pending_batches
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.concurrency import ABSENT, version_or_absent
 from citydata.ingest.silver import (
     SILVER,
     SilverResult,
     build_silver,
-    latest_list,
+    latest_delivered,
     standardize,
     table_change,
     table_unchanged,
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 POPULATION_SOURCES = ("household_register", "household_register_changes", "marriages", "births", "deaths",
                       "social_insurance_employment")
+INSURANCE = "social_insurance_employment"  # a full list every day
 PERSON = "person"
 HISTORY = "person_history"
 CONSUMER = "silver.person"
@@ -274,6 +276,9 @@ def _union(frames: Sequence[DataFrame]) -> DataFrame:
     return out
 
 
+Mine = Callable[[DataFrame], DataFrame]  # a source's rows cut to the persons being recomputed
+
+
 class _Inputs:
     """The per-source silver tables present, each source's pending batches, and the versions of the masters
     (silver.person, silver.person_history; ABSENT: none) the step reads and MERGEs are conditioned on."""
@@ -317,17 +322,37 @@ def _wrong_ids(inputs: _Inputs) -> DataFrame | None:
             .select(F.upper(F.trim("previous_id_number")).alias("id_number")).distinct())
 
 
-def _current_insurance(lakehouse: Lakehouse, contracts: dict[str, SourceContract]) -> DataFrame | None:
-    """Per ID number in social insurance's latest full list: insured, and the employer of the active
-    contribution that started last. Read from the latest bronze batch (the list is complete each day)."""
-    if "social_insurance_employment" not in contracts:
+def _latest_insurance_list(lakehouse: Lakehouse, contracts: dict[str, SourceContract], *, cache: bool
+                           ) -> tuple[str, DataFrame] | None:
+    """Social insurance's latest full list (the latest bronze batch: the list is complete each day) as its
+    batch id and its rows standardized by the contract (with `cache`, computed once on first use: by
+    build_silver when the list is pending, then read again by the master). None without a delivered list."""
+    if INSURANCE not in contracts:
         return None
-    contract = contracts["social_insurance_employment"]
-    bronze = lakehouse.read(BRONZE, contract.tables.bronze)
-    latest = latest_list(bronze)
+    contract = contracts[INSURANCE]
+    latest = latest_delivered(lakehouse, contract.tables.bronze)
     if latest is None:
         return None
-    rows = standardize(contract, bronze.where(F.col("_batch_id") == latest["_batch_id"])).where(F.col("_ok"))
+    batch = latest["_batch_id"]
+    rows = standardize(contract, lakehouse.read(BRONZE, contract.tables.bronze).where(F.col("_batch_id") == batch))
+    return batch, rows.cache() if cache else rows
+
+
+def _insurance_list_pending(lakehouse: Lakehouse, contracts: dict[str, SourceContract]) -> bool:
+    """Whether social insurance's silver step has a batch to apply (then it reads the latest list too)."""
+    if INSURANCE not in contracts:
+        return False
+    contract = contracts[INSURANCE]
+    return (not lakehouse.exists(SILVER, contract.tables.silver)
+            or bool(pending_batches(lakehouse, contract.tables.silver, contract.tables.bronze)))
+
+
+def _current_insurance(latest_rows: DataFrame | None) -> DataFrame | None:
+    """Per ID number in social insurance's latest full list (its standardized rows): insured, and the
+    employer of the active contribution that started last."""
+    if latest_rows is None:
+        return None
+    rows = latest_rows.where(F.col("_ok"))
     active = rows.where(F.col("status") == INSURED_STATUS)
     first = Window.partitionBy("id_number").orderBy(F.col("insured_on").desc_nulls_last(),
                                                     F.col("employer_credit_code"))
@@ -351,7 +376,7 @@ def _touched(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs,
     births = inputs.new_rows("births")
     if births is not None and inputs.has("household_register"):
         parts.append(_child_matches(births, inputs.table("household_register")).select("id_number"))
-    if insurance is not None and inputs.pending.get("social_insurance_employment"):
+    if insurance is not None and inputs.pending.get(INSURANCE):
         # a full list: only persons whose insurance differs from what the master holds are touched
         master = inputs.master(PERSON)
         if master is not None and "insured" in master.columns:
@@ -384,47 +409,68 @@ def _child_matches(births: DataFrame, register: DataFrame) -> DataFrame:
             .select("id_number", "certificate_no"))
 
 
-def _history_rows(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs, persons: DataFrame) -> DataFrame | None:
-    """New and changed history periods of `persons` (id_number) from the pending register and change rows."""
-    events: list[DataFrame] = []
+def _history_rows(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs, persons: DataFrame,
+                  register_persons: Mine) -> DataFrame | None:
+    """New and changed history periods of `persons` (id_number) from the pending register and change rows;
+    `register_persons` cuts register rows to `persons` (on the first build: drops the corrected IDs only)."""
+    registered: DataFrame | None = None
+    others: list[DataFrame] = []  # the change events, then the open periods of every person with an event
     register = inputs.new_rows("household_register")
     if register is not None:
-        events.append(register.join(persons, "id_number", "left_semi").select(
+        registered = register_persons(register).select(
             "id_number", F.lit(REGISTER).alias("kind"), F.col("registered_on").alias("on"),
             F.lit(None).cast("string").alias("status"), _today_code("district_code"), _today_code("street_code"),
             F.lit(None).cast("string").alias("previous_street_code"), F.lit(None).cast("string").alias("change_reason"),
-            "_batch_id"))
+            "_batch_id")
     if inputs.pending.get("household_register_changes"):
         changes = (_changes(inputs).where(F.col("_batch_id").isin(inputs.pending["household_register_changes"])
                                           & F.col("kind").isNotNull())
                    .join(persons, "id_number", "left_semi"))
-        events.append(changes.select(
+        others.append(changes.select(
             "id_number", "kind", F.col("changed_on").alias("on"), F.lit(None).cast("string").alias("status"),
             _today_code("district_code"), _today_code("street_code"),
             _today_code("previous_street_code"), F.lit(None).cast("string").alias("change_reason"), "_batch_id"))
+    events = [e for e in (registered, *others) if e is not None]
     if not events:
         return None
-    events_df = _union(events)
-    parts = [events_df]
     held = inputs.master(HISTORY)
     if held is not None:
         current = (held.where(F.col("is_current"))
-                   .join(events_df.select("id_number").distinct(), "id_number", "left_semi"))
-        parts.append(current.select(
+                   .join(_union(events).select("id_number").distinct(), "id_number", "left_semi"))
+        others.append(current.select(
             "id_number", F.lit("current").alias("kind"), F.col("valid_from").alias("on"), "status", "district_code",
             "street_code", F.lit(None).cast("string").alias("previous_street_code"), "change_reason", "_batch_id"))
-    timeline = _union(parts).select(*[f.name for f in _TIMELINE_INPUT.fields])
-    # One Python call per bucket of persons, not per person: a per-person call costs ~1 ms, which is
-    # most of day 1 for a million residents.
-    # (grouped by a real column: grouping by the bare expression gave a plan whose join failed at 1M
-    # residents with "Can't zip RDDs with unequal numbers of partitions")
-    bucketed = timeline.withColumn("_bucket", F.abs(F.xxhash64("id_number")) % TIMELINE_BUCKETS)
-    return bucketed.groupBy("_bucket").applyInPandas(_timeline_groups, schema=HISTORY_SCHEMA)
+    periods: list[DataFrame] = []
+    timeline = others
+    if registered is not None:
+        # A person whose only event is its register row and who has no period yet (nearly everyone on the
+        # first day) gets the one period person_timeline opens for it, computed here column-wise: the
+        # Python function sees only persons with a change or an open period (a million residents' periods
+        # through Python were most of the first day's history).
+        if others:
+            involved = _union([o.select("id_number") for o in others]).distinct()
+            alone = registered.join(involved, "id_number", "left_anti")
+            timeline = [registered.join(involved, "id_number", "left_semi"), *others]
+        else:
+            alone = registered
+        periods.append(alone.select(
+            "id_number", F.col("on").alias("valid_from"), F.lit(None).cast("date").alias("valid_to"),
+            F.lit(True).alias("is_current"), F.lit(REGISTERED).alias("status"), "district_code", "street_code",
+            F.lit(REASONS[REGISTER]).alias("change_reason"), "_batch_id"))
+    if timeline:
+        rows = _union(timeline).select(*[f.name for f in _TIMELINE_INPUT.fields])
+        # One Python call per bucket of persons, not per person: a per-person call costs ~1 ms.
+        # (grouped by a real column: grouping by the bare expression gave a plan whose join failed at 1M
+        # residents with "Can't zip RDDs with unequal numbers of partitions")
+        bucketed = rows.withColumn("_bucket", F.abs(F.xxhash64("id_number")) % TIMELINE_BUCKETS)
+        periods.append(bucketed.groupBy("_bucket").applyInPandas(_timeline_groups, schema=HISTORY_SCHEMA))
+    return _union([p.select(*[F.col(f.name).cast(f.dataType) for f in HISTORY_SCHEMA.fields]) for p in periods])
 
 
-def _register_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None) -> DataFrame:
-    """The register's columns of `persons`, residence taken from their open history period."""
-    out = (inputs.table("household_register").join(persons, "id_number", "left_semi")
+def _register_rows(inputs: _Inputs, register_persons: Mine, history: DataFrame | None) -> DataFrame:
+    """The register's columns of the persons `register_persons` keeps, residence taken from their open
+    history period."""
+    out = (register_persons(inputs.table("household_register"))
            .select(*REGISTER_COLUMNS, "_batch_id", "_updated_at")
            .withColumn("district_code", _today_code("district_code"))
            .withColumn("street_code", _today_code("street_code")))
@@ -438,19 +484,19 @@ def _register_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | Non
             .withColumn("street_code", F.coalesce("_h_street", "street_code")).drop("_h_district", "_h_street"))
 
 
-def _marital_status(inputs: _Inputs, persons: DataFrame) -> DataFrame | None:
+def _marital_status(inputs: _Inputs, mine: Mine) -> DataFrame | None:
     """Per person the latest dated marital status of the change log (婚姻状况 of every change row) or of
     civil affairs (结婚登记 / 离婚登记); on the same date the change log wins."""
     statements: list[DataFrame] = []
     if inputs.has("household_register_changes"):
-        statements.append(_changes(inputs).join(persons, "id_number", "left_semi").select(
+        statements.append(mine(_changes(inputs)).select(
             "id_number", F.col("changed_on").alias("on"), F.lit(1).alias("_rank"), "marital_status"))
     if inputs.has("marriages"):
         words = F.create_map(*[F.lit(x) for pair in MARRIAGE_STATUS.items() for x in pair])
         for side in ("husband_id_number", "wife_id_number"):
-            statements.append(inputs.table("marriages").select(
+            statements.append(mine(inputs.table("marriages").select(
                 F.col(side).alias("id_number"), F.col("registered_on").alias("on"), F.lit(0).alias("_rank"),
-                words[F.col("registration_type")].alias("marital_status")).join(persons, "id_number", "left_semi"))
+                words[F.col("registration_type")].alias("marital_status"))))
     if not statements:
         return None
     latest = Window.partitionBy("id_number").orderBy(F.col("on").desc(), F.col("_rank").desc(), F.col("marital_status"))
@@ -463,17 +509,15 @@ def _flag(ids: DataFrame, name: str) -> DataFrame:
     return ids.distinct().withColumn(name, F.lit(True))
 
 
-def _facts(inputs: _Inputs, persons: DataFrame, insurance: DataFrame | None) -> list[DataFrame]:
-    """What the other sources say about `persons`: frames keyed by id_number (at most one row each)."""
-    def mine(df: DataFrame) -> DataFrame:
-        return df.join(persons, "id_number", "left_semi")
-
+def _facts(inputs: _Inputs, mine: Mine, insurance: DataFrame | None) -> list[DataFrame]:
+    """What the other sources say about the persons `mine` keeps: frames keyed by id_number (at most one row
+    each; rows of other ID numbers, when `mine` keeps everyone, find no register row to join)."""
     facts: list[DataFrame] = []
     health: list[DataFrame] = []
     if inputs.has("household_register_changes"):
         facts.append(mine(_changes(inputs)).where(F.col("kind") == DEATH).groupBy("id_number")
                      .agg(F.max("changed_on").alias("died_on")))
-    marital = _marital_status(inputs, persons)
+    marital = _marital_status(inputs, mine)
     if marital is not None:
         facts.append(marital)
     if inputs.has("marriages"):
@@ -494,8 +538,8 @@ def _facts(inputs: _Inputs, persons: DataFrame, insurance: DataFrame | None) -> 
         health += [children.select("id_number"), mine(_ids(births, "mother_id_number"))]
     if health:
         facts.append(_flag(_union(health), "in_health"))
-    if inputs.has("social_insurance_employment"):
-        facts.append(_flag(mine(_ids(inputs.table("social_insurance_employment"), "id_number")),
+    if inputs.has(INSURANCE):
+        facts.append(_flag(mine(_ids(inputs.table(INSURANCE), "id_number")),
                            "in_social_insurance"))
     if insurance is not None:
         facts.append(mine(insurance))
@@ -512,12 +556,17 @@ def _id_hash(key: bytes) -> Callable[[Column], Column]:
     return id_hash
 
 
-def _person_rows(inputs: _Inputs, persons: DataFrame, history: DataFrame | None,
-                 insurance: DataFrame | None) -> DataFrame:
-    """silver.person rows of `persons` (ID numbers with a register row) from every source."""
-    out = _register_rows(inputs, persons, history)
+def _person_rows(inputs: _Inputs, persons: DataFrame, register_persons: Mine, history: DataFrame | None,
+                 insurance: DataFrame | None, *, everyone: bool) -> DataFrame:
+    """silver.person rows of `persons` (ID numbers with a register row) from every source. Each source's facts
+    are first cut to `persons` (a few on a later day), except with `everyone` (the first build: every
+    register person is recomputed, and the facts' left joins onto the register rows keep only theirs)."""
+    def mine(df: DataFrame) -> DataFrame:
+        return df if everyone else df.join(persons, "id_number", "left_semi")
+
+    out = _register_rows(inputs, register_persons, history)
     out = out.withColumn(ID_HASH, _id_hash(platform_key(inputs.lakehouse.root))(F.col("id_number")))
-    for facts in _facts(inputs, persons, insurance):
+    for facts in _facts(inputs, mine, insurance):
         out = out.join(facts, "id_number", "left")
     for spec in PERSON_SCHEMA.fields:  # a source not in bronze yet says nothing
         if spec.name not in out.columns:
@@ -545,13 +594,45 @@ def _write_person(lakehouse: Lakehouse, rows: DataFrame, read_version: int) -> M
                            cluster_by=ID_HASH, read_version=read_version)
 
 
+class _Phases:
+    """Seconds per phase of one population step, logged as each ends (where the step's time goes)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        log.info("silver.%s: %s %.1f s", PERSON, phase, now - self.started)
+        self.started = now
+
+
 def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
                      applied_at: datetime | None = None) -> PopulationResult:
     """Build the population sources' silver tables, then MERGE the touched persons into silver.person
     and their residence/status periods into silver.person_history; record the applied batches."""
     contracts = {s: load_contract(s) for s in POPULATION_SOURCES}
     present = {s: c for s, c in contracts.items() if lakehouse.exists(BRONZE, c.tables.bronze)}
-    sources = {s: build_silver(spark, lakehouse, c) for s, c in present.items()}
+    phases = _Phases()
+    # Social insurance's latest list is standardized once: its silver step's input when pending (every day:
+    # a full list is delivered daily) and the master's insured/employer.
+    latest = (_latest_insurance_list(lakehouse, present, cache=True) if _insurance_list_pending(lakehouse, present)
+              else None)
+    try:
+        sources = {}
+        for source, contract in present.items():
+            prepared = dict([latest]) if source == INSURANCE and latest is not None else None
+            sources[source] = build_silver(spark, lakehouse, contract, prepared=prepared)
+            phases.done(f"build_silver {contract.tables.silver}")
+        return _build_master(spark, lakehouse, present, sources, latest, phases, applied_at)
+    finally:
+        if latest is not None:
+            latest[1].unpersist()
+
+
+def _build_master(spark: SparkSession, lakehouse: Lakehouse, present: dict[str, SourceContract],
+                  sources: dict[str, SilverResult], latest: tuple[str, DataFrame] | None, phases: _Phases,
+                  applied_at: datetime | None) -> PopulationResult:
+    """silver.person and silver.person_history from the per-source tables `sources` built (see build_population)."""
     if "household_register" not in present:
         log.info("silver.%s: no household register in bronze yet: nothing to build", PERSON)
         return PopulationResult(sources, table_unchanged(lakehouse, PERSON), table_unchanged(lakehouse, HISTORY), 0)
@@ -572,25 +653,48 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
     # the masters as this step reads them: each MERGE is refused if another run committed to its table since
     masters = {t: version_or_absent(lakehouse, SILVER, t) for t in (PERSON, HISTORY)}
     inputs = _Inputs(lakehouse, present, pending, masters)
-    insurance = _current_insurance(lakehouse, present)
+    if latest is None:  # the list was not pending: standardized for the master only (read once, by `insurance`)
+        latest = _latest_insurance_list(lakehouse, present, cache=False)
+    insurance = _current_insurance(latest[1] if latest is not None else None)
     if insurance is not None:
         insurance = insurance.cache()
-    touched = _touched(spark, lakehouse, inputs, insurance)
+    # The first build (no silver.person, no register batch applied to it) recomputes every register person:
+    # no table is cut to the touched ones first, and who is touched need not be asked.
+    everyone = masters[PERSON] == ABSENT and not applied_batches(
+        lakehouse, CONSUMER, present["household_register"].tables.bronze)
     wrong = _wrong_ids(inputs)
-    if wrong is not None:
-        touched = touched.join(wrong, "id_number", "left_anti")
-    persons = (inputs.table("household_register").select("id_number")
-               .join(touched, "id_number", "left_semi")).cache()
+
+    def register_persons(rows: DataFrame) -> DataFrame:
+        """Register rows of the persons recomputed: every one but a corrected ID on the first build."""
+        if not everyone:
+            return rows.join(persons, "id_number", "left_semi")
+        return rows if wrong is None else rows.join(wrong, "id_number", "left_anti")
+
+    if everyone:
+        persons = register_persons(inputs.table("household_register").select("id_number"))
+    else:
+        touched = _touched(spark, lakehouse, inputs, insurance)
+        if wrong is not None:
+            touched = touched.join(wrong, "id_number", "left_anti")
+        persons = inputs.table("household_register").select("id_number").join(touched, "id_number", "left_semi")
+    persons = persons.cache()
     try:
         touched_count = persons.count()
-        history_rows = _history_rows(spark, lakehouse, inputs, persons)
+        phases.done(f"touched persons ({touched_count})")
+        history_rows = _history_rows(spark, lakehouse, inputs, persons, register_persons)
         history_merge = None
         if history_rows is not None:
             history_merge = lakehouse.merge(history_rows, SILVER, HISTORY, keys=["id_number", "valid_from"],
                                             read_version=masters[HISTORY])
-        history = (lakehouse.read(SILVER, HISTORY).join(persons, "id_number", "left_semi")
-                   if lakehouse.exists(SILVER, HISTORY) else None)
-        person_merge = _write_person(lakehouse, _person_rows(inputs, persons, history, insurance), masters[PERSON])
+        phases.done("history rows + MERGE")
+        history = None
+        if lakehouse.exists(SILVER, HISTORY):
+            history = lakehouse.read(SILVER, HISTORY)
+            if not everyone:
+                history = history.join(persons, "id_number", "left_semi")
+        rows = _person_rows(inputs, persons, register_persons, history, insurance, everyone=everyone)
+        person_merge = _write_person(lakehouse, rows, masters[PERSON])
+        phases.done("person rows + MERGE")
     finally:
         persons.unpersist()
         if insurance is not None:
@@ -602,8 +706,10 @@ def build_population(spark: SparkSession, lakehouse: Lakehouse, *,
              sum(len(b) for b in applied.values()))
     history_change = (table_change(lakehouse, HISTORY, history_merge) if history_merge is not None
                       else table_unchanged(lakehouse, HISTORY))
-    return PopulationResult(sources, table_change(lakehouse, PERSON, person_merge), history_change, touched_count,
-                            applied)
+    result = PopulationResult(sources, table_change(lakehouse, PERSON, person_merge), history_change, touched_count,
+                              applied)
+    phases.done("applied batches + counts")
+    return result
 
 
 def rehash_persons(lakehouse: Lakehouse) -> int:

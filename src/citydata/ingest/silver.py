@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -49,13 +51,13 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from citydata.catalog.contracts import SourceContract
+from citydata.catalog.contracts import FieldSpec, SourceContract
 from citydata.ingest import columnar
 from citydata.ingest.batches import applied_batches, bronze_batches, mark_applied
 from citydata.ingest.bronze import BRONZE
 from citydata.ingest.concurrency import ABSENT, version_or_absent
 from citydata.ingest.delivery_day import DELIVERY_DAY
-from citydata.ingest.validate import validate_record
+from citydata.ingest.validate import FIELD_CHECKS, validate_record
 from citydata.lakehouse import DeltaCommitError, Lakehouse, MergeResult
 
 log = logging.getLogger(__name__)
@@ -113,16 +115,50 @@ def _standardize_batches(contract: SourceContract):  # noqa: ANN202 - a Spark ma
     return run
 
 
+_AMOUNT_CHECKS = ("money", "decimal")
+_DECIMAL = pa.decimal128(20, 2)  # the arrow form of _SPARK_TYPES["decimal"]
+
+
+def _amounts(spec: FieldSpec, raw: list[str | None]) -> list[Decimal | None]:
+    """The field check's own value of each plain amount (money with the contract's unit, or a decimal),
+    computed once per distinct text: a daily list repeats a few thousand contribution bases."""
+    check = FIELD_CHECKS[spec.check]
+    seen: dict[str, Decimal | None] = {}
+    out: list[Decimal | None] = []
+    for text in raw:
+        if text is None:
+            out.append(None)
+            continue
+        if text not in seen:
+            seen[text] = check(text, spec, None).value
+        out.append(seen[text])
+    return out
+
+
+def _arrow_column(spec: FieldSpec, values: list) -> pa.Array:
+    """A standardized field as the arrow type of its silver column. Amounts are converted the way
+    mapInPandas converts `_standardize_batches`' Decimals (`pa.Array.from_pandas`, not safe), so both paths
+    give the same decimal(20,2) values (and refuse the same amounts with more than two decimals)."""
+    if spec.check in _AMOUNT_CHECKS:
+        series = pd.Series(values, dtype=object)
+        return pa.Array.from_pandas(series, mask=series.isnull(), type=_DECIMAL, safe=False)
+    return pa.array(values, pa.date32() if spec.type == "date" else pa.string())
+
+
 def _columnar_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapInArrow function
     """_standardize_batches over whole Arrow batches: rows citydata.ingest.columnar certainly accepts take
-    their values from there, the others from validate_record (the same values, tests/unit/ingest)."""
+    their values from there (an amount from its field check, once per distinct text), the others from
+    validate_record (the same values, tests/unit/ingest)."""
     names = [f.name for f in contract.fields]
+    amounts = [f for f in contract.fields if f.check in _AMOUNT_CHECKS]
     today = date.today()
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             accepted, columns = columnar.standardized(contract, batch, today)
             values = {name: columns[name].to_pylist() for name in names}
+            for spec in amounts:
+                values[spec.name] = _amounts(spec, values[spec.name])
             ok = accepted.tolist()
             reason: list[str | None] = [None] * batch.num_rows
             for row in np.nonzero(~accepted)[0].tolist():
@@ -131,19 +167,26 @@ def _columnar_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapIn
                     values[name][row] = result.values.get(name)
                 ok[row], reason[row] = result.ok, result.reason_code
             yield pa.RecordBatch.from_pydict({
-                **{spec.name: pa.array(values[spec.name], pa.date32() if spec.type == "date" else pa.string())
-                   for spec in contract.fields},
+                **{spec.name: _arrow_column(spec, values[spec.name]) for spec in contract.fields},
                 "_batch_id": batch.column("_batch_id"), "_row_number": batch.column("_row_number"),
                 "_ok": pa.array(ok, pa.bool_()), "_reason": pa.array(reason, pa.string())})
 
     return run
 
 
+def _arrow_typed(spec: FieldSpec) -> bool:
+    """A field `_columnar_batches` can type: a date read by the date check, an amount (money or decimal
+    check) typed decimal, any other check's value a string."""
+    if spec.check == "date":
+        return spec.type == "date"
+    if spec.check in _AMOUNT_CHECKS:
+        return spec.type == "decimal"
+    return spec.type == "string"
+
+
 def _arrow_standardizable(contract: SourceContract) -> bool:
-    """Every check has a column-wise form and every field is a string, or a date read by the date check."""
-    return columnar.fully_columnar(contract) and all(
-        spec.type == ("date" if spec.check == "date" else "string") and spec.check not in ("money", "decimal")
-        for spec in contract.fields)
+    """Every check has a column-wise form and every field's type is one `_columnar_batches` gives."""
+    return columnar.fully_columnar(contract) and all(_arrow_typed(spec) for spec in contract.fields)
 
 
 def standardize(contract: SourceContract, bronze: DataFrame) -> DataFrame:
@@ -189,6 +232,38 @@ def delivered_batches(bronze: DataFrame) -> dict[str, DeliveredBatch]:
     day = F.max(DELIVERY_DAY) if DELIVERY_DAY in bronze.columns else F.lit(None).cast("string")
     rows = bronze.groupBy("_batch_id").agg(day.alias("day"), F.max("_ingested_at").alias("landed_at")).collect()
     return {r["_batch_id"]: DeliveredBatch(r["_batch_id"], r["day"], r["landed_at"]) for r in rows}
+
+
+def bronze_deliveries(lakehouse: Lakehouse, bronze_table: str, version: int | None = None
+                      ) -> dict[str, DeliveredBatch]:
+    """`delivered_batches` of a bronze table (at `version`, default latest) read on the driver: three lineage
+    columns, one Arrow batch at a time (memory follows the batches, not the rows), no Spark job — a step
+    asks this of every source it reads, and bronze grows by a full list a day. Landing times are converted
+    as Spark's collect converts a timestamp (`TimestampType.fromInternal`), so both give the same values."""
+    dataset = lakehouse.arrow_dataset(BRONZE, bronze_table, version=version)
+    has_day = DELIVERY_DAY in dataset.schema.names
+    found: dict[str, tuple[str | None, int | None]] = {}
+    for batch in dataset.to_batches(columns=["_batch_id", "_ingested_at", *([DELIVERY_DAY] if has_day else [])]):
+        if not batch.num_rows:
+            continue
+        micros = pc.cast(pc.cast(batch.column("_ingested_at"), pa.timestamp("us", tz="UTC")), pa.int64())
+        days = batch.column(DELIVERY_DAY) if has_day else pa.nulls(batch.num_rows, pa.string())
+        grouped = pa.table({"b": batch.column("_batch_id"), "d": days, "t": micros}).group_by("b").aggregate(
+            [("d", "max"), ("t", "max")])
+        for batch_id, day, landed in zip(grouped["b"].to_pylist(), grouped["d_max"].to_pylist(),
+                                         grouped["t_max"].to_pylist(), strict=True):
+            if batch_id is None:
+                continue
+            seen_day, seen_landed = found.get(batch_id, (None, None))
+            found[batch_id] = (max((d for d in (seen_day, day) if d is not None), default=None),
+                               max((t for t in (seen_landed, landed) if t is not None), default=None))
+    return {b: DeliveredBatch(b, day, None if landed is None else TimestampType().fromInternal(landed))
+            for b, (day, landed) in found.items()}
+
+
+def latest_delivered(lakehouse: Lakehouse, bronze_table: str) -> Row | None:
+    """`latest_list` of a bronze table, from `bronze_deliveries` (no Spark job)."""
+    return _latest_of(bronze_deliveries(lakehouse, bronze_table).values())
 
 
 def day_of(batches: dict[str, DeliveredBatch]) -> DayOf:
@@ -238,9 +313,10 @@ def _beats_current(contract: SourceContract, days: DayOf) -> Column:
 
 
 def _against_current(contract: SourceContract, latest: DataFrame, current: DataFrame, days: DayOf) -> DataFrame:
-    """The new winners that beat the key's current silver row; one equal to it in every field keeps the
-    current `_batch_id` / `_updated_at`, so the MERGE sees it unchanged (a full list delivered again
-    with a few changed rows rewrites only the files of those rows)."""
+    """The new winners that beat the key's current silver row and differ from it. One equal to it in every
+    field would keep the current `_batch_id` / `_updated_at`, i.e. be the current row itself: it is left out,
+    so the MERGE handles only what changed (a full list delivered again with a few changed rows: those rows,
+    not the whole list)."""
     keys = list(contract.key)
     # a row listed again (or dropped) with the same fields is a change: it takes the new lineage
     values = [f.name for f in contract.fields if f.name not in keys] + ([LISTED] if contract.full_list else [])
@@ -250,9 +326,8 @@ def _against_current(contract: SourceContract, latest: DataFrame, current: DataF
     same = F.col("__cur").isNotNull()
     for column in values:
         same = same & F.col(column).eqNullSafe(F.col(f"__cur_{column}"))
-    return (latest.join(cur, on=keys, how="left").where(_beats_current(contract, days))
-            .select(*keys, *values, *[F.when(same, F.col(f"__cur_{c}")).otherwise(F.col(c)).alias(c)
-                                      for c in lineage]))
+    return (latest.join(cur, on=keys, how="left").where(_beats_current(contract, days) & ~same)
+            .select(*keys, *values, *lineage))
 
 
 def latest_list(bronze: DataFrame) -> Row | None:
@@ -263,12 +338,15 @@ def latest_list(bronze: DataFrame) -> Row | None:
 
 
 def _listed_keys(contract: SourceContract, bronze: DataFrame, standardized: DataFrame, pending: list[str],
-                 listed: Row) -> DataFrame:
+                 listed: Row, prepared: Mapping[str, DataFrame]) -> DataFrame:
     """The keys of the latest list (column `__listed` true), standardized by the contract like silver's keys:
-    taken from the pending rows when the list is pending (every one passed), else standardized again."""
+    taken from the pending rows when the list is pending (every one passed), else from the caller's
+    standardized rows of it, else standardized again."""
     keys = list(contract.key)
     if listed["_batch_id"] in pending:
         rows = standardized.where(F.col("_batch_id") == listed["_batch_id"])
+    elif listed["_batch_id"] in prepared:
+        rows = prepared[listed["_batch_id"]].where(F.col("_ok"))
     else:
         rows = standardize(contract, bronze.where(F.col("_batch_id") == listed["_batch_id"])).where(F.col("_ok"))
     return rows.select(*keys).distinct().withColumn("__listed", F.lit(True))
@@ -353,8 +431,15 @@ def _pending(lakehouse: Lakehouse, contract: SourceContract, outdated: bool) -> 
     return [b for b in every if b not in done]
 
 
-def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract) -> SilverResult:
-    """Standardize the source's pending bronze batches and MERGE their winners into its silver table."""
+def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract, *,
+                 prepared: Mapping[str, DataFrame] | None = None) -> SilverResult:
+    """Standardize the source's pending bronze batches and MERGE their winners into its silver table.
+
+    `prepared`: bronze batch id -> that batch's rows as `standardize` returns them, already computed by the
+    caller for its own use (the population master's social insurance list): used instead of standardizing
+    the batch a second time. The caller keeps them cached until the step returns.
+    """
+    prepared = dict(prepared or {})
     table, bronze_table = contract.tables.silver, contract.tables.bronze
     schema = silver_schema(contract)
     # the MERGE is refused if another run commits to the table after this version, which the rows are compared with
@@ -380,16 +465,20 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
                  table, bronze_table, total, version)
         return SilverResult(table, total, 0, 0, total, version)
 
-    every_batch = lakehouse.read(BRONZE, bronze_table)
-    batches = delivered_batches(every_batch)
+    # the rows and the batches' days and landing times of one bronze version
+    bronze_version = lakehouse.version(BRONZE, bronze_table)
+    every_batch = lakehouse.read(BRONZE, bronze_table, version=bronze_version)
+    batches = bronze_deliveries(lakehouse, bronze_table, version=bronze_version)
     days = day_of(batches)
     applying = pending
     rebuild = outdated or (silver_version != ABSENT and _out_of_order(
         table, batches, pending, applied_batches(lakehouse, table, bronze_table)))
     if rebuild:
         applying = sorted(batches)
-    bronze = every_batch.where(F.col("_batch_id").isin(applying))
-    rows = standardize(contract, bronze).cache()
+    rows = _standardized_rows(contract, every_batch, applying, prepared)
+    owned = not rows.is_cached  # a caller's single prepared batch stays the caller's to unpersist
+    if owned:
+        rows = rows.cache()
     held: list[DataFrame] = []
     try:
         counted = rows.agg(F.count(F.lit(1)).alias("rows"),
@@ -407,14 +496,14 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
         groups = _day_groups(batches, applying)
         if len(groups) == 1:
             upserts = _day_upserts(contract, schema, every_batch, rows, applying, rows, current,
-                                   _listed_for(contract, batches, groups[0]), days)
+                                   _listed_for(contract, batches, groups[0]), days, prepared)
         else:
             # one day at a time, each compared with the table as the day before left it (as a run per day)
             state, changed = current, []
             for group in groups:
                 day_rows = _day_upserts(contract, schema, every_batch, rows, applying,
                                         rows.where(F.col("_batch_id").isin(group)), state,
-                                        _listed_for(contract, batches, group), days)
+                                        _listed_for(contract, batches, group), days, prepared)
                 changed.append(day_rows.select(*keys))
                 state = (day_rows if state is None
                          else state.join(day_rows.select(*keys), on=keys, how="left_anti").unionByName(day_rows))
@@ -433,7 +522,8 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
     finally:
         for frame in held:
             frame.unpersist()
-        rows.unpersist()
+        if owned:
+            rows.unpersist()
     mark_applied(lakehouse, table, bronze_table, applying)
     total = lakehouse.count(SILVER, table)
     unchanged = total - merged.inserted - merged.updated
@@ -442,6 +532,16 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
              merged.version)
     return SilverResult(table, total, merged.inserted, merged.updated, unchanged, merged.version, standardized,
                         tuple(pending))
+
+
+def _standardized_rows(contract: SourceContract, every_batch: DataFrame, applying: list[str],
+                       prepared: Mapping[str, DataFrame]) -> DataFrame:
+    """The applying batches' rows standardized: the caller's prepared rows of a batch, the others here."""
+    parts = [prepared[b] for b in applying if b in prepared]
+    rest = [b for b in applying if b not in prepared]
+    if rest:
+        parts.append(standardize(contract, every_batch.where(F.col("_batch_id").isin(rest))))
+    return functools.reduce(DataFrame.unionByName, parts)
 
 
 def _listed_for(contract: SourceContract, batches: dict[str, DeliveredBatch], group: list[str]) -> Row | None:
@@ -475,7 +575,7 @@ def _day_groups(batches: dict[str, DeliveredBatch], applying: list[str]) -> list
 
 def _day_upserts(contract: SourceContract, schema: StructType, every_batch: DataFrame, rows: DataFrame,
                  applying: list[str], group_rows: DataFrame, current: DataFrame | None, listed: Row | None,
-                 days: DayOf) -> DataFrame:
+                 days: DayOf, prepared: Mapping[str, DataFrame]) -> DataFrame:
     """The rows one day's batches change in a silver table whose rows are `current` (None: empty): one winner
     per key that beats the current row, and for a full list the rows whose `in_latest_list` flips."""
     keys = list(contract.key)
@@ -488,7 +588,7 @@ def _day_upserts(contract: SourceContract, schema: StructType, every_batch: Data
         .select(*[f.name for f in contract.fields], "_batch_id", F.col("_ingested_at").alias("_updated_at"))
     )
     if listed is not None:
-        listed_keys = _listed_keys(contract, every_batch, rows, applying, listed)
+        listed_keys = _listed_keys(contract, every_batch, rows, applying, listed, prepared)
         latest = _mark_listed(keys, latest, listed_keys)
     latest = latest.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
     if current is None:

@@ -21,8 +21,17 @@ import pytest
 
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import APPLIED_TABLE, STATE_LAYER
-from citydata.ingest.bronze import land_delivery
-from citydata.ingest.silver import LISTED, SILVER, build_silver
+from citydata.ingest.bronze import BRONZE, land_delivery
+from citydata.ingest.silver import (
+    LISTED,
+    SILVER,
+    bronze_deliveries,
+    build_silver,
+    delivered_batches,
+    latest_delivered,
+    latest_list,
+    standardize,
+)
 from citydata.lakehouse import Lakehouse
 from citydata.standards import idcard, uscc
 
@@ -178,3 +187,50 @@ def test_lists_landed_out_of_day_order_give_the_silver_of_day_order(spark, tmp_p
     together = Lakehouse(spark, tmp_path / "together" / "lakehouse")
     _land_lists(spark, tmp_path / "together", together, [2, 1], silver_each=False)  # one step, both days
     assert _compared(together) == expected
+
+
+def test_the_driver_reads_the_batches_landing_times_as_spark_does(run: dict) -> None:
+    """bronze_deliveries (three lineage columns on the driver, no Spark job) = delivered_batches (a Spark job)."""
+    lakehouse, bronze = run["lakehouse"], CONTRACT.tables.bronze
+    read = bronze_deliveries(lakehouse, bronze)
+    assert read == delivered_batches(lakehouse.read(BRONZE, bronze))
+    # landing times as Spark's collect gives them: naive, in the driver's local time
+    assert [read[b].landed_at for b in run["batches"]] == [datetime.fromtimestamp(at.timestamp()) for at in AT]
+    assert latest_delivered(lakehouse, bronze) == latest_list(lakehouse.read(BRONZE, bronze))
+    assert latest_delivered(lakehouse, bronze)["_batch_id"] == run["batches"][2]
+
+
+def test_days_read_on_the_driver_equal_sparks(spark, tmp_path: Path) -> None:
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    batches = _land_lists(spark, tmp_path, lakehouse, [2, 1], silver_each=False)
+    read = bronze_deliveries(lakehouse, CONTRACT.tables.bronze)
+    assert read == delivered_batches(lakehouse.read(BRONZE, CONTRACT.tables.bronze))
+    assert [read[b].day for b in batches] == ["day-002", "day-001"]
+
+
+def test_a_list_standardized_by_the_caller_gives_the_same_silver(spark, tmp_path: Path) -> None:
+    """The population master standardizes the latest list once and hands it to build_silver (`prepared`):
+    silver, lineage and counts are those of build_silver standardizing it itself."""
+    plain = Lakehouse(spark, tmp_path / "plain" / "lakehouse")
+    prepared = Lakehouse(spark, tmp_path / "prepared" / "lakehouse")
+    results: dict[str, list] = {"plain": [], "prepared": []}
+    for number in (1, 2, 3):
+        for name, lakehouse in (("plain", plain), ("prepared", prepared)):
+            path = tmp_path / name / f"day-00{number}" / "delivery" / "employment.csv"
+            path.parent.mkdir(parents=True)
+            path.write_text("\n".join([HEADER, *LISTS[number - 1]]) + "\n", encoding="utf-8")
+            batch = land_delivery(spark, lakehouse, CONTRACT, path, ingested_at=AT[number - 1]).batch_id
+            if name == "plain":
+                results[name].append(build_silver(spark, lakehouse, CONTRACT))
+                continue
+            rows = standardize(CONTRACT, lakehouse.read(BRONZE, CONTRACT.tables.bronze)
+                               .where(f"_batch_id = '{batch}'")).cache()
+            try:
+                results[name].append(build_silver(spark, lakehouse, CONTRACT, prepared={batch: rows}))
+                assert rows.is_cached  # the caller's to unpersist
+            finally:
+                rows.unpersist()
+    counts = {name: [(r.inserted, r.updated, r.standardized) for r in rs] for name, rs in results.items()}
+    assert counts["prepared"] == counts["plain"] == [(4, 0, 4), (1, 2, 4), (0, 2, 4)]
+    assert ({tuple(sorted(r.asDict().items())) for r in prepared.read(SILVER, TABLE).collect()}
+            == {tuple(sorted(r.asDict().items())) for r in plain.read(SILVER, TABLE).collect()})
