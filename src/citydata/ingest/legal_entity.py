@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
@@ -53,6 +54,7 @@ CONSUMER = "silver.legal_entity"
 TAX_SOURCE = "tax_payments"
 TAX_STAGING = "tax_payment_source"  # build_silver's standardized tax rows; silver.tax_payment adds credit_code
 TAX_CONSUMER = "silver.tax_payment"
+BROADCAST_ROWS = 200_000  # keys a join ships to every task instead of shuffling both sides (a few MB)
 
 ACTIVE, DEREGISTERED = "active", "deregistered"
 #: Status words of the registries → the master's two statuses (吊销 = licence revoked, 撤销 = cancelled).
@@ -227,10 +229,15 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
     for part in parts[1:]:
         touched = touched.unionByName(part)
     rows = master_rows(touched).cache()
+    held = [rows]
     try:
-        _check_statuses(rows)
-        count = rows.count()
-        ungeocoded = rows.where(F.col("street_code").isNull()).count()
+        # one job computes (and caches) the touched rows: how many, how many not geocoded, unknown statuses
+        summary = rows.agg(F.count(F.lit(1)).alias("rows"),
+                           F.count(F.when(F.col("street_code").isNull(), 1)).alias("ungeocoded"),
+                           F.count(F.when(F.col("status").isNull(), 1)).alias("unknown")).first()
+        if summary["unknown"]:
+            _check_statuses(rows)
+        count, ungeocoded = summary["rows"], summary["ungeocoded"]
         if ungeocoded:
             reasons = rows.where(F.col("street_code").isNull()).groupBy("_geocode_reason").count().collect()
             log.warning("silver.%s: %d of %d touched entities not geocoded to a street (%s)", MASTER, ungeocoded, count,
@@ -240,11 +247,14 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
         old_master = (lakehouse.read(SILVER, MASTER, version=master_version).join(codes, "credit_code", "left_semi")
                       if master_version != ABSENT else None)
         master = keep_unchanged_lineage(new_master, old_master, ["credit_code"], list(LINEAGE)).cache()
+        held.append(master)
         # history follows the master row after lineage was kept: an unchanged entity's periods keep their batch
         wanted = history_rows(master)
+        # the touched entities' periods, read once for both uses below
         old_history = (lakehouse.read(SILVER, HISTORY, version=history_version).join(codes, "credit_code", "left_semi")
-                       if history_version != ABSENT else None)
+                       .cache() if history_version != ABSENT else None)
         if old_history is not None:
+            held.append(old_history)
             wanted = wanted.unionByName(_withdrawn(old_history, wanted))
         history = keep_unchanged_lineage(wanted, old_history, ["credit_code", "valid_from"], ["_batch_id"])
         master_change = table_change(lakehouse, MASTER, lakehouse.merge(master, SILVER, MASTER, keys=["credit_code"],
@@ -252,9 +262,9 @@ def _build_master(lakehouse: Lakehouse, present: dict[str, SourceContract],
         history_change = table_change(lakehouse, HISTORY, lakehouse.merge(
             history.select(*HISTORY_COLUMNS, "_batch_id"), SILVER, HISTORY, keys=["credit_code", "valid_from"],
             read_version=history_version))
-        master.unpersist()
     finally:
-        rows.unpersist()
+        for frame in held:
+            frame.unpersist()
     applied = {table: batches for table, batches in pending.items() if batches}
     mark_applied_batches(lakehouse, CONSUMER, applied, applied_at=applied_at)
     return _MasterChange(master_change, history_change, count, ungeocoded, applied)
@@ -283,15 +293,32 @@ def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: Sou
     tax_version = version_or_absent(lakehouse, SILVER, table)  # the MERGE is refused if another run commits after it
     pending = pending_batches(lakehouse, TAX_CONSUMER, contract.tables.bronze)
     exists = tax_version != ABSENT
+    unlinked_before = _unlinked(lakehouse, table, tax_version) if exists else 0
+    if not pending and not unlinked_before:
+        log.info("silver.%s: no pending batches and nothing left to link: nothing to do", table)
+        return staged, table_unchanged(lakehouse, table), 0, []
     source = lakehouse.read(SILVER, TAX_STAGING)
     wanted = F.col("_batch_id").isin(pending) if pending else F.lit(False)
-    if exists:
-        # an entity registered after its payments arrived links them now
+    touched = source.where(wanted)
+    if unlinked_before:
+        # an entity registered after its payments arrived links them now (the pending rows are taken already)
         unlinked = lakehouse.read(SILVER, table, version=tax_version).where(F.col("credit_code").isNull()) \
             .select("tax_voucher_no")
-        touched = source.where(wanted).unionByName(source.join(unlinked, "tax_voucher_no", "left_semi")).distinct()
-    else:
-        touched = source.where(wanted)
+        touched = touched.unionByName(source.where(~wanted).join(_small(unlinked, unlinked_before), "tax_voucher_no",
+                                                                 "left_semi"))
+    touched = touched.cache()  # linked below and its vouchers' old rows found with it: one scan of the staging
+    try:
+        return _merge_tax(spark, lakehouse, contract, staged, touched, tax_version, pending, applied_at)
+    finally:
+        touched.unpersist()
+
+
+def _merge_tax(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract, staged: SilverResult,
+               touched: DataFrame, tax_version: int, pending: list[str],
+               applied_at: datetime | None) -> tuple[SilverResult, SilverResult | None, int, list[str]]:
+    """MERGE the touched payments, linked to the master, into silver.tax_payment; record the pending batches."""
+    table = contract.tables.silver
+    exists = tax_version != ABSENT
     master = lakehouse.read(SILVER, MASTER) if lakehouse.exists(SILVER, MASTER) else None
     if master is None:
         master = spark.createDataFrame([], "org_code string, credit_code string")
@@ -300,19 +327,28 @@ def _build_tax_payments(spark: SparkSession, lakehouse: Lakehouse, contract: Sou
     old = lakehouse.read(SILVER, table, version=tax_version) if exists else None
     if old is not None:
         old = old.join(touched.select("tax_voucher_no"), "tax_voucher_no", "left_semi")
-    merged_rows = keep_unchanged_lineage(rows.select(*columns), old, ["tax_voucher_no"], list(LINEAGE)) \
-        .select(*columns).cache()
-    try:
-        if merged_rows.isEmpty():
-            log.info("silver.%s: no pending batches and nothing left to link: nothing to do", table)
-            return staged, table_unchanged(lakehouse, table), 0, []
-        change = table_change(lakehouse, table, lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"],
-                                                                read_version=tax_version))
-    finally:
-        merged_rows.unpersist()
-    unlinked_now = lakehouse.read(SILVER, table).where(F.col("credit_code").isNull()).count()
+    merged_rows = keep_unchanged_lineage(rows.select(*columns), old, ["tax_voucher_no"], list(LINEAGE)).select(*columns)
+    merged = lakehouse.merge(merged_rows, SILVER, table, keys=["tax_voucher_no"], read_version=tax_version)
+    if not merged.inserted + merged.updated + merged.unchanged:
+        # the pending batches hold no payment silver took (each lost to a newer one): they stay pending
+        log.info("silver.%s: no pending payment and nothing left to link: nothing to do", table)
+        return staged, table_unchanged(lakehouse, table), 0, []
+    change = table_change(lakehouse, table, merged)
+    unlinked_now = _unlinked(lakehouse, table)
     mark_applied(lakehouse, TAX_CONSUMER, contract.tables.bronze, pending, applied_at=applied_at)
     return staged, change, unlinked_now, pending
+
+
+def _unlinked(lakehouse: Lakehouse, table: str, version: int | None = None) -> int:
+    """Payments of silver.tax_payment without credit_code, counted on the driver from that one column (no
+    Spark job: it costs more than reading one column of a table this size)."""
+    return lakehouse.arrow_dataset(SILVER, table, version=version).count_rows(filter=pc.field("credit_code").is_null())
+
+
+def _small(rows: DataFrame, count: int) -> DataFrame:
+    """`rows` marked for broadcasting when `count` (known without a Spark job) is small: a join with it then
+    shuffles neither side."""
+    return F.broadcast(rows) if count <= BROADCAST_ROWS else rows
 
 
 def build_legal_entities(spark: SparkSession, lakehouse: Lakehouse, *,
