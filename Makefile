@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-release bench-scale clean
+.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-small-day bench-release bench-scale clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -111,6 +111,9 @@ bench-ingest: setup ## ingest a 1,000,000-resident city, day 1 then day 2: rows/
 
 bench-platform: setup ## run-day on a 1,000,000-resident city, day 1 then day 2: every stage's s and rows/s, day-2/day-1
 	$(PY) benchmarks/bench_platform.py $(BENCH_ARGS)
+
+bench-small-day: setup ## citydata run-day on a 2,000-resident city, days 1 and 2, each a process timed start to exit (target < 60 s)
+	$(PY) benchmarks/bench_small_day.py $(BENCH_ARGS)
 
 bench-release: setup ## gate, release, export and portal times on a 1,000,000-resident city (day 1 built first)
 	$(PY) benchmarks/bench_release.py $(BENCH_ARGS)

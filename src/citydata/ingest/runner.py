@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -293,6 +294,7 @@ class DayIngestResult:
     # source -> why its delivery's encoding is not the contract's (read anyway; the department should know)
     encoding_notes: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # "land", "silver"
+    source_seconds: dict[str, float] = field(default_factory=dict)  # source -> seconds its landing took
 
     @property
     def changed_sources(self) -> list[str]:
@@ -325,27 +327,37 @@ def ingest_day(
     result = DayIngestResult(folder)
     contracts = load_contracts()
     started = time.monotonic()
-    for source, contract in sorted(contracts.items()):
+
+    def land(source: str) -> tuple[Any, float]:
+        contract = contracts[source]
         if progress:
             progress("land", source, None)
         api = api_url if api_url and contract.delivery.format == "json_api" else None
+        source_started = time.monotonic()
         try:
-            landed = land_source(spark, lakehouse, contract, delivery_folder=folder, api_url=api, run_key=day_key)
+            outcome: Any = land_source(spark, lakehouse, contract, delivery_folder=folder, api_url=api,
+                                       run_key=day_key)
         except DeliveryRejectedError as error:
             log.warning("%s: %s", source, error)
-            result.refused[source] = str(error)
-            outcome: Any = error
+            outcome = error
         except DeliveryMissingError as error:
             log.info("%s", error)
-            result.missing.append(source)
             outcome = error
-        else:
-            result.landed[source] = outcome = landed
-            note = delivered_encoding_note(contract, landed.encoding)
-            if note:
-                result.encoding_notes[source] = note
         if progress:
             progress("land", source, outcome)
+        return outcome, round(time.monotonic() - source_started, 2)
+
+    for source, (outcome, seconds) in _each(land, sorted(contracts), landing_threads()):
+        if isinstance(outcome, DeliveryRejectedError):
+            result.refused[source] = str(outcome)
+        elif isinstance(outcome, DeliveryMissingError):
+            result.missing.append(source)
+        else:
+            result.landed[source] = outcome
+            note = delivered_encoding_note(contracts[source], outcome.encoding)
+            if note:
+                result.encoding_notes[source] = note
+        result.source_seconds[source] = seconds
     result.unknown_files = unknown_files(folder, contracts)
     for name in result.unknown_files:
         log.warning("%s: %s: no contract reads it (left in %s; add a contract or fix the name)", name, UNKNOWN_FILE,
@@ -372,6 +384,30 @@ def ingest_day(
     result.created_empty = ensure_silver_tables(spark, lakehouse, contracts)
     result.seconds["silver"] = round(time.monotonic() - started, 1)
     return result
+
+
+def landing_threads() -> int:
+    """How many sources land at once (CITYDATA_INGEST_THREADS, default 1). Each source lands into its own bronze
+    and rejects tables, and a landing of a small delivery is mostly per-job latency (planning, scheduling, the
+    Delta commits) that another landing can overlap on the same SparkSession."""
+    return max(1, int(os.environ.get("CITYDATA_INGEST_THREADS", "1")))
+
+
+def _each(run: Callable[[str], Any], names: list[str], threads: int) -> list[tuple[str, Any]]:
+    """`run(name)` for every name, `threads` at a time, as (name, result) in the names' order. The first error
+    cancels what has not started (what has started finishes) and is raised."""
+    if threads <= 1:
+        return [(name, run(name)) for name in names]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="citydata-land") as pool:
+        futures = {name: pool.submit(run, name) for name in names}
+        try:
+            return [(name, futures[name].result()) for name in names]
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
 
 
 def delivered_encoding_note(contract: SourceContract, detected: str) -> str | None:

@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MASTER = "local[*]"
 DEFAULT_SHUFFLE_PARTITIONS = 4
+# The JVM's own log: errors only unless CITYDATA_SPARK_LOG_LEVEL says otherwise. Its warnings are about
+# the platform's known choices (no native Hadoop library, a session reused by dbt, Python data sources)
+# and drown what a run prints; a failure still reaches the caller as an exception.
+DEFAULT_LOG_LEVEL = "ERROR"
 
 
 def _warehouse_dir() -> str:
@@ -87,7 +91,7 @@ def get_spark(
     # py4j logs every gateway connection at INFO, some from __del__ at interpreter exit, when the
     # handlers' streams may already be closed ("--- Logging error ---"): keep it to warnings.
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    level = os.environ.get("CITYDATA_SPARK_LOG_LEVEL", "WARN")
+    level = os.environ.get("CITYDATA_SPARK_LOG_LEVEL", DEFAULT_LOG_LEVEL)
     spark.sparkContext.setLogLevel(level)
     _quiet_session_reuse(spark, level)
     log.info("SparkSession %s on %s (shuffle partitions %d)", app_name, master, partitions)

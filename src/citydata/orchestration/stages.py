@@ -109,6 +109,8 @@ def ingest_summary(result: DayIngestResult, changed: Mapping[str, int]) -> tuple
         "encoding_notes": dict(sorted(result.encoding_notes.items())),
         "new_versions": dict(changed),
         "seconds": dict(result.seconds),
+        "source_seconds": dict(result.source_seconds),
+        "silver_seconds": {name: outcome.get("seconds") for name, outcome in result.silver.items()},
     }
     return "; ".join(parts), details
 
@@ -146,6 +148,15 @@ def build_inputs(lakehouse: Lakehouse, plan: DayPlan) -> dict[str, Any]:
             "silver": table_versions(lakehouse, ("silver",)), "gold": table_versions(lakehouse, ("gold",))}
 
 
+def batch_tests() -> bool:
+    """Whether the gold build runs the data tests of a model as one Spark query (CITYDATA_DBT_BATCH_TESTS=1; by
+    default dbt runs each test itself): each test keeps its own result (citydata.transform.batched_tests). Off by
+    default until it is measured faster on a quiet machine (docs/benchmarks.md, "Platform (run-day)")."""
+    import os
+
+    return os.environ.get("CITYDATA_DBT_BATCH_TESTS", "0") == "1"
+
+
 def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, paths: Paths,
                docs: bool = True, force: bool = False) -> StageResult:
     """`dbt build` over every model of the project (models and their tests) at the day's dates, then the dbt
@@ -178,15 +189,15 @@ def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, path
             "docs": str(docs_dir) if docs_dir.is_dir() else None})
 
     record.unlink(missing_ok=True)  # a build that fails half-way leaves no record of a good one
-    result = run_dbt(spark, lakehouse.root, "build", vars=plan.dbt_vars(), target_dir=dbt_target_dir(paths))
+    result = run_dbt(spark, lakehouse.root, "build", vars=plan.dbt_vars(), target_dir=dbt_target_dir(paths),
+                     batch_tests=batch_tests())
     after = table_versions(lakehouse, ("gold",))
     changed = changed_versions(inputs["gold"], after)
     models = [n for n in result.nodes if n.resource_type == "model"]
     tests = [n for n in result.nodes if n.resource_type == "test"]
     passed = sum(n.status == "pass" for n in tests)
     docs_started = time.monotonic()
-    docs_dir = generate_docs(spark, lakehouse, plan.dbt_vars(), dbt_target_dir(paths),
-                             latest_dbt_docs_dir(paths)) if docs else None
+    docs_dir = generate_docs(lakehouse, dbt_target_dir(paths), latest_dbt_docs_dir(paths)) if docs else None
     record.write_text(json.dumps({**inputs, "gold": after, "tests": len(tests), "tests_passed": passed},
                                  indent=1, sort_keys=True), encoding="utf-8")
     summary = (f"{len(models)} models, {len(changed)} new table versions ({len(after) - len(changed)} unchanged), "
@@ -197,6 +208,10 @@ def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, path
         "new_versions": changed, "versions": after,
         "rows": {name: lakehouse.count(*name.split("/")) for name in after},
         "dbt_seconds": round(result.elapsed_seconds, 1),
+        "dbt_parse_seconds": round(result.parse_seconds, 1), "dbt_parse": result.parse,
+        # per node, as dbt timed it (threads overlap: the sums exceed the wall time)
+        "node_seconds": {kind: round(sum(n.execution_time for n in result.nodes if n.resource_type == kind), 1)
+                         for kind in ("model", "test")},
         "docs_seconds": round(time.monotonic() - docs_started, 1),
         "target": str(result.target_dir), "docs": str(docs_dir) if docs_dir else None,
     }

@@ -79,6 +79,8 @@ class DbtResult:
     log_dir: Path
     vars: dict[str, Any] = field(default_factory=dict)
     committed: dict[str, int] = field(default_factory=dict)  # gold model -> the Delta version it committed
+    parse_seconds: float = 0.0  # of elapsed_seconds: reading the project (`parse_project`)
+    parse: str = ""  # how: "partial (nothing changed)", "partial", or "full: <dbt's reason>"
 
     def by_name(self, name: str) -> DbtNodeResult:
         """The node called `name` (a model name or a test's name)."""
@@ -143,6 +145,7 @@ def run_dbt(
     target_dir: Path | None = None,
     raise_on_failure: bool = True,
     view_layers: Iterable[str] | None = ("silver", "gold"),
+    batch_tests: bool = False,
 ) -> DbtResult:
     """Run `dbt <command>` on `spark` (in this process) against the lakehouse at `lakehouse_root`.
     `command` may hold subcommands and flags (`"docs generate --static"`).
@@ -151,6 +154,10 @@ def run_dbt(
     `Lakehouse.register_views` (native Parquet reads), the shipped reference CSVs get
     `standards_<name>` views, and dbt's on-run-start hook is told so (var
     lakehouse_views='registered'); `view_layers=None` leaves it all to the hook.
+
+    `batch_tests` (a whole-project `build` only): dbt builds the models, and the data tests — compiled by dbt,
+    judged by dbt's rule — run the tests of each model as one Spark query (citydata.transform.batched_tests);
+    every test still has its own result, and nothing is committed unless every model and test passed.
 
     Raises DbtRunError naming every failed model/test with its message (unless
     `raise_on_failure=False`), DbtInvocationError when dbt cannot run at all.
@@ -182,33 +189,35 @@ def run_dbt(
         staging = f"{root.rstrip('/')}/_staging/gold/{uuid.uuid4().hex}"
         run_vars["gold_staging_dir"] = staging
 
-    args = [
-        *command.split(),
-        "--project-dir", str(project),
-        "--profiles-dir", str(project),
-        "--target-path", str(target),
-        "--log-path", str(logs),
-        "--vars", json.dumps(run_vars, default=str),
-        "--no-send-anonymous-usage-stats",  # closed network: no tracking calls to time out
-        "--no-version-check",
-        "--no-use-colors",
-        "--quiet",  # dbt's own stdout; progress goes through `logging` via the callback
-    ]
+    args = [*command.split(), *_common_args(project, target, logs), "--vars", json.dumps(run_vars, default=str)]
+    selection: list[str] = []
     if select:
         # buildable: a test runs only when every model it reads is selected or upstream of the selection (dbt's
         # default, eager, would run a relationships test to another theme's mart, whose table this build does
         # not make, because one of its parents, a shared staging model, is selected)
-        args += ["--select", *([select] if isinstance(select, str) else list(select)),
-                 "--indirect-selection", "buildable"]
+        selection = ["--select", *([select] if isinstance(select, str) else list(select)),
+                     "--indirect-selection", "buildable"]
+        args += selection
 
     log.info("dbt %s in %s (lakehouse %s%s)", command, project, root,
              f", select {select}" if select else "")
     started = time.monotonic()
-    runner = dbtRunner(callbacks=[_log_progress])
+    parsed = parse_project(project, logs)
+    # the tests are compiled on a manifest of their own: a node dbt compiled keeps its SQL and "CTEs injected" flag
+    # in the manifest, and the build would then run a model compiled without its ephemeral CTEs
+    tests = (_compiled_tests(parse_project(project, logs).manifest, project, target, logs, run_vars, selection)
+             if batch_tests and command.strip() == "build" else None)
+    if tests is not None:
+        args += ["--exclude-resource-type", "test"]  # dbt builds the models; the data tests run below, batched
+    runner = dbtRunner(manifest=parsed.manifest, callbacks=[_log_progress])
+    tested: list[DbtNodeResult] = []
     try:
         outcome = runner.invoke(args)
+        if tests is not None and outcome.success:
+            tested = _run_batched_tests(spark, tests)
+        passed = bool(outcome.success) and not any(n.status in _FAILED for n in tested)
         committed = (commit_staged_models(spark, root, staging, personal=personal_model_columns(target))
-                     if staging and outcome.success else {})
+                     if staging and passed else {})
     finally:
         if staging:
             remove_folder(staging)
@@ -219,16 +228,18 @@ def run_dbt(
             f"dbt {command} could not run in {project}: {outcome.exception}"
         ) from outcome.exception
 
-    nodes = [_node_result(r) for r in getattr(outcome.result, "results", None) or []]
+    nodes = [_node_result(r) for r in getattr(outcome.result, "results", None) or []] + tested
     result = DbtResult(
         command=command,
-        success=bool(outcome.success),
+        success=passed,
         nodes=nodes,
         elapsed_seconds=elapsed,
         target_dir=target,
         log_dir=logs,
         vars=run_vars,
         committed=committed,
+        parse_seconds=parsed.seconds,
+        parse=parsed.how,
     )
     log.info("dbt %s %s in %.1fs: %d node(s), %d failed", command,
              "succeeded" if result.success else "FAILED", elapsed, len(nodes), len(result.failed))
@@ -241,6 +252,125 @@ def run_dbt(
             + f"; see {logs}/dbt.log"
         )
     return result
+
+
+def _common_args(project: Path, target: Path, logs: Path) -> list[str]:
+    return [
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
+        "--target-path", str(target),
+        "--log-path", str(logs),
+        "--no-send-anonymous-usage-stats",  # closed network: no tracking calls to time out
+        "--no-version-check",
+        "--no-use-colors",
+        "--quiet",  # dbt's own stdout; progress goes through `logging` via the callback
+    ]
+
+
+@dataclass(frozen=True)
+class ParsedProject:
+    """The dbt project as `dbt parse` read it, how (partially or in full) and in how many seconds."""
+
+    manifest: Any  # dbt.contracts.graph.manifest.Manifest
+    how: str
+    seconds: float
+
+
+def parse_dir(project: Path) -> Path:
+    """Where `parse_project` keeps dbt's saved parse of `project` (partial_parse.msgpack): CITYDATA_DBT_PARSE_DIR,
+    else a folder of the temp folder named for the project's path — shared by every home and process that runs
+    this checkout's project, so a new home (a test, a backfill) does not parse the whole project again."""
+    explicit = os.environ.get("CITYDATA_DBT_PARSE_DIR")
+    if explicit:
+        return Path(explicit)
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(str(Path(project).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "citydata" / "dbt-parse" / key
+
+
+def parse_project(project: Path, logs: Path) -> ParsedProject:
+    """`dbt parse` of the project without any --vars, into `parse_dir(project)` (its partial_parse.msgpack).
+
+    dbt reparses the whole project whenever the command line's vars differ from the saved parse's, and every
+    build passes other vars (the day's dates, a fresh staging folder): ~400 nodes parsed in full twice a day
+    (build, docs). No model, test or YAML file of the project reads a var where dbt parses it (vars are read in
+    SQL, rendered when a node is compiled, with the command's own vars), so parsing with no vars gives the same
+    manifest, and dbt's partial parsing then rereads only the files whose content changed since the saved parse
+    (a saved parse that cannot be read, e.g. two processes wrote it at once, is a full parse). Each call returns a
+    manifest of its own: dbt keeps compiled SQL in the manifest it runs, which must not carry one run's dates into
+    the next; the command writes its own manifest.json into its target folder."""
+    from dbt.cli.main import dbtRunner
+
+    events: list[Any] = []
+
+    def watch(event: Any) -> None:
+        if event.info.name in _PARSE_EVENTS:
+            events.append(event)
+        _log_progress(event)
+
+    started = time.monotonic()
+    outcome = dbtRunner(callbacks=[watch]).invoke(["parse", *_common_args(project, parse_dir(project), logs)])
+    if not outcome.success or outcome.result is None:
+        raise DbtInvocationError(f"dbt parse of {project} failed: {outcome.exception}; see {logs}/dbt.log") \
+            from outcome.exception
+    seconds = round(time.monotonic() - started, 2)
+    how = _parse_mode([e.info.name for e in events], [getattr(e.data, "reason", "") for e in events])
+    log.info("dbt parse of %s: %s in %.1f s", project, how, seconds)
+    return ParsedProject(outcome.result, how, seconds)
+
+
+def _compiled_tests(manifest: Any, project: Path, target: Path, logs: Path, run_vars: dict[str, Any],
+                    selection: list[str]) -> list[Any] | None:
+    """Every data test the build selects (`selection`: its --select arguments, none for the whole project),
+    compiled by `dbt compile` with the build's vars (the SQL the build would run), as CompiledTest; None when one
+    of them must be run by dbt itself (it stores its failures), and then dbt runs them all."""
+    from dbt.cli.main import dbtRunner
+
+    from citydata.transform.batched_tests import CompiledTest, NotBatchable
+
+    started = time.monotonic()
+    outcome = dbtRunner(manifest=manifest, callbacks=[_log_progress]).invoke(
+        ["compile", *(selection or ["--select", "resource_type:test"]), *_common_args(project, target, logs),
+         "--vars", json.dumps(run_vars, default=str),
+         "--no-populate-cache"])  # compiling reads no relation: no listing queries
+    if not outcome.success or outcome.result is None:
+        raise DbtInvocationError(f"dbt compile of the data tests in {project} failed: {outcome.exception}; "
+                                 f"see {logs}/dbt.log") from outcome.exception
+    try:
+        tests = [CompiledTest.of(r.node) for r in outcome.result.results
+                 if str(getattr(r.node.resource_type, "value", r.node.resource_type)) == "test"]
+    except NotBatchable as reason:
+        log.info("dbt runs the data tests itself: %s", reason)
+        return None
+    log.info("compiled %d data tests in %.1f s", len(tests), time.monotonic() - started)
+    return tests
+
+
+def _run_batched_tests(spark: SparkSession, tests: list[Any]) -> list[DbtNodeResult]:
+    from citydata.transform.batched_tests import run_tests
+
+    outcomes = run_tests(spark, tests, threads=int(os.environ.get("CITYDATA_DBT_THREADS", "4")))
+    for outcome in outcomes:
+        if outcome.status != "pass":
+            log.warning("dbt: test %s [%s]: %s", outcome.test.name, outcome.status, _summary(outcome.message or ""))
+    return [DbtNodeResult(o.test.unique_id, o.test.name, "test", o.status, o.message, o.failures, o.seconds)
+            for o in outcomes]
+
+
+# dbt events that say whether a parse was partial (and when not, why)
+_PARSE_EVENTS = {"PartialParsingSkipParsing", "PartialParsingEnabled", "UnableToPartialParse"}
+
+
+def _parse_mode(names: list[str], reasons: list[str]) -> str:
+    """How dbt parsed, from the names (and reasons) of the parse events it fired, in order."""
+    for name, reason in zip(names, reasons, strict=True):
+        if name == "UnableToPartialParse":
+            return f"full: {reason}"
+    if "PartialParsingSkipParsing" in names:
+        return "partial (nothing changed)"
+    return "partial" if "PartialParsingEnabled" in names else "full"
 
 
 def personal_model_columns(target_dir: Path) -> dict[str, set[str]]:

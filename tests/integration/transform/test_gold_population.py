@@ -64,6 +64,20 @@ def test_build_materializes_every_model_and_passes_every_test(built) -> None:
         assert lh.version("gold", model) == 0  # one build = one Delta commit per model
 
 
+def test_batched_tests_give_each_test_the_result_dbt_gave_it(built, spark) -> None:
+    # the same build with the data tests run a model's tests to a query: the same tests, each its own result
+    lh, result, target = built
+    versions = {m: lh.version("gold", m) for m in MODELS}
+    batched = run_dbt(spark, lh.root, command="build", select=SELECT, vars=VARS, target_dir=target,
+                      batch_tests=True)
+    assert batched.success
+    by_dbt = {n.unique_id: (n.name, n.status, n.failures) for n in result.nodes if n.resource_type == "test"}
+    by_batch = {n.unique_id: (n.name, n.status, n.failures) for n in batched.nodes if n.resource_type == "test"}
+    assert by_batch == {uid: (name, "pass", 0) for uid, (name, _, _) in by_dbt.items()}
+    assert {n.name: n.status for n in batched.nodes if n.resource_type == "model"} == {m: "success" for m in MODELS}
+    assert {m: lh.version("gold", m) for m in MODELS} == versions  # same silver, same dates: nothing written
+
+
 def test_population_by_district_counts_each_district_at_the_date(built, spark) -> None:
     lh, _, _ = built
     assert _rows(lh, "population_by_district") == EXPECTED_POPULATION
@@ -217,3 +231,28 @@ def test_dim_resident_has_no_statistics_on_its_personal_columns(built) -> None:
         with_statistics = {ch.path_in_schema for ch in chunks
                            if ch.statistics is not None and ch.statistics.has_min_max}
         assert not with_statistics & personal and "district_code" in with_statistics
+
+
+def test_a_batched_build_whose_test_fails_names_it_and_commits_no_model(built, spark) -> None:
+    from pyspark.sql import functions as F
+
+    lh, _, target = built
+    versions = {m: lh.version("gold", m) for m in MODELS}
+    person = lh.read("silver", "person")
+    first = person.orderBy("id_number").first()["id_number"]
+    # one resident of gender X (whatever the test before left): dim_resident's accepted_values fails on one row
+    broken = person.withColumn("gender", F.when(F.col("id_number") == first, "X").otherwise(F.col("gender")))
+    lh.write(broken, "silver", "person", mode="overwrite")
+    with pytest.raises(DbtRunError) as failure:
+        run_dbt(spark, lh.root, command="build", select=SELECT, vars={"as_of_date": "2026-12-31"},
+                target_dir=target, batch_tests=True)
+    failed = {n.name: n for n in failure.value.failed}
+    assert "accepted_values_dim_resident_gender__M__F" in failed
+    assert (failed["accepted_values_dim_resident_gender__M__F"].status,
+            failed["accepted_values_dim_resident_gender__M__F"].failures) == ("fail", 1)
+    assert "accepted_values_dim_resident_gender__M__F [fail] (1 failing rows): Got 1 result, configured to fail " \
+           "if != 0" in str(failure.value)
+    result = failure.value.result
+    assert {n.status for n in result.nodes if n.resource_type == "test" and n.name not in failed} == {"pass"}
+    assert result.committed == {}
+    assert {m: lh.version("gold", m) for m in MODELS} == versions
