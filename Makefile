@@ -13,7 +13,7 @@ export PYSPARK_DRIVER_PYTHON := $(PY)
 export AIRFLOW_HOME    ?= $(abspath .airflow)
 export CITYDATA_HOME   ?= $(abspath .)
 
-.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-platform bench-small-day bench-release bench-scale clean
+.PHONY: help demo demo-airflow run-day airflow portal browser postgres test test-fast lint setup java venv bench-lakehouse bench-simulate bench-ingest bench-legal-entity bench-platform bench-small-day bench-release bench-scale clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -108,6 +108,9 @@ bench-simulate: setup ## generate a 1,000,000-resident city: time and size
 
 bench-ingest: setup ## ingest a 1,000,000-resident city, day 1 then day 2: rows/s per stage, day-2/day-1 ratio
 	$(PY) benchmarks/bench_ingest.py $(BENCH_ARGS)
+
+bench-legal-entity: setup ## the legal-entity sources land and reach silver (days 1, 2, rerun): XLSX readers compared, the silver step's phases and Spark jobs
+	$(PY) benchmarks/bench_legal_entity.py $(BENCH_ARGS)
 
 bench-platform: setup ## run-day on a 1,000,000-resident city, day 1 then day 2: every stage's s and rows/s, day-2/day-1
 	$(PY) benchmarks/bench_platform.py $(BENCH_ARGS)
