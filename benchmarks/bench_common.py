@@ -7,7 +7,10 @@ import os
 import platform
 import resource
 import shutil
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -19,6 +22,23 @@ def city_arguments(parser: argparse.ArgumentParser, keep_help: str) -> None:
     parser.add_argument("--period-days", type=int, default=1, help="days between deliveries (1: a daily feed)")
     parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder, removed afterwards")
     parser.add_argument("--keep", action="store_true", help=keep_help)
+
+
+def start_city(args: argparse.Namespace, title: str, prefix: str, *, days: tuple[int, ...] = (1, 2),
+               simulated: str = "data/simulated") -> tuple[Path, list[Any]]:
+    """The run's folder (--out, else a new temporary one), the title and machine lines, and the simulated days
+    under `simulated` in it (timed, not part of any figure)."""
+    from citydata.sources.simulate import simulate
+
+    out = (args.out or Path(tempfile.mkdtemp(prefix=f"{prefix}-"))).resolve()
+    print(f"{title}: {args.persons:,} residents, seed {args.seed}, period {args.period_days} day(s) -> {out}")
+    print_machine()
+    started = time.perf_counter()
+    simulated_days = simulate(out / simulated, list(days), persons=args.persons, seed=args.seed,
+                              period_days=args.period_days)
+    print(f"simulated day(s) {', '.join(map(str, days))} in {time.perf_counter() - started:.1f} s "
+          f"(not part of the figures below)")
+    return out, simulated_days
 
 
 def print_machine() -> None:

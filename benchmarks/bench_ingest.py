@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,9 @@ from citydata.ingest.population import lookup_person  # noqa: E402
 from citydata.ingest.runner import DayIngestResult, ingest_day, silver_steps  # noqa: E402
 from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
 from citydata.sources.connectors import delivery_path  # noqa: E402
-from citydata.sources.simulate import simulate  # noqa: E402
 from citydata.standards.pseudonym import id_number_hash, platform_key  # noqa: E402
 
-from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
+from bench_common import city_arguments, finish, rate, start_city  # noqa: E402
 
 
 class StageClock:
@@ -132,13 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     city_arguments(parser, keep_help="keep the simulated days and the lakehouse")
     args = parser.parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    print(f"ingest benchmark: {args.persons:,} residents, seed {args.seed}, period {args.period_days} day(s) -> {out}")
-    print_machine()
-
-    started = time.perf_counter()
-    days = simulate(out / "simulated", [1, 2], persons=args.persons, seed=args.seed, period_days=args.period_days)
-    print(f"simulated days 1 and 2 in {time.perf_counter() - started:.1f} s (not part of the figures below)")
+    out, days = start_city(args, "ingest benchmark", "bench-ingest", simulated="simulated")
 
     spark = get_spark(app_name="bench-ingest")
     lakehouse = Lakehouse(spark, out / "lakehouse")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,9 +28,8 @@ from citydata.ingest import legal_entity  # noqa: E402
 from citydata.ingest.bronze import land_delivery  # noqa: E402
 from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
 from citydata.sources.connectors import delivery_path, read_all, xlsx_file  # noqa: E402
-from citydata.sources.simulate import simulate  # noqa: E402
 
-from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
+from bench_common import city_arguments, finish, rate, start_city  # noqa: E402
 
 
 class Phases:
@@ -126,13 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.set_defaults(persons=200_000)
     parser.add_argument("--xlsx-only", action="store_true", help="only compare the XLSX readers")
     args = parser.parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="bench-legal-entity-"))
-    print(f"legal entity benchmark: {args.persons:,} residents, seed {args.seed}, period {args.period_days} "
-          f"day(s) -> {out}")
-    print_machine()
-    started = time.perf_counter()
-    days = simulate(out / "simulated", [1, 2], persons=args.persons, seed=args.seed, period_days=args.period_days)
-    print(f"simulated days 1 and 2 in {time.perf_counter() - started:.1f} s (not part of the figures below)")
+    out, days = start_city(args, "legal entity benchmark", "bench-legal-entity", simulated="simulated")
     xlsx_readers(delivery_path(load_contract("legal_entities"), days[0].folder / "delivery"))
     if args.xlsx_only:
         return 0

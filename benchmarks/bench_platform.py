@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from pathlib import Path
 
 # The bronze landing hands a delivery's rows to Spark from the driver: give a 1M-row register room.
 os.environ.setdefault("CITYDATA_SPARK_DRIVER_MEMORY", "8g")
@@ -22,9 +20,8 @@ os.environ.setdefault("CITYDATA_SPARK_LOG_LEVEL", "ERROR")
 from citydata.config import Paths  # noqa: E402
 from citydata.lakehouse import Lakehouse, get_spark  # noqa: E402
 from citydata.orchestration import STAGES, DayResult, StageResult, plan_day, run_day  # noqa: E402
-from citydata.sources.simulate import simulate  # noqa: E402
 
-from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
+from bench_common import city_arguments, finish, rate, start_city  # noqa: E402
 
 
 def stage_rows(stage: StageResult) -> int:
@@ -68,15 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     city_arguments(parser, keep_help="keep the simulated days, lakehouse and releases")
     parser.add_argument("--rerun", action="store_true", help="also rerun day 2 (nothing new: writes nothing)")
     args = parser.parse_args(argv)
-    out = (args.out or Path(tempfile.mkdtemp(prefix="bench-platform-"))).resolve()
-    print(f"platform benchmark (run-day): {args.persons:,} residents, seed {args.seed}, period {args.period_days} "
-          f"day(s) -> {out}")
-    print_machine()
-
-    started = time.perf_counter()
-    days = simulate(out / "data" / "simulated", [1, 2], persons=args.persons, seed=args.seed,
-                    period_days=args.period_days)
-    print(f"simulated days 1 and 2 in {time.perf_counter() - started:.1f} s (not part of the figures below)")
+    out, days = start_city(args, "platform benchmark (run-day)", "bench-platform")
 
     paths = Paths.from_env(out)
     spark = get_spark(app_name="bench-platform")

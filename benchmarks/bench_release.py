@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +32,8 @@ from citydata.orchestration import (  # noqa: E402
     portal_stage,
     release_stage,
 )
-from citydata.sources.simulate import simulate  # noqa: E402
 
-from bench_common import city_arguments, finish, print_machine, rate  # noqa: E402
+from bench_common import city_arguments, finish, rate, start_city  # noqa: E402
 
 RELEASE_STAGES = ("gate", "release", "export", "portal")
 
@@ -86,16 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     city_arguments(parser, keep_help="keep the simulated days, lakehouse, releases, exports and portal")
     parser.add_argument("--day2", action="store_true", help="also build day 2 and time its release side (drift)")
     args = parser.parse_args(argv)
-    out = (args.out or Path(tempfile.mkdtemp(prefix="bench-release-"))).resolve()
-    print(f"release benchmark (gate, release, export, portal): {args.persons:,} residents, seed {args.seed}, "
-          f"period {args.period_days} day(s) -> {out}")
-    print_machine()
-
-    started = time.perf_counter()
-    day_numbers = [1, 2] if args.day2 else [1]
-    days = simulate(out / "data" / "simulated", day_numbers, persons=args.persons, seed=args.seed,
-                    period_days=args.period_days)
-    print(f"simulated day(s) {day_numbers} in {time.perf_counter() - started:.1f} s (not part of the figures)")
+    out, days = start_city(args, "release benchmark (gate, release, export, portal)", "bench-release",
+                           days=(1, 2) if args.day2 else (1,))
     paths = Paths.from_env(out)
     spark = get_spark(app_name="bench-release")
     lakehouse = Lakehouse(spark, paths.lakehouse)

@@ -17,15 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from citydata.orchestration import STAGES
-from citydata.sources.simulate import simulate
 
-from bench_common import city_arguments, print_machine
+from bench_common import city_arguments, start_city
 
 TARGET_SECONDS = 60.0  # issue 13: a 2,000-resident day, every source through release, from the command's start
 
@@ -90,14 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.set_defaults(persons=2_000)
     parser.add_argument("--rerun", action="store_true", help="also rerun day 2 (nothing new: writes nothing)")
     args = parser.parse_args(argv)
-    out = (args.out or Path(tempfile.mkdtemp(prefix="bench-small-day-"))).resolve()
-    print(f"small-day benchmark (citydata run-day, a process per day): {args.persons:,} residents, seed {args.seed}, "
-          f"period {args.period_days} day(s) -> {out}")
-    print_machine()
-    started = time.perf_counter()
-    days = simulate(out / "data" / "simulated", [1, 2], persons=args.persons, seed=args.seed,
-                    period_days=args.period_days)
-    print(f"simulated days 1 and 2 in {time.perf_counter() - started:.1f} s (not part of the figures below)")
+    out, days = start_city(args, "small-day benchmark (citydata run-day, a process per day)", "bench-small-day")
 
     runs = [("day 1", days[0].folder), ("day 2", days[1].folder)]
     if args.rerun:
