@@ -33,7 +33,7 @@ from citydata.ingest.silver import (
     SilverResult,
     build_silver,
     keep_unchanged_lineage,
-    latest_list,
+    latest_delivered,
     standardize,
     table_change,
     table_unchanged,
@@ -105,7 +105,7 @@ def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetim
         log.info("silver.%s: no pending batches of bronze.%s: nothing to do", table, contract.tables.bronze)
         return PoiResult(staged, table_unchanged(lakehouse, table))
     crawls = lakehouse.read(BRONZE, contract.tables.bronze).where(F.col("_batch_id").isin(pending))
-    latest = latest_list(crawls)
+    latest = latest_delivered(lakehouse, contract.tables.bronze, among=pending)
     # A crawl is the full list: the POIs of the latest one are open, every other POI is closed. The
     # staging table cannot tell (an unchanged POI keeps the batch that first delivered it), so the
     # latest crawl's ids come from bronze, standardized by the same contract checks.

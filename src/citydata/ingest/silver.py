@@ -226,17 +226,10 @@ class DeliveredBatch:
 DayOf = Callable[[Column], Column]  # a batch id column -> its delivery day
 
 
-def delivered_batches(bronze: DataFrame) -> dict[str, DeliveredBatch]:
-    """Every batch of a bronze table with its delivery day and landing time (one small Spark job); a table
-    landed before `_delivery_day` existed has no day for its batches."""
-    day = F.max(DELIVERY_DAY) if DELIVERY_DAY in bronze.columns else F.lit(None).cast("string")
-    rows = bronze.groupBy("_batch_id").agg(day.alias("day"), F.max("_ingested_at").alias("landed_at")).collect()
-    return {r["_batch_id"]: DeliveredBatch(r["_batch_id"], r["day"], r["landed_at"]) for r in rows}
-
-
 def bronze_deliveries(lakehouse: Lakehouse, bronze_table: str, version: int | None = None
                       ) -> dict[str, DeliveredBatch]:
-    """`delivered_batches` of a bronze table (at `version`, default latest) read on the driver: three lineage
+    """Every batch of a bronze table (at `version`, default latest) with its delivery day and landing time (a table
+    landed before `_delivery_day` existed has no day for its batches), read on the driver: three lineage
     columns, one Arrow batch at a time (memory follows the batches, not the rows), no Spark job — a step
     asks this of every source it reads, and bronze grows by a full list a day. Landing times are converted
     as Spark's collect converts a timestamp (`TimestampType.fromInternal`), so both give the same values."""
@@ -261,9 +254,14 @@ def bronze_deliveries(lakehouse: Lakehouse, bronze_table: str, version: int | No
             for b, (day, landed) in found.items()}
 
 
-def latest_delivered(lakehouse: Lakehouse, bronze_table: str) -> Row | None:
-    """`latest_list` of a bronze table, from `bronze_deliveries` (no Spark job)."""
-    return _latest_of(bronze_deliveries(lakehouse, bronze_table).values())
+def latest_delivered(lakehouse: Lakehouse, bronze_table: str, among: Iterable[str] | None = None) -> Row | None:
+    """The batch of a bronze table (of its batches `among`, default all) of the latest delivery day (then landed
+    last, then the greater batch id) as (`_batch_id`, `_updated_at` = its landing time): for a full-list source,
+    the current list, whichever run landed it first. None when there is none. From `bronze_deliveries` (no Spark
+    job)."""
+    batches = bronze_deliveries(lakehouse, bronze_table)
+    wanted = batches.keys() if among is None else set(among)
+    return _latest_of(b for batch_id, b in batches.items() if batch_id in wanted)
 
 
 def day_of(batches: dict[str, DeliveredBatch]) -> DayOf:
@@ -328,13 +326,6 @@ def _against_current(contract: SourceContract, latest: DataFrame, current: DataF
         same = same & F.col(column).eqNullSafe(F.col(f"__cur_{column}"))
     return (latest.join(cur, on=keys, how="left").where(_beats_current(contract, days) & ~same)
             .select(*keys, *values, *lineage))
-
-
-def latest_list(bronze: DataFrame) -> Row | None:
-    """The bronze batch of the latest delivery day (then landed last, then the greater batch id) as
-    (`_batch_id`, `_updated_at` = its landing time): for a full-list source, the current list, whichever
-    run landed it first. None for an empty bronze table."""
-    return _latest_of(delivered_batches(bronze).values())
 
 
 def _listed_keys(contract: SourceContract, bronze: DataFrame, standardized: DataFrame, pending: list[str],

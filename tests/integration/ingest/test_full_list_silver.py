@@ -18,18 +18,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from pyspark.sql import DataFrame, Row
+from pyspark.sql import functions as F
 
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import APPLIED_TABLE, STATE_LAYER
 from citydata.ingest.bronze import BRONZE, land_delivery
+from citydata.ingest.delivery_day import DELIVERY_DAY
 from citydata.ingest.silver import (
     LISTED,
     SILVER,
+    DeliveredBatch,
     bronze_deliveries,
     build_silver,
-    delivered_batches,
     latest_delivered,
-    latest_list,
     standardize,
 )
 from citydata.lakehouse import Lakehouse
@@ -187,6 +189,19 @@ def test_lists_landed_out_of_day_order_give_the_silver_of_day_order(spark, tmp_p
     together = Lakehouse(spark, tmp_path / "together" / "lakehouse")
     _land_lists(spark, tmp_path / "together", together, [2, 1], silver_each=False)  # one step, both days
     assert _compared(together) == expected
+
+
+def delivered_batches(bronze: DataFrame) -> dict[str, DeliveredBatch]:
+    """What bronze_deliveries reads on the driver, computed by Spark: the oracle of the tests below."""
+    day = F.max(DELIVERY_DAY) if DELIVERY_DAY in bronze.columns else F.lit(None).cast("string")
+    rows = bronze.groupBy("_batch_id").agg(day.alias("day"), F.max("_ingested_at").alias("landed_at")).collect()
+    return {r["_batch_id"]: DeliveredBatch(r["_batch_id"], r["day"], r["landed_at"]) for r in rows}
+
+
+def latest_list(bronze: DataFrame) -> Row | None:
+    """latest_delivered's answer computed by Spark: the batch of the latest day, then landing, then id."""
+    latest = max(delivered_batches(bronze).values(), key=lambda b: b.order, default=None)
+    return None if latest is None else Row(_batch_id=latest.batch_id, _updated_at=latest.landed_at)
 
 
 def test_the_driver_reads_the_batches_landing_times_as_spark_does(run: dict) -> None:
