@@ -47,6 +47,7 @@ from citydata.ingest.silver import (
     table_unchanged,
 )
 from citydata.lakehouse import Lakehouse, MergeResult
+from citydata.lakehouse.lookup import lookup
 from citydata.standards.divisions import load_divisions
 from citydata.standards.pseudonym import id_number_hash, keyed_hash, platform_key
 
@@ -725,6 +726,6 @@ def rehash_persons(lakehouse: Lakehouse) -> int:
 
 def lookup_person(lakehouse: Lakehouse, id_number: str) -> DataFrame:
     """silver.person's row of one ID number (as delivered or standard), read through its keyed hash: the Delta
-    log's statistics on `id_hash` prune every file that cannot hold it (an ID number has no statistics)."""
-    wanted = id_number_hash(id_number, platform_key(lakehouse.root))
-    return lakehouse.read(SILVER, PERSON, where=f"{ID_HASH} = '{wanted}'")
+    log's statistics on `id_hash` prune every file that cannot hold it (an ID number has no statistics), the
+    footers' every row group but one, and the row is read without a Spark job (`citydata.lakehouse.lookup`)."""
+    return lookup(lakehouse, SILVER, PERSON, ID_HASH, id_number_hash(id_number, platform_key(lakehouse.root)))

@@ -103,12 +103,14 @@ def _sql_literal(value: Any) -> str:
     raise TypeError(f"no SQL literal for {value!r}")
 
 
-def snapshot_dataset(dt: DeltaTable, storage_options: Mapping[str, str] | None = None) -> ds.Dataset:
+def snapshot_dataset(dt: DeltaTable, storage_options: Mapping[str, str] | None = None,
+                     files: Sequence[ActiveFile] | None = None) -> ds.Dataset:
     """A Delta snapshot as a pyarrow dataset: one fragment per active file, in `active_files(dt)` order, with
     its partition values as guarantees (file statistics are not used: see `Lakehouse.arrow_dataset`).
-    `storage_options`: those the table was opened with, for a table in an object store."""
+    `storage_options`: those the table was opened with, for a table in an object store. `files`: only these
+    of the snapshot's files (e.g. `active_files(dt, predicate)`, pruned by the log's statistics)."""
     schema = pa.schema(dt.schema().to_arrow())
-    files = active_files(dt)
+    files = active_files(dt) if files is None else files
     fs, _ = storage.filesystem(dt.table_uri, storage_options or {})
     partitions = []
     for f in files:
@@ -268,16 +270,20 @@ class Lakehouse:
         df = self._scan(path, spark_schema(dt), active_files(dt, where))
         return df.where(where) if where else df
 
-    def arrow_dataset(self, layer: str, table: str, version: int | None = None) -> ds.Dataset:
+    def arrow_dataset(self, layer: str, table: str, version: int | None = None,
+                      where: str | None = None) -> ds.Dataset:
         """The table's snapshot (at `version`, default latest) as a pyarrow dataset on the driver, for
-        bookkeeping reads of a column or two (which batches a table holds, how many rows one has): they need no
-        Spark job, which costs more than the read on a small day. Scan it column by column
-        (`to_batches(columns=..., filter=...)`, `count_rows(filter=...)`); rows for processing go through `read`.
+        bookkeeping reads of a column or two (which batches a table holds, how many rows one has) and point
+        lookups (`citydata.lakehouse.lookup`): they need no Spark job, which costs more than the read on a small
+        day. Scan it column by column (`to_batches(columns=..., filter=...)`, `count_rows(filter=...)`); rows for
+        processing go through `read`. `where`: a SQL predicate that prunes files as `read`'s does (the scan's own
+        `filter` must still select the rows).
 
         Built from the snapshot's file list, not with delta-rs's `to_pyarrow_dataset`: that one turns each
         file's min/max statistics into a guarantee, and a long string's statistics hold a prefix as the minimum
         and no maximum, which made it skip every file for `_batch_id == '<a batch id of 35 characters>'`."""
-        return snapshot_dataset(self._open(layer, table, version), self.storage_options)
+        dt = self._open(layer, table, version)
+        return snapshot_dataset(dt, self.storage_options, files=active_files(dt, where) if where else None)
 
     def distinct_values(self, layer: str, table: str, column: str,
                         where: ds.Expression | None = None) -> set[Any]:
