@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from citydata.sources.simulate.config import SimulationConfig
+from citydata.sources.simulate.config import DAY1, SimulationConfig
 from citydata.sources.simulate.names import GIVEN_CHARS, TRADE_WORDS
 from citydata.sources.simulate.population import ALIVE, MERGE_DATE, Population, Street, days
 from citydata.sources.simulate.rng import hash_uniform, stream
@@ -337,6 +337,11 @@ def employment(cfg: SimulationConfig, pop: Population, ents: Entities, n_initial
     person = np.flatnonzero(working)
     employer = pick[person]
     earliest = np.maximum(ents.reg[employer], pop.birth[person] + int(18 * 365.25))
-    since = earliest + (hash_uniform(seed, "insured-since", person) * np.maximum(at - earliest, 0)).astype(np.int32)
+    # 参保日期 is a fact of the person's insurance, drawn once: between the day they could first be insured and the
+    # city's first delivery, or that first possible day itself when it came later. Drawn against `at` instead, it
+    # moved with every delivery and about half the daily list changed (docs/simulated-city.md).
+    first_delivery = days(DAY1)
+    since = earliest + (hash_uniform(seed, "insured-since", person)
+                        * np.maximum(first_delivery - earliest, 0)).astype(np.int32)
     base = (4000 + hash_uniform(seed, "contribution-base", person) * 26000).astype(np.int64) // 10 * 10
     return Employment(person, employer.astype(np.int64), since.astype(np.int32), base)
