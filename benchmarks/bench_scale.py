@@ -55,9 +55,10 @@ def measure_one_size(persons: int, seed: int, out: Path) -> dict[str, Any]:
     from citydata.config import Paths
     from citydata.lakehouse import Lakehouse, get_spark
     from citydata.orchestration import plan_day, run_day
-    from citydata.sources.simulate import simulate
 
-    days = simulate(out / "data" / "simulated", [1, 2], persons=persons, seed=seed, period_days=1)
+    from bench_common import simulate_in_child
+
+    days = simulate_in_child(out / "data" / "simulated", [1, 2], persons=persons, seed=seed, period_days=1)
     paths = Paths.from_env(out)
     spark = get_spark(app_name="bench-scale")
     lakehouse = Lakehouse(spark, paths.lakehouse)
