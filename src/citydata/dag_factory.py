@@ -407,8 +407,10 @@ def _params(specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return {name: Param(spec.pop("default"), **spec) for name, spec in ((n, dict(s)) for n, s in specs.items())}
 
 
-def _day(params: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
-    """The platform's paths, session, lakehouse and the day's plan for a gold/release/run_day task."""
+def _day(params: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """The platform's paths, lakehouse and the day's plan for a gold/release/run_day task. The lakehouse starts
+    Spark when something first needs it: a stage that reads only Delta logs (release, an export done before)
+    starts no JVM."""
     from datetime import date
 
     from citydata.config import Paths
@@ -420,8 +422,7 @@ def _day(params: Mapping[str, Any]) -> tuple[Any, Any, Any, Any]:
     folder = (params.get("day_folder") or "").strip() or default_delivery_folder(paths)
     as_of = (params.get("as_of") or "").strip()
     plan = plan_day(folder, paths=paths, as_of=date.fromisoformat(as_of) if as_of else None)
-    spark = get_spark(app_name="citydata-day")
-    return paths, spark, Lakehouse(spark, paths.lakehouse), plan
+    return paths, Lakehouse(lambda: get_spark(app_name="citydata-day"), paths.lakehouse), plan
 
 
 def run_day_task(stage: str, params: Mapping[str, Any], upstream: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -436,14 +437,14 @@ def run_day_task(stage: str, params: Mapping[str, Any], upstream: Mapping[str, A
         raise ValueError(f"unknown stage {stage!r}: one of {', '.join(orchestration.STAGES)}")
     if stage == "portal":
         return orchestration.portal_stage(Paths.from_env()).as_dict()
-    paths, spark, lakehouse, plan = _day(params)
+    paths, lakehouse, plan = _day(params)
     if stage == "ingest":
         api_url = (params.get("api_url") or "").strip() or None
-        done = orchestration.ingest_stage(spark, lakehouse, plan, api_url=api_url)
+        done = orchestration.ingest_stage(lakehouse.spark, lakehouse, plan, api_url=api_url)
     elif stage == "gold":
-        done = orchestration.gold_stage(spark, lakehouse, plan, paths=paths)
+        done = orchestration.gold_stage(lakehouse.spark, lakehouse, plan, paths=paths)
     elif stage == "gate":
-        done, gate = orchestration.gate_stage(spark, lakehouse, paths=paths, plan=plan)
+        done, gate = orchestration.gate_stage(lakehouse.spark, lakehouse, paths=paths, plan=plan)
         gate.raise_for_failure()
     elif stage == "release":
         done = orchestration.release_stage(lakehouse, plan, dict(upstream or {})["details"], paths=paths)

@@ -16,19 +16,22 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from citydata.ingest.concurrency import CLAIM_ATTEMPTS, append_claimed, version_or_absent
 from citydata.lakehouse import Lakehouse
+from citydata.lakehouse.core import arrow_rows
 from citydata.lakehouse.errors import ConcurrentWriteError
 
 log = logging.getLogger(__name__)
 
 STATE_LAYER = "silver"
 APPLIED_TABLE = "applied_batches"
-_SCHEMA = "consumer string, bronze_table string, batch_id string, applied_at timestamp"
+_ARROW_SCHEMA = pa.schema([("consumer", pa.string()), ("bronze_table", pa.string()), ("batch_id", pa.string()),
+                           ("applied_at", pa.timestamp("us", tz="UTC"))])
 
 
 def bronze_batches(lakehouse: Lakehouse, bronze_table: str) -> list[str]:
@@ -83,7 +86,7 @@ def mark_applied_batches(lakehouse: Lakehouse, consumer: str, batches: Mapping[s
             return
         claims = [_claim(consumer, table, batch) for _, table, batch, _ in rows]
         written = append_claimed(
-            lakehouse, lakehouse.spark.createDataFrame(rows, _SCHEMA), STATE_LAYER, APPLIED_TABLE, claims,
+            lakehouse, arrow_rows(rows, _ARROW_SCHEMA), STATE_LAYER, APPLIED_TABLE, claims,
             read_version, done=partial(_recorded_meanwhile, lakehouse, consumer, wanted, at, len(rows)))
         if written:
             for table in wanted:

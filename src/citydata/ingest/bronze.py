@@ -32,12 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType, TimestampType
 
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.columnar import certainly_valid
 from citydata.ingest.concurrency import ABSENT, append_claimed, holds_claim, version_or_absent
-from citydata.ingest.csv_landing import NOT_PLAIN, CsvPlan, plan_csv, read_planned
+from citydata.ingest.csv_landing import NOT_PLAIN, CsvPlan, plan_csv, read_planned, read_range, read_schema
 from citydata.ingest.delivery_day import DELIVERY_DAY, add_delivery_day_column, delivery_day_of
 from citydata.ingest.validate import masked_record, validate_record
 from citydata.lakehouse import DeltaCommitError, Lakehouse
@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 BRONZE = "bronze"
 ROWS_PER_TASK = 50_000
+# A delivery of at most this many rows is landed by the driver (`land_delivery`): the Spark path would run it as
+# one task anyway (ROWS_PER_TASK; a CSV under csv_landing.CHUNK is one range), so the driver does the same work
+# without a job's fixed cost.
+DRIVER_ROWS = ROWS_PER_TASK
 LINEAGE = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "_encoding", "_content_hash",
            DELIVERY_DAY)
 REJECT_COLUMNS = ("_source", "_file", "_row_number", "_batch_id", "_ingested_at", "reason_code",
@@ -268,16 +272,84 @@ def _landing_frames(spark: SparkSession, contract: SourceContract, delivery: Del
     return validated, bronze_rows, rejects
 
 
-def _create_empty_tables(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContract, delivery: Delivery,
-                         batch_id: str) -> list[str]:
+def _arrow_schemas(contract: SourceContract) -> tuple[pa.Schema, pa.Schema]:
+    """The bronze and rejects tables' columns as Arrow types: those `_landing_frames` gives them."""
+    typed = {"_row_number": pa.int32(), "_ingested_at": pa.timestamp("us", tz="UTC")}
+    names = [f.name for f in contract.fields]
+    return (pa.schema([(c, typed.get(c, pa.string())) for c in (*names, *LINEAGE)]),
+            pa.schema([(c, typed.get(c, pa.string())) for c in REJECT_COLUMNS]))
+
+
+def _validated_on_driver(contract: SourceContract, delivery: Delivery | CsvPlan) -> pa.Table | None:
+    """What `validate_delivery`'s tasks compute before duplicates are marked (with `_line_key`), computed by the
+    same functions on the driver; None when a task's reading finds the planned CSV not plain."""
+    names = [f.name for f in contract.fields]
+    if isinstance(delivery, CsvPlan):
+        today = date.today()
+        read = pa.Table.from_batches(
+            [batch for start, end, first in delivery.ranges
+             for batch in read_range(contract, delivery, start, end, first, today)], read_schema(names))
+        if NOT_PLAIN in read.column("reason_code").to_pylist():
+            return None
+        values = [read.column(n).to_pylist() for n in names]
+        keys = [hashlib.sha256("\x1f".join(cells).encode("utf-8")).hexdigest() if whole else None
+                for whole, *cells in zip(read.column("_read").to_pylist(), *values)]
+        return read.drop_columns(["_read"]).append_column("_line_key", pa.array(keys, pa.string()))
+    rows = pd.DataFrame(delivery.rows, columns=["_file", "_row_number", "_encoding", "_content_hash", "cells",
+                                                "pre_reason", "pre_detail", "pre_masked"])
+    validated = pd.concat(list(_validate_batches(contract)(iter([rows]))), ignore_index=True)
+    schema = pa.schema([(f.name, pa.int32() if f.name == "_row_number" else pa.bool_() if f.name == "ok"
+                         else pa.string()) for f in _validated_schema(contract).fields])
+    return pa.Table.from_pandas(validated, schema=schema, preserve_index=False)
+
+
+def _landing_tables(contract: SourceContract, validated: pa.Table, batch_id: str, at: datetime,
+                    day: str | None) -> tuple[pa.Table, pa.Table]:
+    """`_landing_frames`' bronze rows and rejects, from `_validated_on_driver`'s rows: a repeat of an earlier row
+    (by file, then row number) rejected as DUPLICATE_ROW, masked values for rejects without, lineage filled."""
+    names = [f.name for f in contract.fields]
+    files, numbers = validated.column("_file").to_pylist(), validated.column("_row_number").to_pylist()
+    keys = validated.column("_line_key").to_pylist()
+    ok, reasons = validated.column("ok").to_pylist(), validated.column("reason_code").to_pylist()
+    details, masked = validated.column("reason_detail").to_pylist(), validated.column("raw_masked").to_pylist()
+    values = {n: validated.column(n).to_pylist() for n in names}
+    first: dict[str, int] = {}
+    for row in sorted((r for r, key in enumerate(keys) if key is not None), key=lambda r: (files[r], numbers[r])):
+        if keys[row] not in first:
+            first[keys[row]] = numbers[row]
+            continue
+        ok[row], reasons[row] = False, "DUPLICATE_ROW"
+        details[row] = f"_line: DUPLICATE_ROW (repeats row {first[keys[row]]})"
+    for row, good in enumerate(ok):
+        if not good and masked[row] is None:
+            masked[row] = masked_record(contract, {n: values[n][row] for n in names})
+    n = validated.num_rows
+    filled = {**values, "_file": files, "_row_number": numbers, "_encoding": validated.column("_encoding").to_pylist(),
+              "_content_hash": validated.column("_content_hash").to_pylist(), "reason_code": reasons,
+              "reason_detail": details, "raw_masked": masked, "_source": [contract.source] * n,
+              "_batch_id": [batch_id] * n, DELIVERY_DAY: [day] * n,
+              "_ingested_at": [TimestampType().toInternal(at)] * n}  # microseconds, as Spark takes the literal
+
+    def table(schema: pa.Schema, rows: pa.Array) -> pa.Table:
+        return pa.table({c: pa.array(filled[c], pa.int64()).cast(schema.field(c).type) if c == "_ingested_at"
+                         else pa.array(filled[c], schema.field(c).type) for c in schema.names},
+                        schema=schema).filter(rows)
+
+    good = pa.array(ok, pa.bool_())
+    bronze_schema, rejects_schema = _arrow_schemas(contract)
+    return table(bronze_schema, good), table(rejects_schema, pc.invert(good))
+
+
+def _create_empty_tables(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
     """A delivery without rows still leaves the source's bronze and rejects tables (empty, with the columns a
     landing writes) where none exist yet, so readers find them; returns the tables created."""
-    _, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, datetime.now(UTC), None)
-    return [table for table, rows in ((contract.tables.bronze, bronze_rows), (contract.tables.rejects, rejects))
-            if not lakehouse.exists(BRONZE, table) and _create_empty(lakehouse, rows, table)]
+    bronze_schema, rejects_schema = _arrow_schemas(contract)
+    return [table for table, schema in ((contract.tables.bronze, bronze_schema),
+                                        (contract.tables.rejects, rejects_schema))
+            if not lakehouse.exists(BRONZE, table) and _create_empty(lakehouse, schema.empty_table(), table)]
 
 
-def _create_empty(lakehouse: Lakehouse, rows: DataFrame, table: str) -> bool:
+def _create_empty(lakehouse: Lakehouse, rows: DataFrame | pa.Table, table: str) -> bool:
     """Create a bronze table with `rows` (none of a batch) unless it exists; False when another run created it
     at the same time (it exists then, which is all that was needed)."""
     try:
@@ -289,7 +361,7 @@ def _create_empty(lakehouse: Lakehouse, rows: DataFrame, table: str) -> bool:
     return True
 
 
-def _land_batch(lakehouse: Lakehouse, rows: DataFrame, table: str, batch_id: str, read_version: int) -> bool:
+def _land_batch(lakehouse: Lakehouse, rows: DataFrame | pa.Table, table: str, batch_id: str, read_version: int) -> bool:
     """Append a batch's rows to a bronze table unless another run lands them first (True when this run did)."""
     return append_claimed(
         lakehouse, rows, BRONZE, table, [batch_id], read_version,
@@ -303,10 +375,15 @@ def land_delivery(
     path: str | Path,
     ingested_at: datetime | None = None,
     delivery_day: str | None = None,
+    *,
+    driver_rows: int = DRIVER_ROWS,
 ) -> LandingResult:
     """Land one delivery into bronze and its rejects table; a second landing of the same content is a no-op.
 
-    `delivery_day` (default: the day folder the delivery lies in) is recorded as `_delivery_day`."""
+    `delivery_day` (default: the day folder the delivery lies in) is recorded as `_delivery_day`. A delivery of
+    at most `driver_rows` rows is validated and written by the driver (the functions the tasks run, written
+    through the same data source: the same rows in both tables), with no Spark job: below one task's worth of
+    rows, a Spark job only adds its fixed cost."""
     path = Path(path) if "://" not in str(path) else path
     day = delivery_day or delivery_day_of(path)
     # a plain CSV file is read by Spark tasks; anything else by its connector on the driver
@@ -326,7 +403,7 @@ def land_delivery(
         return lakehouse.version(BRONZE, table) if lakehouse.exists(BRONZE, table) else None
 
     if delivered == 0 and isinstance(delivery, Delivery):
-        created = _create_empty_tables(spark, lakehouse, contract, delivery, batch_id)
+        created = _create_empty_tables(lakehouse, contract)
         log.info("%s: the delivery holds no rows: nothing to land%s", name,
                  f" (created empty {', '.join(f'bronze.{t}' for t in created)})" if created else "")
         return LandingResult(contract.source, name, batch_id, delivery.content_hash, delivery.encoding, 0, 0, 0,
@@ -339,28 +416,15 @@ def land_delivery(
                              version(bronze_table), version(rejects_table), already_landed=True)
 
     at = (ingested_at or datetime.now(UTC)).replace(microsecond=0)
-    validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
-    validated.cache()
-    try:
-        # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)
-        counts = validated.groupBy("ok", "reason_code").count().collect()
-        if any(r["reason_code"] == NOT_PLAIN for r in counts):
-            validated.unpersist()
-            log.info("%s: not plain enough to read in tasks (found by a task): read by its connector", name)
-            delivery = read_delivery(contract, path)
-            delivered = len(delivery.rows)  # the connector's rows (a GB18030 file reads differently from GBK)
-            validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
-            validated.cache()
-            counts = validated.groupBy("ok", "reason_code").count().collect()
-        landed = sum(r["count"] for r in counts if r["ok"])
-        rejected = sum(r["count"] for r in counts if r["ok"] is False)
+
+    def write(bronze_rows: DataFrame | pa.Table, rejects: DataFrame | pa.Table, landed: int, rejected: int) -> bool:
+        """Both tables' commits (after checking that every delivered row is in one of them): True if this run
+        wrote the batch. Each table is written by one Delta commit; a table that already holds the batch is
+        skipped, so a rerun after a failure between the two commits completes the landing without duplicates,
+        and of two runs landing the batch at once only one writes each table."""
         if landed + rejected != delivered:
             raise LandingLossError(
                 f"{name}: {delivered} rows delivered but {landed} valid + {rejected} rejected; nothing written")
-        by_reason = dict(sorted((r["reason_code"], r["count"]) for r in counts if r["ok"] is False))
-        # Each table is written by one Delta commit; a table that already holds the batch is skipped,
-        # so a rerun after a failure between the two commits completes the landing without duplicates,
-        # and of two runs landing the batch at once only one writes each table.
         wrote = False
         if landed and not landed_before:
             wrote |= _land_batch(lakehouse, bronze_rows, bronze_table, batch_id, bronze_read)
@@ -369,9 +433,38 @@ def land_delivery(
         if rejected and not rejected_before:
             wrote |= _land_batch(lakehouse, rejects, rejects_table, batch_id, rejects_read)
         elif not lakehouse.exists(BRONZE, rejects_table):
-            _create_empty(lakehouse, rejects, rejects_table)
-    finally:
-        validated.unpersist()
+            _create_empty(lakehouse, _arrow_schemas(contract)[1].empty_table(), rejects_table)
+        return wrote
+
+    if delivered <= driver_rows:
+        validated_here = _validated_on_driver(contract, delivery)
+        if validated_here is None:
+            log.info("%s: not plain enough to read in tasks (found reading it): read by its connector", name)
+            delivery = read_delivery(contract, path)
+            delivered = len(delivery.rows)  # the connector's rows (a GB18030 file reads differently from GBK)
+            validated_here = _validated_on_driver(contract, delivery)
+        bronze_table_rows, rejects_rows = _landing_tables(contract, validated_here, batch_id, at, day)
+        by_reason = dict(sorted(Counter(rejects_rows.column("reason_code").to_pylist()).items()))
+        wrote = write(bronze_table_rows, rejects_rows, bronze_table_rows.num_rows, rejects_rows.num_rows)
+    else:
+        validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
+        validated.cache()
+        try:
+            # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)
+            counts = validated.groupBy("ok", "reason_code").count().collect()
+            if any(r["reason_code"] == NOT_PLAIN for r in counts):
+                validated.unpersist()
+                log.info("%s: not plain enough to read in tasks (found by a task): read by its connector", name)
+                delivery = read_delivery(contract, path)
+                delivered = len(delivery.rows)  # the connector's rows (a GB18030 file reads differently from GBK)
+                validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
+                validated.cache()
+                counts = validated.groupBy("ok", "reason_code").count().collect()
+            by_reason = dict(sorted((r["reason_code"], r["count"]) for r in counts if r["ok"] is False))
+            wrote = write(bronze_rows, rejects, sum(r["count"] for r in counts if r["ok"]), sum(by_reason.values()))
+        finally:
+            validated.unpersist()
+    landed, rejected = delivered - sum(by_reason.values()), sum(by_reason.values())
     if not wrote:
         log.info("%s: batch %s was landed by another run at the same time: nothing written here", name, batch_id)
     else:

@@ -25,6 +25,7 @@ from citydata.lakehouse.errors import ConcurrentWriteError, table_of_commit_erro
 from pyspark_delta.log import claimed
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def holds_claim(lakehouse: Lakehouse, layer: str, table: str, claim: str) -> boo
     return claimed(lakehouse.path(layer, table), claim)
 
 
-def append_claimed(lakehouse: Lakehouse, rows: DataFrame, layer: str, table: str, claims: Sequence[str],
+def append_claimed(lakehouse: Lakehouse, rows: DataFrame | pa.Table, layer: str, table: str, claims: Sequence[str],
                    read_version: int, *, done: Callable[[], bool]) -> bool:
     """Append `rows` with `claims` recorded, unless another run commits them first; True when this call did.
 

@@ -189,8 +189,10 @@ def read_schema(names: list[str]) -> pa.Schema:
                       ("reason_detail", pa.string()), ("raw_masked", pa.string())])
 
 
-def _read_range(contract: SourceContract, plan: CsvPlan, start: int, end: int, first_row: int,
-                today: date) -> Iterator[pa.RecordBatch]:
+def read_range(contract: SourceContract, plan: CsvPlan, start: int, end: int, first_row: int,
+               today: date) -> Iterator[pa.RecordBatch]:
+    """One planned byte range's rows, read and validated as a task does (the driver calls it too, for a small
+    delivery: citydata.ingest.bronze); a range that is not plain yields one NOT_PLAIN row."""
     names = [spec.name for spec in contract.fields]
     with open(plan.path, "rb") as handle:
         handle.seek(start)
@@ -275,7 +277,7 @@ def read_planned(spark: SparkSession, contract: SourceContract, plan: CsvPlan, s
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for start, end, first in zip(*(batch.column(i).to_pylist() for i in range(3))):
-                yield from _read_range(contract, plan, start, end, first, today)
+                yield from read_range(contract, plan, start, end, first, today)
 
     ranges = spark.sparkContext.parallelize(list(plan.ranges), len(plan.ranges))
     return spark.createDataFrame(ranges, "start long, end long, first_row int").mapInArrow(run, schema)

@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from citydata.ingest.concurrency import append_claimed, version_or_absent
+from citydata.lakehouse.core import arrow_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,8 +37,9 @@ log = logging.getLogger(__name__)
 BRONZE = "bronze"
 REFUSED_TABLE = "refused_files"
 KEY = ("day", "source", "sha256")
-SCHEMA = ("source string, day string, file string, reason_code string, message string, size_bytes bigint, "
-          "sha256 string, recorded_at timestamp")
+SCHEMA = pa.schema([("source", pa.string()), ("day", pa.string()), ("file", pa.string()),
+                    ("reason_code", pa.string()), ("message", pa.string()), ("size_bytes", pa.int64()),
+                    ("sha256", pa.string()), ("recorded_at", pa.timestamp("us", tz="UTC"))])
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def record_one(spark: SparkSession, lakehouse: Lakehouse, item: RefusedFile, rea
     it was found missing); False when another run recorded it since."""
     key = (item.day, item.source, item.sha256)
     row = (item.source, item.day, item.file, item.reason_code, item.message, item.size_bytes, item.sha256, at)
-    wrote = append_claimed(lakehouse, spark.createDataFrame([row], SCHEMA), BRONZE, REFUSED_TABLE, [claim_of(key)],
+    wrote = append_claimed(lakehouse, arrow_rows([row], SCHEMA), BRONZE, REFUSED_TABLE, [claim_of(key)],
                            read_version, done=lambda: key in recorded_keys(lakehouse, [key[0]]))
     if wrote:
         log.info("%s: %s refused (%s): recorded in bronze.%s", item.source, item.file, item.reason_code,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -347,7 +346,8 @@ def ingest_day(
             progress("land", source, outcome)
         return outcome, round(time.monotonic() - source_started, 2)
 
-    for source, (outcome, seconds) in _each(land, sorted(contracts), landing_threads()):
+    for source in sorted(contracts):
+        outcome, seconds = land(source)
         if isinstance(outcome, DeliveryRejectedError):
             result.refused[source] = str(outcome)
         elif isinstance(outcome, DeliveryMissingError):
@@ -384,30 +384,6 @@ def ingest_day(
     result.created_empty = ensure_silver_tables(spark, lakehouse, contracts)
     result.seconds["silver"] = round(time.monotonic() - started, 1)
     return result
-
-
-def landing_threads() -> int:
-    """How many sources land at once (CITYDATA_INGEST_THREADS, default 1). Each source lands into its own bronze
-    and rejects tables, and a landing of a small delivery is mostly per-job latency (planning, scheduling, the
-    Delta commits) that another landing can overlap on the same SparkSession."""
-    return max(1, int(os.environ.get("CITYDATA_INGEST_THREADS", "1")))
-
-
-def _each(run: Callable[[str], Any], names: list[str], threads: int) -> list[tuple[str, Any]]:
-    """`run(name)` for every name, `threads` at a time, as (name, result) in the names' order. The first error
-    cancels what has not started (what has started finishes) and is raised."""
-    if threads <= 1:
-        return [(name, run(name)) for name in names]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="citydata-land") as pool:
-        futures = {name: pool.submit(run, name) for name in names}
-        try:
-            return [(name, futures[name].result()) for name in names]
-        except BaseException:
-            for future in futures.values():
-                future.cancel()
-            raise
 
 
 def delivered_encoding_note(contract: SourceContract, detected: str) -> str | None:

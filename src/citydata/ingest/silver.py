@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import (
     BooleanType,
     DataType,
@@ -109,8 +110,8 @@ def _standardize_batches(contract: SourceContract):  # noqa: ANN202 - a Spark ma
                 result = validate_record(contract, raw)
                 out.append({**{n: result.values.get(n) for n in names}, "_batch_id": record["_batch_id"],
                             "_row_number": int(record["_row_number"]), "_ok": result.ok,
-                            "_reason": result.reason_code})
-            yield pd.DataFrame(out, columns=[*names, "_batch_id", "_row_number", "_ok", "_reason"])
+                            "_reason": result.reason_code, "_ingested_at": record["_ingested_at"]})
+            yield pd.DataFrame(out, columns=[*names, "_batch_id", "_row_number", "_ok", "_reason", "_ingested_at"])
 
     return run
 
@@ -169,7 +170,8 @@ def _columnar_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapIn
             yield pa.RecordBatch.from_pydict({
                 **{spec.name: _arrow_column(spec, values[spec.name]) for spec in contract.fields},
                 "_batch_id": batch.column("_batch_id"), "_row_number": batch.column("_row_number"),
-                "_ok": pa.array(ok, pa.bool_()), "_reason": pa.array(reason, pa.string())})
+                "_ok": pa.array(ok, pa.bool_()), "_reason": pa.array(reason, pa.string()),
+                "_ingested_at": batch.column("_ingested_at")})
 
     return run
 
@@ -190,20 +192,19 @@ def _arrow_standardizable(contract: SourceContract) -> bool:
 
 
 def standardize(contract: SourceContract, bronze: DataFrame) -> DataFrame:
-    """Bronze rows standardized and typed, with the lineage needed to pick a winner per key."""
+    """Bronze rows standardized and typed, with the lineage needed to pick a winner per key (carried through the
+    standardizing function: one scan of bronze, no join back to it)."""
     names = [f.name for f in contract.fields]
     schema = StructType(
         [StructField(f.name, _SPARK_TYPES[f.type], True) for f in contract.fields]
         + [StructField("_batch_id", StringType(), False), StructField("_row_number", IntegerType(), False),
-           StructField("_ok", BooleanType(), False), StructField("_reason", StringType(), True)]
+           StructField("_ok", BooleanType(), False), StructField("_reason", StringType(), True),
+           StructField("_ingested_at", TimestampType(), True)]
     )
-    rows = bronze.select(*names, "_batch_id", "_row_number")
+    rows = bronze.select(*names, "_batch_id", "_row_number", "_ingested_at")
     if _arrow_standardizable(contract):
-        standardized = rows.mapInArrow(_columnar_batches(contract), schema=schema)
-    else:
-        standardized = rows.mapInPandas(_standardize_batches(contract), schema=schema)
-    lineage = bronze.select("_batch_id", "_row_number", "_ingested_at")
-    return standardized.join(lineage, on=["_batch_id", "_row_number"], how="inner")
+        return rows.mapInArrow(_columnar_batches(contract), schema=schema)
+    return rows.mapInPandas(_standardize_batches(contract), schema=schema)
 
 
 @dataclass(frozen=True)
@@ -401,7 +402,7 @@ def _outdated(lakehouse: Lakehouse, table: str, schema: StructType) -> bool:
     e.g. before the contract declared `full_list`)."""
     if not lakehouse.exists(SILVER, table):
         return False
-    held = lakehouse.read(SILVER, table).schema
+    held = lakehouse.schema(SILVER, table)
     return [(f.name, f.dataType) for f in held.fields] != [(f.name, f.dataType) for f in schema.fields]
 
 
@@ -442,7 +443,8 @@ def build_silver(spark: SparkSession, lakehouse: Lakehouse, contract: SourceCont
             # No bronze yet (nothing delivered, or every delivery refused whole): an empty table, so
             # readers (dbt sources, masters, analysts) find it.
             try:
-                version = lakehouse.write(spark.createDataFrame([], schema), SILVER, table, mode="overwrite",
+                empty = to_arrow_schema(schema, timezone="UTC").empty_table()  # written by the driver: no Spark job
+                version = lakehouse.write(empty, SILVER, table, mode="overwrite",
                                           read_version=None if outdated else ABSENT)
             except DeltaCommitError:
                 if outdated or not lakehouse.exists(SILVER, table):

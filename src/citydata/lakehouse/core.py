@@ -29,7 +29,7 @@ from deltalake import ColumnProperties, CommitProperties, DeltaTable, WriterProp
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import StructType
+from pyspark.sql.types import StructType, TimestampType
 
 from citydata.config import storage_options_from_env
 from citydata.lakehouse import storage
@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
+# A merge whose new files hold at most this many rows writes them from the driver (`Lakehouse.merge`): at that size
+# a Spark write is mostly fixed cost (its job, the data source's writer and commit in Python processes of Spark's).
+DRIVER_WRITE_ROWS = 50_000
 _FILE_COL = "__citydata_file"
 _PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COMMIT_ERROR = re.compile(r"DeltaCommitError: ([^\n]+)")
@@ -142,6 +145,17 @@ def contract_personal_columns(layer: str, table: str) -> Collection[str]:
     return personal_columns(layer, table)
 
 
+def arrow_rows(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Table:
+    """Python rows as an Arrow table of `schema`, for `Lakehouse.write` by the driver: a datetime is taken as
+    Spark's createDataFrame takes it (`TimestampType.toInternal`: a naive one is local time), so both write the
+    same instants."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    arrays = [pa.array([None if v is None else TimestampType().toInternal(v) for v in values], pa.int64()).cast(
+        field.type) if pa.types.is_timestamp(field.type) else pa.array(list(values), field.type)
+        for field, values in zip(schema, columns, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 def _clustered(df: DataFrame, column: str | None) -> DataFrame:
     """`df` range-partitioned and sorted by `column` (None: as it is); Spark (AQE) picks the number of files."""
     if column is None:
@@ -158,12 +172,15 @@ class Lakehouse:
     CITYDATA_STORAGE_* variables, `citydata.config.storage_options_from_env`), passed to every delta-rs call and
     to the driver's pyarrow filesystem. Spark reaches a non-local root only with a Hadoop connector on its
     classpath: reads and writes through Spark check for it first (ObjectStoreConnectorError, docs/scale.md).
+    `spark` may also be a function that starts the session: it is called when Spark is first needed, so work that
+    turns out to need none (a stage with nothing to do) starts no JVM.
     """
 
-    def __init__(self, spark: SparkSession | None, root: str | Path,
+    def __init__(self, spark: SparkSession | Callable[[], SparkSession] | None, root: str | Path,
                  personal_columns: Callable[[str, str], Collection[str]] | None = None,
                  storage_options: Mapping[str, str] | None = None) -> None:
-        self._spark = spark
+        self._start_spark = spark if callable(spark) else None
+        self._spark = None if callable(spark) else spark
         self.root = normalize_path(str(root))
         self.personal_columns = personal_columns or contract_personal_columns
         self.storage_options: dict[str, str] = dict(
@@ -173,6 +190,8 @@ class Lakehouse:
     @property
     def spark(self) -> SparkSession:
         """The session reads and writes run in (a Lakehouse built with None has the delta-rs side only)."""
+        if self._spark is None and self._start_spark is not None:
+            self._spark = self._start_spark()
         if self._spark is None:
             raise LakehouseError(
                 f"This Lakehouse on {self.root!r} was built without a SparkSession: only its delta-rs side works "
@@ -245,6 +264,10 @@ class Lakehouse:
     ) -> list[str]:
         """Data files `read` hands to Spark for this snapshot and filter (after pruning)."""
         return [f.location for f in active_files(self._open(layer, table, version), where)]
+
+    def schema(self, layer: str, table: str) -> StructType:
+        """The table's columns as `read` gives them (from its Delta log: no Spark)."""
+        return spark_schema(self._open(layer, table))
 
     def count(self, layer: str, table: str, version: int | None = None) -> int:
         """Rows of the table (at `version`, default latest), from the Delta log's per-file record counts
@@ -373,7 +396,10 @@ class Lakehouse:
         if problems:
             raise SchemaMismatchError(path, problems)
 
-    def _save(self, df: DataFrame, path: str, mode: str, options: dict[str, str]) -> None:
+    def _save(self, df: DataFrame | pa.Table, path: str, mode: str, options: dict[str, str]) -> None:
+        if isinstance(df, pa.Table):
+            self._save_on_driver(df, path, mode, options)
+            return
         self._check_spark_reaches_root()
         writer = df.write.format("delta").mode(mode)
         for key, value in options.items():
@@ -388,9 +414,20 @@ class Lakehouse:
                 raise DeltaCommitError(found[-1].strip()) from exc
             raise
 
+    @staticmethod
+    def _save_on_driver(data: pa.Table, path: str, mode: str, options: dict[str, str]) -> None:
+        """What `_save` has Spark do, done by the driver: the `delta` data source's own writer writes the rows
+        as one task would and commits them (same files, statistics, claims and conflict checks), without a
+        Spark job — a job's fixed cost is most of a small write."""
+        from pyspark_delta.source import DeltaDataSource
+
+        writer = DeltaDataSource({**options, "path": path}).writer(from_arrow_schema(data.schema),
+                                                                   mode == "overwrite")
+        writer.commit([writer.write(iter(data.to_batches()))])
+
     def write(
         self,
-        df: DataFrame,
+        df: DataFrame | pa.Table,
         layer: str,
         table: str,
         mode: str = "append",
@@ -402,6 +439,9 @@ class Lakehouse:
         cluster_by: str | None = None,
     ) -> int:
         """Append to or overwrite the table (created on first write); returns the new version.
+
+        `df` is a DataFrame (written by Spark tasks) or, for rows already on the driver, an Arrow table: the
+        driver then writes it through the same data source without a Spark job (no `cluster_by`).
 
         Overwrite replaces content, schema and (when `partition_by` is given) partitioning in one
         commit; append requires the table's exact columns and types. `claims` are recorded with the
@@ -416,17 +456,22 @@ class Lakehouse:
         path = self.path(layer, table)
         if mode not in ("append", "overwrite"):
             raise InvalidWriteModeError(mode, path)
+        on_driver = isinstance(df, pa.Table)
+        if on_driver and cluster_by is not None:
+            raise LakehouseError(f"write to {path!r}: cluster_by needs a DataFrame (Spark sorts the rows), "
+                                 "not an Arrow table")
+        schema = from_arrow_schema(df.schema) if on_driver else df.schema
         exists = self._exists(path)
         options: dict[str, str] = {"operation": "WRITE" if mode == "append" else "OVERWRITE"}
         if exists and mode == "append":
-            self._check_schema(path, df.schema)
+            self._check_schema(path, schema)
             table_parts = self._open_path(path).metadata().partition_columns
             if partition_by is not None and list(partition_by) != table_parts:
                 raise SchemaMismatchError(
                     path, [f"partition_by {list(partition_by)} differs from the table's {table_parts}"]
                 )
         elif partition_by is not None:
-            check_partition_columns(path, df.schema, list(partition_by))
+            check_partition_columns(path, schema, list(partition_by))
             options["partitionBy"] = ",".join(partition_by)
         elif not exists:
             options["partitionBy"] = ""
@@ -435,11 +480,13 @@ class Lakehouse:
         if read_version is not None:
             options["readVersion"] = str(read_version)
         new_partitioning = list(partition_by) if partition_by is not None and mode == "overwrite" else None
-        options.update(self._stats_option(layer, table, df.schema, new_partitioning, personal_columns))
-        self._save(_clustered(df, cluster_by), path, mode, options)
+        options.update(self._stats_option(layer, table, schema, new_partitioning, personal_columns))
+        self._save(df if on_driver else _clustered(df, cluster_by), path, mode, options)
         version = self.version(layer, table)
-        log.info("wrote %s.%s (%s): version %d", layer, table, mode, version)
-        self._refresh_view(layer, table)
+        log.info("wrote %s.%s (%s%s): version %d", layer, table, mode, ", on the driver" if on_driver else "",
+                 version)
+        if self._spark is not None:
+            self._refresh_view(layer, table)
         return version
 
     def write_arrow(self, data: pa.Table, layer: str, table: str, mode: str = "append",
@@ -506,7 +553,7 @@ class Lakehouse:
 
     def merge(self, df: DataFrame, layer: str, table: str, keys: Sequence[str], *,
               personal_columns: Collection[str] = (), read_version: int | None = None,
-              cluster_by: str | None = None) -> MergeResult:
+              cluster_by: str | None = None, driver_rows: int = DRIVER_WRITE_ROWS) -> MergeResult:
         """Upsert `df` into the table by `keys`: one commit, or none when nothing changes.
 
         Only files that may hold a source key are read (partition + min/max pruning), only files
@@ -516,6 +563,9 @@ class Lakehouse:
         `read_version`: the table's version `df` was computed from (e.g. rows compared with the table's current
         ones); the merge is refused with DeltaCommitError when another writer committed since. Without it, the
         version the merge itself reads; either way the commit is refused if any commit came after it.
+        When the files it writes hold at most `driver_rows` rows (the inserted and updated ones and the rows kept
+        from rewritten files), they are collected and written by the driver (`write` of an Arrow table: the same
+        rows and commit, without the write job and the data source's Python processes).
         """
         path = self.path(layer, table)
         keys = list(keys)
@@ -536,7 +586,7 @@ class Lakehouse:
         source_all = df.persist() if owned else df
         try:
             return self._merge(source_all, layer, table, path, keys, exists, tuple(personal_columns), read_version,
-                               cluster_by=cluster_by)
+                               cluster_by=cluster_by, driver_rows=driver_rows)
         finally:
             if owned:
                 source_all.unpersist()
@@ -544,12 +594,13 @@ class Lakehouse:
     def _merge(
         self, df: DataFrame, layer: str, table: str, path: str, keys: list[str], exists: bool,
         personal_columns: tuple[str, ...] = (), computed_from: int | None = None, cluster_by: str | None = None,
+        driver_rows: int = 0,
     ) -> MergeResult:
-        # One job for the key check and the pruning bounds of the first key (the grouped keys keep it).
+        # One job for the key check, the pruning bounds of the first key (the grouped keys keep it) and the rows.
         first = keys[0]
         per_key = df.groupBy(*keys).count()
         summary = per_key.agg(F.max("count").alias("most"), F.min(first).alias("lo"),
-                              F.max(first).alias("hi")).first()
+                              F.max(first).alias("hi"), F.sum("count").alias("rows")).first()
         if summary is not None and (summary["most"] or 0) > 1:
             duplicate = per_key.where(F.col("count") > 1).limit(1).collect()
             personal = set(self.personal_columns(layer, table)) | set(personal_columns)
@@ -561,10 +612,15 @@ class Lakehouse:
                 "deduplicate the source by the keys first."
             )
         if not exists:
-            inserted = df.count()
+            inserted = int(summary["rows"] or 0) if summary is not None else 0
+            if inserted <= driver_rows:  # a few rows: collected and written by the driver
+                rows: DataFrame | pa.Table = _clustered(df, cluster_by).toArrow()
+                clustering = None
+            else:
+                rows, clustering = df, cluster_by
             # -1: created by another writer since `exists` was checked, the commit is refused (not appended to)
-            version = self.write(df, layer, table, mode="append", read_version=-1, personal_columns=personal_columns,
-                                 cluster_by=cluster_by)
+            version = self.write(rows, layer, table, mode="append", read_version=-1, personal_columns=personal_columns,
+                                 cluster_by=clustering)
             return MergeResult(inserted=inserted, updated=0, unchanged=0, version=version)
 
         if computed_from is not None and computed_from != self.version(layer, table):
@@ -607,16 +663,15 @@ class Lakehouse:
             classified = source.withColumn(_FILE_COL, F.lit(None).cast("string")) \
                 .withColumn("__status", F.lit("insert")).persist()
         try:
-            counts = {r["__status"]: r["count"] for r in classified.groupBy("__status").count().collect()}
-            inserted, updated = counts.get("insert", 0), counts.get("update", 0)
-            unchanged = counts.get("same", 0)
+            # one job: the rows per status and, for the updates, the files that hold them (to rewrite)
+            by_file = classified.groupBy("__status", _FILE_COL).count().collect()
+            counts = {status: sum(r["count"] for r in by_file if r["__status"] == status)
+                      for status in ("insert", "update", "same")}
+            inserted, updated, unchanged = counts["insert"], counts["update"], counts["same"]
             if not inserted and not updated:
                 log.info("merge into %s: nothing changed (%d rows identical)", path, unchanged)
                 return MergeResult(0, 0, unchanged, read_version)
-            rewrite_uris = [
-                r[_FILE_COL] for r in classified.where(F.col("__status") == "update")
-                .select(_FILE_COL).distinct().collect()
-            ]
+            rewrite_uris = [r[_FILE_COL] for r in by_file if r["__status"] == "update"]
             by_location = {f.location: f for f in files}
             rewrite = [by_location[_location_of(u)] for u in rewrite_uris]
             out = classified.where(F.col("__status").isin("insert", "update")).select(
@@ -632,8 +687,12 @@ class Lakehouse:
                 out = out.unionByName(kept)
             metrics = {"inserted": inserted, "updated": updated, "unchanged": unchanged,
                        "files_rewritten": len(rewrite)}
+            written = _clustered(out, cluster_by)
+            kept_rows = [f.num_records for f in rewrite]
+            if None not in kept_rows and inserted + updated + sum(kept_rows) <= driver_rows:  # type: ignore[arg-type]
+                written = written.toArrow()  # a few rows: collected (one job) and written by the driver
             self._save(
-                _clustered(out, cluster_by), path, "append",
+                written, path, "append",
                 # exclusive: inserts computed from this snapshot add files only, which delta-rs' conflict
                 # checker lets through; a concurrent MERGE of the same keys would leave them twice.
                 {"replaceFiles": json.dumps([f.path for f in rewrite]),

@@ -3,7 +3,8 @@
 The scan checks the header, quotes, blank lines and line ends; only the tasks decode the body. A body byte
 no GBK reads, or a control character, is found by a task: the landing then reads the file with its
 connector, whose rules decide — here, the file is refused whole (FILE_ENCODING) and nothing is written.
-A body that GBK cannot read but GB18030 can is read by the connector as GB18030, and lands.
+A body that GBK cannot read but GB18030 can is read by the connector as GB18030, and lands. Both ways a delivery
+lands: in Spark tasks (`driver_rows=0`) and, for a small one, on the driver (`DRIVER_ROWS`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from citydata.catalog.contracts import load_contract
-from citydata.ingest.bronze import BRONZE, DeliveryRejectedError, land_delivery
+from citydata.ingest.bronze import BRONZE, DRIVER_ROWS, DeliveryRejectedError, land_delivery
 from citydata.ingest.csv_landing import plan_csv
 from citydata.lakehouse import Lakehouse
 from citydata.sources.simulate import DefectRates, simulate
@@ -38,23 +39,25 @@ def _with_body(tmp_path: Path, register: bytes, old: bytes, new: bytes) -> Path:
     return path
 
 
+@pytest.mark.parametrize("driver_rows", [0, DRIVER_ROWS])
 @pytest.mark.parametrize("new, why", [(b"\x80", "a byte no GBK or GB18030 reads"),
                                       (b"\x01", "a control character")])
 def test_a_body_only_a_task_finds_unreadable_is_refused_whole_and_nothing_written(spark, tmp_path, register,
-                                                                                  new, why):
+                                                                                  new, why, driver_rows):
     path = _with_body(tmp_path, register, "户主".encode("gbk"), new)
     lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
     with pytest.raises(DeliveryRejectedError) as refused:
-        land_delivery(spark, lakehouse, REGISTER, path)
+        land_delivery(spark, lakehouse, REGISTER, path, driver_rows=driver_rows)
     assert refused.value.reason == "FILE_ENCODING", why
     assert not lakehouse.exists(BRONZE, REGISTER.tables.bronze)
 
 
-def test_a_body_gb18030_reads_lands_through_the_connector(spark, tmp_path, register):
+@pytest.mark.parametrize("driver_rows", [0, DRIVER_ROWS])
+def test_a_body_gb18030_reads_lands_through_the_connector(spark, tmp_path, register, driver_rows):
     # a four-byte GB18030 character outside GBK (𠀀, U+20000) in one relation-to-head value
     path = _with_body(tmp_path, register, "户主".encode("gbk"), "𠀀".encode("gb18030"))
     lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
-    landed = land_delivery(spark, lakehouse, REGISTER, path)
+    landed = land_delivery(spark, lakehouse, REGISTER, path, driver_rows=driver_rows)
     assert landed.encoding == "gb18030"
     assert landed.landed + landed.rejected == landed.delivered == register.count(b"\r\n") - 1
     assert lakehouse.count(BRONZE, REGISTER.tables.bronze) == landed.landed

@@ -1,6 +1,6 @@
 """Landing a plain CSV in tasks gives the connector path's rows, row numbers, verdicts and reasons.
 
-Spark-free: the task function (`_read_range`) runs here over the planned byte ranges and is compared,
+Spark-free: the task function (`read_range`) runs here over the planned byte ranges and is compared,
 row by row, with the connector's read followed by validate_record — the path every non-plain file takes.
 """
 
@@ -37,7 +37,7 @@ def _tasks(plan: csv_landing.CsvPlan) -> dict[int, dict]:
     """Row number -> what the tasks handed back for it."""
     rows: dict[int, dict] = {}
     for start, end, first in plan.ranges:
-        for batch in csv_landing._read_range(REGISTER, plan, start, end, first, TODAY):  # noqa: SLF001
+        for batch in csv_landing.read_range(REGISTER, plan, start, end, first, TODAY):
             for row in batch.to_pylist():
                 rows[row["_row_number"]] = row
     return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import random
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from citydata.sources.simulate import simulate
 
 INSURANCE = load_contract("social_insurance_employment")
 NAMES = [f.name for f in INSURANCE.fields]
+LANDED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,8 @@ def _batch(rows: list[dict[str, str | None]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict({
         **{name: pa.array([row[name] for row in rows], pa.string()) for name in NAMES},
         "_batch_id": pa.array(["b1"] * len(rows), pa.string()),
-        "_row_number": pa.array(list(range(1, len(rows) + 1)), pa.int32())})
+        "_row_number": pa.array(list(range(1, len(rows) + 1)), pa.int32()),
+        "_ingested_at": pa.array([LANDED] * len(rows), pa.timestamp("us", tz="UTC"))})
 
 
 def _arrow_path(rows: list[dict[str, str | None]]) -> list[dict]:
@@ -76,6 +79,8 @@ def test_odd_rows_give_the_scalar_values_verdicts_and_reasons(listed_rows):
     arrow, scalar = _arrow_path(rows), _pandas_path(rows)
     assert len(arrow) == len(scalar) == len(rows) > 1000
     keys = [*NAMES, "_row_number", "_ok", "_reason"]
+    assert {r["_ingested_at"] for r in arrow} == {LANDED}  # the landing time is carried through
+    assert {pd.Timestamp(r["_ingested_at"]) for r in scalar} == {pd.Timestamp(LANDED)}
     differing = [i for i in range(len(rows)) if any(arrow[i][k] != scalar[i][k] for k in keys)]
     assert differing == []
     # the amounts are decimal(20,2) as silver stores them, written units converted to yuan
