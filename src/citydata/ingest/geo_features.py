@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DecimalType, StringType, StructField, StructType
+from pyspark.sql.types import BooleanType, DecimalType, StringType, StructField, StructType
 
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import mark_applied, pending_batches
@@ -34,6 +34,7 @@ from citydata.ingest.silver import (
     build_silver,
     keep_unchanged_lineage,
     latest_delivered,
+    silver_schema,
     standardize,
     table_change,
     table_unchanged,
@@ -92,6 +93,17 @@ def _check_systems(rows: DataFrame, system: str) -> None:
         where = ", ".join(f"{r['poi_id']} ({r['coord_system']})" for r in other)
         raise PoiError(f"silver.{POI_STAGING}: records declare another coordinate system than the contract's "
                        f"{system}: {where}. Fix: split the source by system (one contract each); silver.poi unchanged")
+
+
+def empty_tables() -> dict[str, StructType]:
+    """silver.poi as `ensure_silver_tables` creates it empty (no crawl delivered yet): the columns `build_pois`
+    writes — the contract's as silver types them, the located coordinates and codes, `is_open`, lineage."""
+    contract = load_contract("internet_poi")
+    typed = {f.name: f.dataType for f in silver_schema(contract).fields}
+    own = {"longitude": COORD, "latitude": COORD, "coord_system": StringType(), "source_coord_system": StringType(),
+           "district_code": StringType(), "street_code": StringType(), "is_open": BooleanType()}
+    return {contract.tables.silver: StructType([StructField(c, own.get(c) or typed[c], True)
+                                                for c in (*POI_COLUMNS, "_batch_id", "_updated_at")])}
 
 
 def build_pois(spark: SparkSession, lakehouse: Lakehouse, *, applied_at: datetime | None = None) -> PoiResult:

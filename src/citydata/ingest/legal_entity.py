@@ -36,6 +36,7 @@ from citydata.ingest.silver import (
     SilverResult,
     build_silver,
     keep_unchanged_lineage,
+    silver_schema,
     table_change,
     table_unchanged,
 )
@@ -337,6 +338,17 @@ def _merge_tax(spark: SparkSession, lakehouse: Lakehouse, contract: SourceContra
     unlinked_now = _unlinked(lakehouse, table)
     mark_applied(lakehouse, TAX_CONSUMER, contract.tables.bronze, pending, applied_at=applied_at)
     return staged, change, unlinked_now, pending
+
+
+def empty_tables() -> dict[str, StructType]:
+    """The master's own tables `ensure_silver_tables` may create empty, with the columns the step writes: only
+    silver.tax_payment (no tax page delivered yet: `_merge_tax`'s contract fields typed as silver types them,
+    credit_code, lineage)."""
+    contract = load_contracts()[TAX_SOURCE]
+    typed = {f.name: f for f in silver_schema(contract).fields}
+    return {contract.tables.silver: StructType(
+        [typed[f.name] for f in contract.fields] + [StructField("credit_code", StringType(), True)]
+        + [typed[c] for c in LINEAGE])}
 
 
 def _unlinked(lakehouse: Lakehouse, table: str, version: int | None = None) -> int:

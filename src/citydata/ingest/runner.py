@@ -58,7 +58,8 @@ class Master:
     `sources` is a literal copy of the module's tuple `constant` (a unit test checks they are equal), so the
     registry is built without importing the module and its Spark dependencies (the DAG files build it while
     parsing). `tables` are the silver tables the master writes in its own shape; the other sources' silver
-    tables are standardized by `build_silver` with their contracts.
+    tables are standardized by `build_silver` with their contracts. `empty` names the function giving the own
+    tables `ensure_silver_tables` creates empty while missing (a source never delivered), with their columns.
     """
 
     name: str
@@ -67,6 +68,7 @@ class Master:
     constant: str
     sources: tuple[str, ...]
     tables: tuple[str, ...] = ()
+    empty: str = ""  # the module's function giving {own table: its columns} of the own tables it may leave empty
 
 
 # Adding a master is one line here, with its module's constant copied as `sources`.
@@ -77,8 +79,9 @@ MASTERS: tuple[Master, ...] = (
            ("person", "person_history")),
     Master("legal_entity", "citydata.ingest.legal_entity", "build_legal_entities", "LEGAL_ENTITY_SOURCES",
            ("legal_entities", "social_organizations", "tax_payments"),
-           ("legal_entity", "legal_entity_status_history", "tax_payment")),
-    Master("poi", "citydata.ingest.geo_features", "build_pois", "POI_SOURCES", ("internet_poi",), ("poi",)),
+           ("legal_entity", "legal_entity_status_history", "tax_payment"), "empty_tables"),
+    Master("poi", "citydata.ingest.geo_features", "build_pois", "POI_SOURCES", ("internet_poi",), ("poi",),
+           "empty_tables"),
 )
 
 
@@ -424,15 +427,37 @@ def missing_silver_tables(lakehouse: Lakehouse, contracts: Mapping[str, SourceCo
 
 
 def ensure_silver_tables(spark: SparkSession, lakehouse: Lakehouse,
-                         contracts: Mapping[str, SourceContract] | None = None) -> list[str]:
+                         contracts: Mapping[str, SourceContract] | None = None,
+                         masters: tuple[Master, ...] | None = None) -> list[str]:
     """Create each missing per-source silver table with `build_silver` (empty while its bronze holds no rows,
-    with the contract's columns), so dbt finds every source; returns the tables created. Tables that exist
-    are not touched: a rerun writes no new version."""
+    with the contract's columns), and each missing own table a master can leave empty (`Master.empty`: silver.poi
+    before any crawl, silver.tax_payment before any tax page) with the columns its step writes, so dbt finds every
+    table it reads; returns the tables created. Tables that exist are not touched: a rerun writes no new version."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    from citydata.ingest.concurrency import ABSENT
     from citydata.ingest.silver import build_silver
+    from citydata.lakehouse import DeltaCommitError
 
     created = []
     for contract in missing_silver_tables(lakehouse, contracts):
         result = build_silver(spark, lakehouse, contract)
         log.info("silver.%s did not exist: created (%d rows, version %d)", result.table, result.rows, result.version)
         created.append(result.table)
+    for master in MASTERS if masters is None else masters:
+        if not master.empty or all(lakehouse.exists(SILVER, t) for t in master.tables):
+            continue
+        for table, schema in getattr(importlib.import_module(master.module), master.empty)().items():
+            if lakehouse.exists(SILVER, table):
+                continue
+            try:  # by the driver (no Spark job); refused if another run created it meanwhile, which is as good
+                lakehouse.write(to_arrow_schema(schema, timezone="UTC").empty_table(), SILVER, table,
+                                read_version=ABSENT)
+            except DeltaCommitError:
+                if not lakehouse.exists(SILVER, table):
+                    raise
+                continue
+            log.info("silver.%s did not exist (nothing delivered for the %s master yet): created empty", table,
+                     master.name)
+            created.append(table)
     return created

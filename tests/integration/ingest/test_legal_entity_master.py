@@ -33,6 +33,7 @@ from citydata.ingest.legal_entity import (
     TAX_STAGING,
     LegalEntityError,
     build_legal_entities,
+    empty_tables,
 )
 from citydata.ingest.silver import SILVER
 from citydata.lakehouse import Lakehouse
@@ -214,6 +215,14 @@ def _legacy_vouchers(folder: Path) -> set[str]:
             page = json.loads((folder / row["file"]).read_text(encoding="utf-8"))
             vouchers.add(page["records"][int(row["row"]) - 1]["tax_voucher_no"])
     return vouchers
+
+
+def test_an_empty_tax_payment_table_has_the_columns_the_step_writes(run) -> None:
+    """Before any tax page, ensure_silver_tables creates silver.tax_payment empty with `empty_tables()`' columns:
+    those the step writes."""
+    [(table, schema)] = empty_tables().items()
+    held = run["lakehouse"].schema(SILVER, table)
+    assert [(f.name, f.dataType) for f in schema.fields] == [(f.name, f.dataType) for f in held.fields]
 
 
 def test_tax_payments_link_legacy_numbers_and_sum_to_the_truth_by_section_and_district(run) -> None:

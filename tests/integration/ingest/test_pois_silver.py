@@ -21,7 +21,8 @@ from pyspark.sql import functions as F
 from citydata.catalog.contracts import load_contract
 from citydata.ingest.batches import APPLIED_TABLE
 from citydata.ingest.bronze import BRONZE, land_delivery
-from citydata.ingest.geo_features import POI_STAGING, build_pois
+from citydata.ingest.geo_features import POI_STAGING, build_pois, empty_tables
+from citydata.ingest.runner import ensure_silver_tables
 from citydata.ingest.silver import SILVER
 from citydata.lakehouse import Lakehouse
 from citydata.sources.connectors import delivery_path
@@ -127,3 +128,22 @@ def test_a_rerun_commits_nothing(run) -> None:
     assert before == after
     assert run["result3"].batches == [] and run["result3"].poi.rows == 12
     assert run["lakehouse"].read(SILVER, "poi").where(F.col("is_open")).count() == 11
+
+
+def test_an_empty_poi_table_has_the_columns_the_step_writes(run) -> None:
+    """Before any crawl, ensure_silver_tables creates silver.poi empty with `empty_tables()`' columns: those
+    build_pois writes."""
+    [(table, schema)] = empty_tables().items()
+    held = run["lakehouse"].schema(SILVER, table)
+    assert [(f.name, f.dataType) for f in schema.fields] == [(f.name, f.dataType) for f in held.fields]
+
+
+def test_a_lakehouse_without_crawl_or_tax_page_gets_both_tables_empty_once(spark, tmp_path) -> None:
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    created = ensure_silver_tables(spark, lakehouse)
+    assert {"poi", "tax_payment"} <= set(created)
+    assert (lakehouse.count(SILVER, "poi"), lakehouse.count(SILVER, "tax_payment")) == (0, 0)
+    assert lakehouse.read(SILVER, "poi").columns == [f.name for f in empty_tables()["poi"].fields]
+    versions = {t: lakehouse.version(SILVER, t) for t in created}
+    assert ensure_silver_tables(spark, lakehouse) == []
+    assert {t: lakehouse.version(SILVER, t) for t in created} == versions
