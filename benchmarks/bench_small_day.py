@@ -56,10 +56,17 @@ def stage_parts(name: str, details: dict[str, Any]) -> str:
         if details.get("skipped"):
             return "dbt not run (nothing it builds from changed)"
         nodes = details.get("node_seconds", {})
-        return (f"dbt {details.get('dbt_seconds', 0):.1f} s (parse {details.get('dbt_parse_seconds', 0):.1f} s, "
-                f"{details.get('dbt_parse', '?')}; {details.get('models', 0)} models Σ{nodes.get('model', 0):.0f} s, "
-                f"{details.get('tests', 0)} tests Σ{nodes.get('test', 0):.0f} s, summed over dbt's threads), "
+        phases = ", ".join(f"{part} {seconds:.1f}" for part, seconds in details.get("dbt_phases", {}).items())
+        return (f"dbt {details.get('dbt_seconds', 0):.1f} s ({phases}; parse {details.get('dbt_parse', '?')}; "
+                f"{details.get('models', 0)} models Σ{nodes.get('model', 0):.0f} s, slowest: "
+                f"{_top(details.get('model_seconds', {}))}; "
+                f"{details.get('tests', 0)} tests Σ{nodes.get('test', 0):.0f} s; Σ: summed over threads), "
                 f"docs {details.get('docs_seconds', 0):.1f} s")
+    if name == "gate" and details.get("dataset_seconds"):
+        evaluated = sum(d.get("evaluated_expectations") or 0 for d in details.get("datasets", {}).values())
+        return (f"{len(details['dataset_seconds'])} datasets validated ({evaluated} expectations) in "
+                f"{details.get('validate_seconds', 0):.1f} s (slowest: {_top(details['dataset_seconds'])}), "
+                f"Data Docs {details.get('data_docs_seconds', 0):.1f} s")
     return ""
 
 

@@ -148,15 +148,6 @@ def build_inputs(lakehouse: Lakehouse, plan: DayPlan) -> dict[str, Any]:
             "silver": table_versions(lakehouse, ("silver",)), "gold": table_versions(lakehouse, ("gold",))}
 
 
-def batch_tests() -> bool:
-    """Whether the gold build runs the data tests of a model as one Spark query (CITYDATA_DBT_BATCH_TESTS=1; by
-    default dbt runs each test itself): each test keeps its own result (citydata.transform.batched_tests). Off by
-    default until it is measured faster on a quiet machine (docs/benchmarks.md, "Platform (run-day)")."""
-    import os
-
-    return os.environ.get("CITYDATA_DBT_BATCH_TESTS", "0") == "1"
-
-
 def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, paths: Paths,
                docs: bool = True, force: bool = False) -> StageResult:
     """`dbt build` over every model of the project (models and their tests) at the day's dates, then the dbt
@@ -176,21 +167,20 @@ def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, path
     record = last_build_file(paths)
     previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
     base = {"as_of": plan.as_of.isoformat(), "period_start": plan.period_start.isoformat(),
-            "versions": inputs["gold"], "new_versions": {}, "created_empty": created,
-            "rows": {name: lakehouse.count(*name.split("/")) for name in inputs["gold"]}}
+            "versions": inputs["gold"], "new_versions": {}, "created_empty": created}
     if not force and build_is_current(previous, inputs):
         docs_dir = latest_dbt_docs_dir(paths)
         summary = (f"unchanged: silver, the dbt project and the dates are those of the last build "
                    f"({len(inputs['gold'])} gold tables as they were; dbt not run)")
         return _timed("gold", started, summary, {
-            **base, "skipped": True, "models": 0, "tests": previous.get("tests", 0),
+            **base, "rows": {name: lakehouse.count(*name.split("/")) for name in inputs["gold"]},
+            "skipped": True, "models": 0, "tests": previous.get("tests", 0),
             "tests_passed": previous.get("tests_passed", 0), "warnings": [], "dbt_seconds": 0.0,
             "docs_seconds": 0.0, "target": str(dbt_target_dir(paths)),
             "docs": str(docs_dir) if docs_dir.is_dir() else None})
 
     record.unlink(missing_ok=True)  # a build that fails half-way leaves no record of a good one
-    result = run_dbt(spark, lakehouse.root, "build", vars=plan.dbt_vars(), target_dir=dbt_target_dir(paths),
-                     batch_tests=batch_tests())
+    result = run_dbt(spark, lakehouse.root, "build", vars=plan.dbt_vars(), target_dir=dbt_target_dir(paths))
     after = table_versions(lakehouse, ("gold",))
     changed = changed_versions(inputs["gold"], after)
     models = [n for n in result.nodes if n.resource_type == "model"]
@@ -209,6 +199,8 @@ def gold_stage(spark: SparkSession, lakehouse: Lakehouse, plan: DayPlan, *, path
         "rows": {name: lakehouse.count(*name.split("/")) for name in after},
         "dbt_seconds": round(result.elapsed_seconds, 1),
         "dbt_parse_seconds": round(result.parse_seconds, 1), "dbt_parse": result.parse,
+        "dbt_phases": dict(result.phases),
+        "model_seconds": {n.name: round(n.execution_time, 1) for n in models},
         # per node, as dbt timed it (threads overlap: the sums exceed the wall time)
         "node_seconds": {kind: round(sum(n.execution_time for n in result.nodes if n.resource_type == kind), 1)
                          for kind in ("model", "test")},
@@ -307,6 +299,10 @@ def gate_stage(spark: SparkSession, lakehouse: Lakehouse, *, paths: Paths, plan:
         rows = {n: lakehouse.count(*_layer_table(n), version=v) for n, v in versions.items()}
     details = {**summary_dict, "data_docs": str(result.data_docs / "index.html"), "versions": versions,
                "rows": rows}
+    if not skipped:
+        details.update({"dataset_seconds": {n: r.get("seconds") for n, r in result.results.items()},
+                        "validate_seconds": result.phases.get("validate"),
+                        "data_docs_seconds": result.phases.get("data_docs")})
     return _timed("gate", started, summary, details), result
 
 

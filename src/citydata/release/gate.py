@@ -83,6 +83,7 @@ class GateResult:
     run_name: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: validate (every dataset), data_docs
 
     def failed_expectations(self, dataset: str) -> list[str]:
         """Names (`type(column)`) of the expectations that failed on `dataset`."""
@@ -212,72 +213,149 @@ def run_gate(
     context = _context(docs_dir)
     source = context.data_sources.add_spark(name="lakehouse")
     registered: set[str] = set()
-    columns: dict[str, list[str]] = {}  # suite name -> the columns of the validated table (for Data Docs)
     items = _items()
+    prepared: list[_Dataset] = []
+    try:
+        # every dataset's version, suite, drift bounds, views and DataFrame (cached for its suite), one after the other
+        for name in names:
+            prepared.append(_prepare(gx, context, source, lakehouse, name, specs[name], dates, previous, registered,
+                                     parameters))
+        # then GX validates them, several at a time (a dataset's run is mostly the latency of a few small Spark jobs);
+        # each failed expectation gets its counts and masked samples
+        _validate_all(spark, prepared, items, run_id)
+    finally:
+        for one in prepared:
+            one.df.unpersist()
     results: dict[str, dict[str, Any]] = {}
-    for name in names:
-        layer, table = _table_of(name)
-        if not lakehouse.exists(layer, table):
-            raise GateError(f"dataset {name!r}: no Delta table at {lakehouse.path(layer, table)} "
-                            "(build it first: citydata.transform.run_dbt)")
-        dataset_started = time.monotonic()
-        version = lakehouse.version(layer, table)
-        item = items.get(f"{layer}/{table}")
-        if item is None:
-            log.warning("gate: %s has no catalog item: sample values of its failures are withheld", name)
-        expectations, skipped = _fill_queries(specs[name]["expectations"], dates)
-        previous_version = previous.get(f"{layer}/{table}")
-        drift_parameters, drift = _drift(lakehouse, layer, table, version, previous_version, expectations)
-        if not drift["checked"]:
-            expectations = [e for e in expectations if not _is_drift(e)]
-        _register_views(lakehouse, expectations, registered, name)
-        df = lakehouse.read(layer, table, version=version).cache()
-        columns[specs[name]["name"]] = list(df.columns)
-        try:
-            suite = context.suites.add(_suite(gx, {**specs[name], "expectations": expectations}))
-            asset = source.add_dataframe_asset(name=name.replace("/", "__"))
-            batch = asset.add_batch_definition_whole_dataframe("whole_table")
-            validation = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{name}__release", data=batch, suite=suite))
-            log.info("gate: validating %s (Delta version %d) with %d expectations from %s",
-                     name, version, len(suite.expectations), specs[name]["_path"])
-            run_parameters = {**parameters, **drift_parameters}
-            validation_result = validation.run(batch_parameters={"dataframe": df},
-                                               expectation_parameters=run_parameters,
-                                               result_format=RESULT_FORMAT, run_id=run_id)
-            # in the suite's order (GX returns results in its own order)
-            position = {(e["type"], e.get("description") or ""): i for i, e in enumerate(expectations)}
-            broken = sorted((r for r in validation_result.results if not r.success),
-                            key=lambda r: position.get((r.expectation_config.type,
-                                                        r.expectation_config.description or ""), len(position)))
-            if broken:
-                df.createOrReplaceTempView(BATCH_VIEW)
-            public_columns = _public_columns(expectations)
-            failed = [_failure(spark, df, r, run_parameters, item, public_columns) for r in broken]
-        finally:
-            df.unpersist()
-        results[name] = {
-            "success": bool(validation_result.success),
-            "statistics": dict(validation_result.statistics),
-            "failed_expectations": failed,
-            "delta_version": version,
-            "suite": specs[name]["_path"],
-            "drift": drift,
-            "skipped": skipped,
-            "seconds": round(time.monotonic() - dataset_started, 2),
+    columns: dict[str, list[str]] = {}  # suite name -> the columns of the validated table (for Data Docs)
+    for one in prepared:
+        columns[specs[one.name]["name"]] = list(one.df.columns)
+        results[one.name] = {
+            "success": bool(one.result.success),
+            "statistics": dict(one.result.statistics),
+            "failed_expectations": one.failed,
+            "delta_version": one.version,
+            "suite": specs[one.name]["_path"],
+            "drift": one.drift,
+            "skipped": one.skipped,
+            "seconds": round(one.seconds, 2),
         }
-        log.log(logging.INFO if not failed else logging.WARNING,
-                "gate: %s %s (%s)", name, "passed" if not failed else "FAILED",
-                ", ".join(f["expectation"] for f in failed) or "all expectations met")
+        log.log(logging.INFO if not one.failed else logging.WARNING,
+                "gate: %s %s (%s)", one.name, "passed" if not one.failed else "FAILED",
+                ", ".join(f["expectation"] for f in one.failed) or "all expectations met")
 
+    docs_started = time.monotonic()
     _complete_for_data_docs(context, columns)
     context.build_data_docs(site_names=["release"])
+    phases = {"validate": round(docs_started - started, 2), "data_docs": round(time.monotonic() - docs_started, 2)}
     success = all(r["success"] for r in results.values())
     seconds = round(time.monotonic() - started, 1)
     log.info("gate %s: %s in %.1f s; Data Docs in %s", run_name, "passed" if success else "FAILED", seconds,
              docs_dir)
     return GateResult(success=success, results=results, data_docs=docs_dir, run_name=run_name,
-                      parameters=parameters, seconds=seconds)
+                      parameters=parameters, seconds=seconds, phases=phases)
+
+
+@dataclass
+class _Dataset:
+    """One dataset of a gate run: what GX validates (its cached DataFrame at `version`) and, once run, its result."""
+
+    name: str
+    layer: str
+    table: str
+    version: int
+    expectations: list[dict[str, Any]]
+    skipped: list[str]
+    drift: dict[str, Any]
+    parameters: dict[str, Any]
+    df: DataFrame
+    validation: Any  # gx.ValidationDefinition
+    result: Any = None  # its ExpectationSuiteValidationResult
+    failed: list[dict[str, Any]] = field(default_factory=list)  # its failed expectations, with masked samples
+    seconds: float = 0.0  # prepared and validated in
+
+    @property
+    def runs_queries(self) -> bool:
+        """Whether its suite has unexpected-rows queries: GX runs them on a temporary view it always names
+        `tmp_view`, so two such datasets must not be validated at the same time."""
+        return any(e["type"] == "unexpected_rows_expectation" for e in self.expectations)
+
+
+def _prepare(gx: Any, context: Any, source: Any, lakehouse: Any, name: str, spec: dict[str, Any],
+             dates: dict[str, str | None], previous: dict[str, int], registered: set[str],
+             parameters: dict[str, Any]) -> _Dataset:
+    """The dataset's latest version, its suite with the dates filled and drift bounds (or drift left out), the
+    views its queries read, its DataFrame (cached for the suite) and its GX validation definition."""
+    started = time.monotonic()
+    layer, table = _table_of(name)
+    if not lakehouse.exists(layer, table):
+        raise GateError(f"dataset {name!r}: no Delta table at {lakehouse.path(layer, table)} "
+                        "(build it first: citydata.transform.run_dbt)")
+    version = lakehouse.version(layer, table)
+    expectations, skipped = _fill_queries(spec["expectations"], dates)
+    previous_version = previous.get(f"{layer}/{table}")
+    drift_parameters, drift = _drift(lakehouse, layer, table, version, previous_version, expectations)
+    if not drift["checked"]:
+        expectations = [e for e in expectations if not _is_drift(e)]
+    _register_views(lakehouse, expectations, registered, name)
+    suite = context.suites.add(_suite(gx, {**spec, "expectations": expectations}))
+    asset = source.add_dataframe_asset(name=name.replace("/", "__"))
+    batch = asset.add_batch_definition_whole_dataframe("whole_table")
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{name}__release", data=batch, suite=suite))
+    df = lakehouse.read(layer, table, version=version).cache()
+    log.info("gate: validating %s (Delta version %d) with %d expectations from %s",
+             name, version, len(suite.expectations), spec["_path"])
+    return _Dataset(name, layer, table, version, expectations, skipped, drift, {**parameters, **drift_parameters},
+                    df, validation, seconds=time.monotonic() - started)
+
+
+def _validate_all(spark: SparkSession, datasets: list[_Dataset], items: dict[str, CatalogItem], run_id: Any) -> None:
+    """GX's validation of every dataset, `CITYDATA_GATE_THREADS` (default 2) at a time, each followed by its failed
+    expectations' counts and masked samples (one dataset at a time: they use the view `gate_batch`). The datasets
+    whose suites run unexpected-rows queries go one after the other in one lane (GX's view `tmp_view`)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    samples = threading.Lock()
+
+    def validate(one: _Dataset) -> None:
+        started = time.monotonic()
+        one.result = one.validation.run(batch_parameters={"dataframe": one.df},
+                                        expectation_parameters=one.parameters,
+                                        result_format=RESULT_FORMAT, run_id=run_id)
+        with samples:
+            one.failed = _failures(spark, one, items.get(f"{one.layer}/{one.table}"))
+        one.df.unpersist()
+        one.seconds += time.monotonic() - started
+
+    def lane(queue: list[_Dataset]) -> None:
+        for one in queue:
+            validate(one)
+
+    threads = max(1, int(os.environ.get("CITYDATA_GATE_THREADS", "2")))
+    lanes: list[list[_Dataset]] = [[d for d in datasets if d.runs_queries]] + [[] for _ in range(threads - 1)]
+    for one in (d for d in datasets if not d.runs_queries):
+        min(lanes[1:] or lanes, key=len).append(one)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="citydata-gate") as pool:
+        for done in [pool.submit(lane, queue) for queue in lanes if queue]:
+            done.result()
+
+
+def _failures(spark: SparkSession, one: _Dataset, item: CatalogItem | None) -> list[dict[str, Any]]:
+    """The dataset's failed expectations in its suite's order, each with its counts and masked samples."""
+    # in the suite's order (GX returns results in its own order)
+    position = {(e["type"], e.get("description") or ""): i for i, e in enumerate(one.expectations)}
+    broken = sorted((r for r in one.result.results if not r.success),
+                    key=lambda r: position.get((r.expectation_config.type,
+                                                r.expectation_config.description or ""), len(position)))
+    if not broken:
+        return []
+    if item is None:
+        log.warning("gate: %s has no catalog item: sample values of its failures are withheld", one.name)
+    one.df.createOrReplaceTempView(BATCH_VIEW)
+    public_columns = _public_columns(one.expectations)
+    return [_failure(spark, one.df, r, one.parameters, item, public_columns) for r in broken]
 
 
 def _complete_for_data_docs(context: Any, columns: dict[str, list[str]]) -> None:

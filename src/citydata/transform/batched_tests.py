@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class NotBatchable(ValueError):
-    """A test this runner does not run the way dbt would (stored failures, a unit test): let dbt run them."""
+    """A test this runner does not run the way dbt would (stored failures, a unit test): the build refuses it."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class CompiledTest:
         if str(getattr(node.resource_type, "value", node.resource_type)) != "test":
             raise NotBatchable(f"{node.unique_id} is not a data test")
         if getattr(config, "store_failures", None) or getattr(config, "store_failures_as", None):
-            raise NotBatchable(f"{node.unique_id} stores its failures: dbt runs it")
+            raise NotBatchable(f"{node.unique_id} stores its failures (store_failures), which the batched tests do "
+                               "not do")
         if not node.compiled_code:
             raise NotBatchable(f"{node.unique_id} was not compiled")
         group = getattr(node, "attached_node", None) or (node.depends_on.nodes or [node.unique_id])[0]

@@ -81,6 +81,8 @@ class DbtResult:
     committed: dict[str, int] = field(default_factory=dict)  # gold model -> the Delta version it committed
     parse_seconds: float = 0.0  # of elapsed_seconds: reading the project (`parse_project`)
     parse: str = ""  # how: "partial (nothing changed)", "partial", or "full: <dbt's reason>"
+    # seconds of its parts: views (registered before dbt), parse, compile_tests, the command (models), tests, commit
+    phases: dict[str, float] = field(default_factory=dict)
 
     def by_name(self, name: str) -> DbtNodeResult:
         """The node called `name` (a model name or a test's name)."""
@@ -145,7 +147,6 @@ def run_dbt(
     target_dir: Path | None = None,
     raise_on_failure: bool = True,
     view_layers: Iterable[str] | None = ("silver", "gold"),
-    batch_tests: bool = False,
 ) -> DbtResult:
     """Run `dbt <command>` on `spark` (in this process) against the lakehouse at `lakehouse_root`.
     `command` may hold subcommands and flags (`"docs generate --static"`).
@@ -155,9 +156,10 @@ def run_dbt(
     `standards_<name>` views, and dbt's on-run-start hook is told so (var
     lakehouse_views='registered'); `view_layers=None` leaves it all to the hook.
 
-    `batch_tests` (a whole-project `build` only): dbt builds the models, and the data tests — compiled by dbt,
-    judged by dbt's rule — run the tests of each model as one Spark query (citydata.transform.batched_tests);
-    every test still has its own result, and nothing is committed unless every model and test passed.
+    A `build` runs its data tests batched: dbt compiles them (the SQL `dbt build` would run) and builds the models,
+    and the tests of each model run as one Spark query, each judged by dbt's own rule and keeping its own result
+    (citydata.transform.batched_tests); nothing is committed unless every model and test passed. `test` runs
+    them through dbt itself, one query each (with the on-run-start hook, so it works in a fresh session).
 
     Raises DbtRunError naming every failed model/test with its message (unless
     `raise_on_failure=False`), DbtInvocationError when dbt cannot run at all.
@@ -167,6 +169,11 @@ def run_dbt(
     from pyspark_delta.staged import remove_folder
 
     _require_same_session(spark)
+    if command.split()[0] == "build" and command.strip() != "build":
+        raise DbtInvocationError(f"run_dbt({command!r}): a build takes no flags (its data tests are compiled apart, "
+                                 "with the same selection): pass the selection as select=")
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
     project = Path(project_dir or default_project_dir()).resolve()
     target = Path(target_dir or project / "target").resolve()
     logs = target.parent / "logs" if target_dir else project / "logs"
@@ -182,6 +189,7 @@ def run_dbt(
         views += register_reference_views(spark)
         log.info("registered %d lakehouse views for dbt: %s", len(views), ", ".join(views))
         run_vars["lakehouse_views"] = "registered"
+    phases["views"] = round(time.monotonic() - clock, 2)
     run_vars.update(vars or {})
     staging = None
     if view_layers is not None and command.split()[0] in ("build", "run"):
@@ -203,21 +211,30 @@ def run_dbt(
              f", select {select}" if select else "")
     started = time.monotonic()
     parsed = parse_project(project, logs)
-    # the tests are compiled on a manifest of their own: a node dbt compiled keeps its SQL and "CTEs injected" flag
-    # in the manifest, and the build would then run a model compiled without its ephemeral CTEs
-    tests = (_compiled_tests(parse_project(project, logs).manifest, project, target, logs, run_vars, selection)
-             if batch_tests and command.strip() == "build" else None)
-    if tests is not None:
+    phases["parse"] = parsed.seconds
+    tests = None
+    if command.strip() == "build":
+        # the tests are compiled on a manifest of their own: a node dbt compiled keeps its SQL and "CTEs injected"
+        # flag in the manifest, and the build would then run a model compiled without its ephemeral CTEs
+        clock = time.monotonic()
+        tests = _compiled_tests(parse_project(project, logs).manifest, project, target, logs, run_vars, selection)
+        phases["compile_tests"] = round(time.monotonic() - clock, 2)
         args += ["--exclude-resource-type", "test"]  # dbt builds the models; the data tests run below, batched
     runner = dbtRunner(manifest=parsed.manifest, callbacks=[_log_progress])
     tested: list[DbtNodeResult] = []
     try:
+        clock = time.monotonic()
         outcome = runner.invoke(args)
+        phases[command.split()[0]] = round(time.monotonic() - clock, 2)
         if tests is not None and outcome.success:
+            clock = time.monotonic()
             tested = _run_batched_tests(spark, tests)
+            phases["tests"] = round(time.monotonic() - clock, 2)
         passed = bool(outcome.success) and not any(n.status in _FAILED for n in tested)
+        clock = time.monotonic()
         committed = (commit_staged_models(spark, root, staging, personal=personal_model_columns(target))
                      if staging and passed else {})
+        phases["commit"] = round(time.monotonic() - clock, 2)
     finally:
         if staging:
             remove_folder(staging)
@@ -240,6 +257,7 @@ def run_dbt(
         committed=committed,
         parse_seconds=parsed.seconds,
         parse=parsed.how,
+        phases=phases,
     )
     log.info("dbt %s %s in %.1fs: %d node(s), %d failed", command,
              "succeeded" if result.success else "FAILED", elapsed, len(nodes), len(result.failed))
@@ -322,10 +340,10 @@ def parse_project(project: Path, logs: Path) -> ParsedProject:
 
 
 def _compiled_tests(manifest: Any, project: Path, target: Path, logs: Path, run_vars: dict[str, Any],
-                    selection: list[str]) -> list[Any] | None:
+                    selection: list[str]) -> list[Any]:
     """Every data test the build selects (`selection`: its --select arguments, none for the whole project),
-    compiled by `dbt compile` with the build's vars (the SQL the build would run), as CompiledTest; None when one
-    of them must be run by dbt itself (it stores its failures), and then dbt runs them all."""
+    compiled by `dbt compile` with the build's vars (the SQL the build would run), as CompiledTest. A test this
+    runner cannot run as dbt would (one that stores its failures) is refused: DbtInvocationError."""
     from dbt.cli.main import dbtRunner
 
     from citydata.transform.batched_tests import CompiledTest, NotBatchable
@@ -342,8 +360,8 @@ def _compiled_tests(manifest: Any, project: Path, target: Path, logs: Path, run_
         tests = [CompiledTest.of(r.node) for r in outcome.result.results
                  if str(getattr(r.node.resource_type, "value", r.node.resource_type)) == "test"]
     except NotBatchable as reason:
-        log.info("dbt runs the data tests itself: %s", reason)
-        return None
+        raise DbtInvocationError(f"the build runs its data tests batched and cannot run this one: {reason}; "
+                                 "see docs/gold-and-gate.md") from reason
     log.info("compiled %d data tests in %.1f s", len(tests), time.monotonic() - started)
     return tests
 

@@ -237,3 +237,37 @@ def test_gate_refuses_to_run_without_a_valid_suite(spark, lakes, tmp_path) -> No
          "kwargs": {"unexpected_rows_query": "select * from {batch} join silver_household using (id_number)"}}]}))
     with pytest.raises(GateError, match="reads silver_household, but there is no table .*silver/household"):
         run_gate(spark, good, ["dim_resident"], expectations_dir=suites, data_docs_dir=tmp_path / "docs")
+
+
+def test_validated_several_at_a_time_the_gate_says_what_it_says_one_at_a_time(spark, lakes, tmp_path,
+                                                                               monkeypatch) -> None:
+    import shutil
+
+    # the broken city's released datasets (hand-written queries: validated in one lane, GX's `tmp_view`) and two
+    # marts without queries, with suites of their own columns here (one of them fails: samples taken beside)
+    _, bad = lakes
+    suites = tmp_path / "suites"
+    shutil.copytree(default_expectations_dir(), suites)
+    own = {"poi_by_district": [("district_code", "expect_column_values_to_not_be_null", {}),
+                               ("pois", "expect_column_values_to_be_between", {"min_value": 0, "max_value": 3})],
+           "households_by_street": [("street_code", "expect_column_values_to_be_unique", {}),
+                                    ("households", "expect_column_values_to_be_between", {"min_value": 1})]}
+    for table, rules in own.items():
+        spec = {"name": table, "expectations": [{"type": kind, "kwargs": {"column": column, **kwargs}}
+                                                for column, kind, kwargs in rules]}
+        (suites / "generated" / f"{table}.json").write_text(json.dumps(spec), encoding="utf-8")
+    datasets = [*RELEASED, *own]
+    runs = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CITYDATA_GATE_THREADS", threads)
+        result = run_gate(spark, bad, datasets, expectations_dir=suites, data_docs_dir=tmp_path / f"docs-{threads}",
+                          as_of=AS_OF)
+        runs[threads] = (result.success, {d: {k: v for k, v in r.items() if k != "seconds"}
+                                          for d, r in result.results.items()})
+    assert runs["1"] == runs["3"]
+    success, results = runs["3"]
+    assert not success and list(results) == datasets
+    assert results["dim_resident"]["failed_expectations"][0]["unexpected_count"] == 2
+    assert [(f["expectation"], f["sample_rows"]) for f in results["poi_by_district"]["failed_expectations"]] == [
+        ("expect_column_values_to_be_between(pois)", [{"district_code": "339901", "pois": 4}])]
+    assert results["households_by_street"]["success"]

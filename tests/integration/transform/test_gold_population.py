@@ -64,18 +64,15 @@ def test_build_materializes_every_model_and_passes_every_test(built) -> None:
         assert lh.version("gold", model) == 0  # one build = one Delta commit per model
 
 
-def test_batched_tests_give_each_test_the_result_dbt_gave_it(built, spark) -> None:
-    # the same build with the data tests run a model's tests to a query: the same tests, each its own result
+def test_the_builds_batched_tests_give_each_test_the_result_dbt_gives_it(built, spark) -> None:
+    # the build ran the data tests of a model as one query; `dbt test` runs each test itself, one query each
     lh, result, target = built
     versions = {m: lh.version("gold", m) for m in MODELS}
-    batched = run_dbt(spark, lh.root, command="build", select=SELECT, vars=VARS, target_dir=target,
-                      batch_tests=True)
-    assert batched.success
-    by_dbt = {n.unique_id: (n.name, n.status, n.failures) for n in result.nodes if n.resource_type == "test"}
-    by_batch = {n.unique_id: (n.name, n.status, n.failures) for n in batched.nodes if n.resource_type == "test"}
-    assert by_batch == {uid: (name, "pass", 0) for uid, (name, _, _) in by_dbt.items()}
-    assert {n.name: n.status for n in batched.nodes if n.resource_type == "model"} == {m: "success" for m in MODELS}
-    assert {m: lh.version("gold", m) for m in MODELS} == versions  # same silver, same dates: nothing written
+    by_dbt = run_dbt(spark, lh.root, command="test", select=SELECT, vars=VARS, target_dir=target)
+    assert by_dbt.success
+    batched = {n.unique_id: (n.name, n.status, n.failures) for n in result.nodes if n.resource_type == "test"}
+    assert batched == {n.unique_id: (n.name, n.status, n.failures) for n in by_dbt.nodes if n.resource_type == "test"}
+    assert {m: lh.version("gold", m) for m in MODELS} == versions
 
 
 def test_population_by_district_counts_each_district_at_the_date(built, spark) -> None:
@@ -190,29 +187,6 @@ def test_dbt_test_alone_registers_its_views_and_names_the_failing_test(built, sp
     assert not spark.catalog.tableExists("silver_person")  # none of these tests reads it
 
 
-def test_a_build_whose_test_fails_commits_no_model(built, spark) -> None:
-    from pyspark.sql import functions as F
-
-    lh, _, target = built
-    versions = {m: lh.version("gold", m) for m in MODELS}
-    person = lh.read("silver", "person")
-    first = person.first()["id_number"]
-    # a gender no mart test accepts (dim_resident's accepted_values, population_by_district's male + female)
-    broken = person.withColumn("gender", F.when(F.col("id_number") == first, "X").otherwise(F.col("gender")))
-    lh.write(broken, "silver", "person", mode="overwrite")
-    with pytest.raises(DbtRunError) as failure:
-        # another date: every model computes a new result, staged, then not committed
-        run_dbt(spark, lh.root, command="build", select=SELECT, vars={"as_of_date": "2026-12-31"}, target_dir=target)
-    result = failure.value.result
-    assert {n.name for n in result.nodes if n.resource_type == "model" and n.status == "success"} >= {
-        "dim_resident", "population_by_district"}  # written to staging before their tests failed
-    assert {n.name for n in failure.value.failed} >= {"accepted_values_dim_resident_gender__M__F"}
-    assert result.committed == {}
-    assert {m: lh.version("gold", m) for m in MODELS} == versions
-    staging = Path(lh.root) / "_staging" / "gold"
-    assert not staging.exists() or not any(staging.iterdir())
-
-
 def test_dim_resident_has_no_statistics_on_its_personal_columns(built) -> None:
     """run_dbt commits the staged model with min/max only on the columns its YAML does not classify personal."""
     import pyarrow.parquet as pq
@@ -233,26 +207,31 @@ def test_dim_resident_has_no_statistics_on_its_personal_columns(built) -> None:
         assert not with_statistics & personal and "district_code" in with_statistics
 
 
-def test_a_batched_build_whose_test_fails_names_it_and_commits_no_model(built, spark) -> None:
+def test_a_build_whose_test_fails_names_it_as_dbt_would_and_commits_no_model(built, spark) -> None:
     from pyspark.sql import functions as F
 
     lh, _, target = built
     versions = {m: lh.version("gold", m) for m in MODELS}
     person = lh.read("silver", "person")
     first = person.orderBy("id_number").first()["id_number"]
-    # one resident of gender X (whatever the test before left): dim_resident's accepted_values fails on one row
+    # one resident of gender X, which no mart test accepts (dim_resident's accepted_values on one row)
     broken = person.withColumn("gender", F.when(F.col("id_number") == first, "X").otherwise(F.col("gender")))
     lh.write(broken, "silver", "person", mode="overwrite")
     with pytest.raises(DbtRunError) as failure:
-        run_dbt(spark, lh.root, command="build", select=SELECT, vars={"as_of_date": "2026-12-31"},
-                target_dir=target, batch_tests=True)
+        # another date: every model computes a new result, staged, then not committed
+        run_dbt(spark, lh.root, command="build", select=SELECT, vars={"as_of_date": "2026-12-31"}, target_dir=target)
     failed = {n.name: n for n in failure.value.failed}
     assert "accepted_values_dim_resident_gender__M__F" in failed
     assert (failed["accepted_values_dim_resident_gender__M__F"].status,
             failed["accepted_values_dim_resident_gender__M__F"].failures) == ("fail", 1)
+    # dbt's own message for a failing test (TestRunner.build_test_run_result)
     assert "accepted_values_dim_resident_gender__M__F [fail] (1 failing rows): Got 1 result, configured to fail " \
            "if != 0" in str(failure.value)
     result = failure.value.result
+    assert {n.name for n in result.nodes if n.resource_type == "model" and n.status == "success"} >= {
+        "dim_resident", "population_by_district"}  # written to staging before their tests failed
     assert {n.status for n in result.nodes if n.resource_type == "test" and n.name not in failed} == {"pass"}
     assert result.committed == {}
     assert {m: lh.version("gold", m) for m in MODELS} == versions
+    staging = Path(lh.root) / "_staging" / "gold"
+    assert not staging.exists() or not any(staging.iterdir())
