@@ -92,7 +92,8 @@ class CompactResult:
     version: int
 
 
-def _sql_literal(value: Any) -> str:
+def sql_literal(value: Any) -> str:
+    """`value` as a Spark SQL / delta-rs predicate literal (a string quoted, its quotes doubled)."""
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, bool):
@@ -719,7 +720,7 @@ class Lakehouse:
                 ors = []
                 for row in combos:
                     ands = [
-                        f"`{c}` IS NULL" if row[c] is None else f"`{c}` = {_sql_literal(row[c])}"
+                        f"`{c}` IS NULL" if row[c] is None else f"`{c}` = {sql_literal(row[c])}"
                         for c in partitions
                     ]
                     ors.append("(" + " AND ".join(ands) + ")")
@@ -728,7 +729,7 @@ class Lakehouse:
         type_name = df.schema[first].dataType.typeName()
         lo, hi = bounds
         if type_name in ("string", "integer", "long", "short", "byte", "date") and lo is not None:
-            clauses.append(f"`{first}` >= {_sql_literal(lo)} AND `{first}` <= {_sql_literal(hi)}")
+            clauses.append(f"`{first}` >= {sql_literal(lo)} AND `{first}` <= {sql_literal(hi)}")
         return " AND ".join(clauses) if clauses else None
 
     # -- maintenance -------------------------------------------------------------------------

@@ -17,17 +17,13 @@ import pyarrow.dataset as ds
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from citydata.lakehouse.core import Lakehouse
+from citydata.lakehouse.core import Lakehouse, sql_literal
 
 log = logging.getLogger(__name__)
 
 # Above this many matching rows a lookup is a query, not a point read: Spark reads it (the driver holds at most
 # this many rows plus one row group while reading).
 DRIVER_LOOKUP_ROWS = 10_000
-
-
-def _literal(value: str | int) -> str:
-    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
 
 
 def lookup(lakehouse: Lakehouse, layer: str, table: str, column: str, value: str | int,
@@ -39,7 +35,7 @@ def lookup(lakehouse: Lakehouse, layer: str, table: str, column: str, value: str
     predicate). Either way the rows and the schema are the table's, at one version.
     """
     version = lakehouse.version(layer, table)
-    predicate = f"`{column}` = {_literal(value)}"
+    predicate = f"`{column}` = {sql_literal(value)}"
     scanner = lakehouse.arrow_dataset(layer, table, version, where=predicate).scanner(
         filter=ds.field(column) == value)
     matching: list[pa.RecordBatch] = []
