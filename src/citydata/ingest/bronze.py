@@ -36,11 +36,11 @@ from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField,
 
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.columnar import certainly_valid
-from citydata.ingest.concurrency import ABSENT, append_claimed, holds_claim, version_or_absent
+from citydata.ingest.concurrency import append_claimed, create_unless_exists, holds_claim, version_or_absent
 from citydata.ingest.csv_landing import NOT_PLAIN, CsvPlan, plan_csv, read_planned, read_range, read_schema
 from citydata.ingest.delivery_day import DELIVERY_DAY, add_delivery_day_column, delivery_day_of
 from citydata.ingest.validate import masked_record, validate_record
-from citydata.lakehouse import DeltaCommitError, Lakehouse
+from citydata.lakehouse import Lakehouse
 from citydata.sources.connectors import RawRecord, Rejection, read_all
 
 log = logging.getLogger(__name__)
@@ -346,19 +346,8 @@ def _create_empty_tables(lakehouse: Lakehouse, contract: SourceContract) -> list
     bronze_schema, rejects_schema = _arrow_schemas(contract)
     return [table for table, schema in ((contract.tables.bronze, bronze_schema),
                                         (contract.tables.rejects, rejects_schema))
-            if not lakehouse.exists(BRONZE, table) and _create_empty(lakehouse, schema.empty_table(), table)]
-
-
-def _create_empty(lakehouse: Lakehouse, rows: DataFrame | pa.Table, table: str) -> bool:
-    """Create a bronze table with `rows` (none of a batch) unless it exists; False when another run created it
-    at the same time (it exists then, which is all that was needed)."""
-    try:
-        lakehouse.write(rows, BRONZE, table, mode="append", read_version=ABSENT)
-    except DeltaCommitError:
-        if not lakehouse.exists(BRONZE, table):
-            raise
-        return False
-    return True
+            if not lakehouse.exists(BRONZE, table)
+            and create_unless_exists(lakehouse, schema.empty_table(), BRONZE, table)]
 
 
 def _land_batch(lakehouse: Lakehouse, rows: DataFrame | pa.Table, table: str, batch_id: str, read_version: int) -> bool:
@@ -433,7 +422,7 @@ def land_delivery(
         if rejected and not rejected_before:
             wrote |= _land_batch(lakehouse, rejects, rejects_table, batch_id, rejects_read)
         elif not lakehouse.exists(BRONZE, rejects_table):
-            _create_empty(lakehouse, _arrow_schemas(contract)[1].empty_table(), rejects_table)
+            create_unless_exists(lakehouse, _arrow_schemas(contract)[1].empty_table(), BRONZE, rejects_table)
         return wrote
 
     if delivered <= driver_rows:

@@ -48,6 +48,18 @@ def holds_claim(lakehouse: Lakehouse, layer: str, table: str, claim: str) -> boo
     return claimed(lakehouse.path(layer, table), claim)
 
 
+def create_unless_exists(lakehouse: Lakehouse, rows: DataFrame | pa.Table, layer: str, table: str) -> bool:
+    """Create the table with `rows` (usually none, for readers to find it) unless it exists; False when another run
+    created it at the same time (it exists then, which is all that was needed)."""
+    try:
+        lakehouse.write(rows, layer, table, mode="append", read_version=ABSENT)
+    except DeltaCommitError:
+        if not lakehouse.exists(layer, table):
+            raise
+        return False
+    return True
+
+
 def append_claimed(lakehouse: Lakehouse, rows: DataFrame | pa.Table, layer: str, table: str, claims: Sequence[str],
                    read_version: int, *, done: Callable[[], bool]) -> bool:
     """Append `rows` with `claims` recorded, unless another run commits them first; True when this call did.

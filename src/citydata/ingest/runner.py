@@ -435,9 +435,8 @@ def ensure_silver_tables(spark: SparkSession, lakehouse: Lakehouse,
     table it reads; returns the tables created. Tables that exist are not touched: a rerun writes no new version."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from citydata.ingest.concurrency import ABSENT
+    from citydata.ingest.concurrency import create_unless_exists
     from citydata.ingest.silver import build_silver
-    from citydata.lakehouse import DeltaCommitError
 
     created = []
     for contract in missing_silver_tables(lakehouse, contracts):
@@ -450,12 +449,9 @@ def ensure_silver_tables(spark: SparkSession, lakehouse: Lakehouse,
         for table, schema in getattr(importlib.import_module(master.module), master.empty)().items():
             if lakehouse.exists(SILVER, table):
                 continue
-            try:  # by the driver (no Spark job); refused if another run created it meanwhile, which is as good
-                lakehouse.write(to_arrow_schema(schema, timezone="UTC").empty_table(), SILVER, table,
-                                read_version=ABSENT)
-            except DeltaCommitError:
-                if not lakehouse.exists(SILVER, table):
-                    raise
+            # by the driver (no Spark job); not created here if another run created it meanwhile, which is as good
+            if not create_unless_exists(lakehouse, to_arrow_schema(schema, timezone="UTC").empty_table(), SILVER,
+                                        table):
                 continue
             log.info("silver.%s did not exist (nothing delivered for the %s master yet): created empty", table,
                      master.name)
