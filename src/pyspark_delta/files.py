@@ -200,12 +200,21 @@ class TableFileWriter:
         """Write every batch; return one `add` description per file. Cleans up its files on error."""
         try:
             for batch in batches:
-                if batch.num_rows:
-                    self._write_batch(batch)
-            return [self._close(f) for f in self._open.values()]
+                self.write(batch)
+            return self.close()
         except BaseException:
             self.delete_written()
             raise
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Write one batch (for a task that feeds several writers from one stream; `close` when done, and
+        `delete_written` on error)."""
+        if batch.num_rows:
+            self._write_batch(batch)
+
+    def close(self) -> list[dict[str, Any]]:
+        """Close every open file; return one `add` description per file."""
+        return [self._close(f) for f in self._open.values()]
 
     def delete_written(self) -> None:
         """Delete every file this writer created (used when the task fails)."""

@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql.datasource import (
     DataSource,
@@ -35,6 +35,9 @@ from pyspark.sql.datasource import (
 from pyspark.sql.types import StructType
 
 from pyspark_delta.errors import DeltaBridgeError, DeltaTableNotFoundError
+
+if TYPE_CHECKING:
+    from pyspark_delta.log import CommitRequest
 
 log = logging.getLogger(__name__)
 
@@ -185,37 +188,41 @@ class DeltaWriter(DataSourceArrowWriter):
         return DeltaCommitMessage(adds=adds)
 
     def commit(self, messages: Sequence[DeltaCommitMessage | None]) -> None:
-        from pyspark_delta.log import CommitRequest, add_descriptions, commit
+        from pyspark_delta.log import commit
+
+        try:
+            commit(self.request(messages))
+        except BaseException:
+            # Nothing was committed: the files are orphans, delete them now.
+            self.abort(messages)
+            raise
+
+    def request(self, messages: Sequence[DeltaCommitMessage | None]) -> CommitRequest:
+        """The Delta commit of the files the tasks described, with this write's options (mode, claims, read
+        version, table properties, ...)."""
+        from pyspark_delta.log import CommitRequest, add_descriptions
 
         replace = _option(self.options, "replacefiles")
         read_version = _option(self.options, "readversion")
         data_change = (_option(self.options, "datachange") or "true").lower() != "false"
         metrics = _option(self.options, "commitmetrics")
         claims = _option(self.options, "claims")
-        try:
-            commit(
-                CommitRequest(
-                    path=self.path,
-                    schema=self.schema,
-                    adds=add_descriptions(messages),
-                    mode="overwrite" if self.overwrite else "append",
-                    partition_by=self.partition_by,
-                    dynamic_partitions=self.dynamic,
-                    remove_paths=json.loads(replace) if replace else None,
-                    read_version=int(read_version) if read_version else None,
-                    data_change=data_change,
-                    operation=_option(self.options, "operation")
-                    or ("OVERWRITE" if self.overwrite else "APPEND"),
-                    metrics=json.loads(metrics) if metrics else None,
-                    configuration=_table_properties(self.options),
-                    exclusive=(_option(self.options, "exclusive") or "false").lower() == "true",
-                    claims=json.loads(claims) if claims else None,
-                )
-            )
-        except BaseException:
-            # Nothing was committed: the files are orphans, delete them now.
-            self.abort(messages)
-            raise
+        return CommitRequest(
+            path=self.path,
+            schema=self.schema,
+            adds=add_descriptions(messages),
+            mode="overwrite" if self.overwrite else "append",
+            partition_by=self.partition_by,
+            dynamic_partitions=self.dynamic,
+            remove_paths=json.loads(replace) if replace else None,
+            read_version=int(read_version) if read_version else None,
+            data_change=data_change,
+            operation=_option(self.options, "operation") or ("OVERWRITE" if self.overwrite else "APPEND"),
+            metrics=json.loads(metrics) if metrics else None,
+            configuration=_table_properties(self.options),
+            exclusive=(_option(self.options, "exclusive") or "false").lower() == "true",
+            claims=json.loads(claims) if claims else None,
+        )
 
     def abort(self, messages: Sequence[DeltaCommitMessage | None]) -> None:
         from pyspark_delta.files import delete_job_files

@@ -1,9 +1,12 @@
-"""Commit Parquet files that Spark's native writer put in a staging folder as ONE Delta overwrite, on the
-driver (no Spark job, no Python data-source planner process).
+"""Files written before their commit, committed on the driver (no Spark job, no Python data-source planner
+process): Parquet files that Spark's native writer put in a staging folder, committed as ONE Delta overwrite;
+and `StagedFiles`, Parquet files a job of the caller's wrote straight into a table's folder.
 
 Why: every write through the `delta` data source starts Python planner processes (schema, writer, commit)
-that cost seconds each on a small machine; a SQL-only caller (a dbt materialization) can instead write
-`INSERT OVERWRITE DIRECTORY ... USING parquet` natively and have the driver commit the result afterwards.
+that cost seconds each on a small machine, and commits when its job ends; a SQL-only caller (a dbt
+materialization) can instead write `INSERT OVERWRITE DIRECTORY ... USING parquet` natively and have the driver
+commit the result afterwards, and one job can write several tables (bronze and its rejects, citydata.ingest.bronze)
+whose commits the driver makes once it has checked what the tasks wrote.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql.types import StructType
 
 from pyspark_delta.files import STATS_COLUMNS_PROPERTY, delete_job_files, filesystem_for, write_task_files
 
@@ -52,3 +59,20 @@ def remove_folder(folder: str) -> None:
     fs, base = filesystem_for(folder)
     if fs.get_file_info(base).type != pafs.FileType.NotFound:
         fs.delete_dir(base)
+
+
+@dataclass(frozen=True)
+class StagedFiles:
+    """Parquet files already in a table's folder, written by tasks of the caller's job (`write_task_files` with
+    `job_id`), not yet committed: `Lakehouse.write` commits them as the rows of an append or overwrite, with the
+    table's schema checks, claims and read version. A refused commit leaves them in place (a retry commits them
+    again); files never committed are the caller's to delete (`delete_job_files(path, job_id)`)."""
+
+    schema: StructType
+    adds: list[dict[str, Any]]
+    job_id: str
+
+    @property
+    def rows(self) -> int:
+        """Rows of every file (the tasks' counts, as the Delta log records them)."""
+        return sum(int(add["num_records"]) for add in self.adds)

@@ -6,9 +6,11 @@ plans byte ranges); any other delivery is read by the connector of the contract'
 on the driver. A delivery the connector refuses as a whole (FILE_ENCODING, HEADER_MISMATCH, ...) raises
 DeliveryRejectedError and writes nothing. Records are validated in Spark tasks by the contract's checks
 (column-wise where citydata.ingest.columnar certainly accepts a row, validate_record otherwise); rows the
-connector could not read
-(COLUMN_COUNT, FILE_TRUNCATED) and exact repeats of a row (DUPLICATE_ROW) are rejected too, so every
-delivered row ends up in exactly one of the two tables. A delivery is identified by the SHA-256 of
+connector could not read (COLUMN_COUNT, FILE_TRUNCATED) and exact repeats of an earlier row (DUPLICATE_ROW,
+found on the driver before the tasks start: by the CSV plan's scan, or from the connector's rows) are rejected
+too, so every delivered row ends up in exactly one of the two tables. The same tasks write both tables' Parquet
+files (one Spark job, nothing cached, no shuffle); the driver counts what they wrote from the files' record
+counts, then commits each table. A delivery is identified by the SHA-256 of
 its content (the batch id): landing the same content again writes nothing. A delivery without rows
 (a header-only file) creates both tables, empty, where they do not exist yet, so readers always find them.
 Each table's append records the batch id as a claim, conditioned on the version read when the batch was
@@ -20,28 +22,32 @@ deliveries by day whichever run landed them first.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType, TimestampType
+from pyspark.sql import SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import TimestampType
 
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.columnar import certainly_valid
 from citydata.ingest.concurrency import append_claimed, create_unless_exists, holds_claim, version_or_absent
-from citydata.ingest.csv_landing import NOT_PLAIN, CsvPlan, plan_csv, read_planned, read_range, read_schema
+from citydata.ingest.csv_landing import NOT_PLAIN, CsvPlan, plan_csv, read_range, read_schema
 from citydata.ingest.delivery_day import DELIVERY_DAY, add_delivery_day_column, delivery_day_of
 from citydata.ingest.validate import masked_record, validate_record
 from citydata.lakehouse import Lakehouse
 from citydata.sources.connectors import RawRecord, Rejection, read_all
+from pyspark_delta.files import TableFileWriter, delete_job_files
+from pyspark_delta.staged import StagedFiles
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +101,7 @@ class Delivery:
     rows: list[tuple]  # (_file, _row_number, _encoding, _content_hash, values | None, reason, detail, masked)
     content_hash: str
     encoding: str
+    repeats: dict[str, dict[int, int]]  # _file -> row number -> the earlier row (by file, row) it repeats
 
 
 def batch_id_of(contract: SourceContract, content_hash: str) -> str:
@@ -138,107 +145,204 @@ def read_delivery(contract: SourceContract, path: str | Path) -> Delivery:
     # One file: its own hash. Several API pages: the hash of their hashes, in delivery order.
     content_hash = distinct[0] if len(distinct) == 1 else hashlib.sha256("".join(distinct).encode()).hexdigest()
     encoding = next((e for e in encodings if e), contract.delivery.encoding)
-    return Delivery(rows, content_hash, encoding)
+    return Delivery(rows, content_hash, encoding, _repeats(rows))
 
 
-def _validated_schema(contract: SourceContract, *, read_flag: bool = False) -> StructType:
-    """The validated rows' schema; with `read_flag`, what csv_landing's tasks hand back (`_read` instead of
-    `_line_key`, which Spark computes)."""
-    return StructType(
-        [StructField("_file", StringType(), False), StructField("_row_number", IntegerType(), False),
-         StructField("_encoding", StringType(), True), StructField("_content_hash", StringType(), True)]
-        + [StructField(f.name, StringType(), True) for f in contract.fields]
-        + [StructField("_read", BooleanType(), False) if read_flag else StructField("_line_key", StringType(), True),
-           StructField("ok", BooleanType(), False),
-           StructField("reason_code", StringType(), True), StructField("reason_detail", StringType(), True),
-           StructField("raw_masked", StringType(), True)]
-    )
+def _repeats(rows: list[tuple]) -> dict[str, dict[int, int]]:
+    """The rows a connector read that repeat an earlier row (by file, then row number) with the same values."""
+    first: dict[tuple, int] = {}
+    repeats: dict[str, dict[int, int]] = {}
+    for label, number, _encoding, _hash, values, *_ in sorted((r for r in rows if r[4] is not None),
+                                                             key=lambda r: (r[0], r[1])):
+        earlier = first.setdefault(tuple(values), number)
+        if earlier != number:
+            repeats.setdefault(label, {})[number] = earlier
+    return repeats
 
 
-def _validate_batches(contract: SourceContract):  # noqa: ANN202 - a Spark mapInPandas function
+# A connector's rows as the landing's tasks take them (Delivery.rows).
+DELIVERY_ROWS = pa.schema([("_file", pa.string()), ("_row_number", pa.int32()), ("_encoding", pa.string()),
+                           ("_content_hash", pa.string()), ("cells", pa.list_(pa.string())),
+                           ("pre_reason", pa.string()), ("pre_detail", pa.string()), ("pre_masked", pa.string())])
+RANGES = pa.schema([("start", pa.int64()), ("end", pa.int64()), ("first_row", pa.int32())])
+Validate = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+
+
+def _validate_rows(contract: SourceContract, today: date) -> Validate:
+    """A connector's rows (DELIVERY_ROWS batches) validated, in csv_landing.read_range's form: the rows the
+    column-wise checks certainly accept (citydata.ingest.columnar) skip validate_record."""
     names = [f.name for f in contract.fields]
-    lineage = ["_file", "_row_number", "_encoding", "_content_hash"]
-    today = date.today()
-
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            records = batch.to_dict("records")
-            raws = [None if r["pre_reason"] is not None else
-                    {n: ("" if v is None else str(v)) for n, v in zip(names, r["cells"])} for r in records]
-            # rows the column-wise checks certainly accept skip validate_record (citydata.ingest.columnar)
-            accepted = certainly_valid(contract, pa.RecordBatch.from_pydict(
-                {n: [raw[n] if raw else "" for raw in raws] for n in names}), today) if records else []
-            out = []
-            for record, raw, sure in zip(records, raws, accepted):
-                head = {k: record[k] for k in lineage}
-                head["_row_number"] = int(head["_row_number"])
-                if raw is None:  # the connector could not read this row
-                    out.append({**head, **dict.fromkeys(names), "_line_key": None, "ok": False,
-                                "reason_code": record["pre_reason"], "reason_detail": record["pre_detail"],
-                                "raw_masked": record["pre_masked"]})
-                    continue
-                line_key = hashlib.sha256("\x1f".join(raw[n] for n in names).encode("utf-8")).hexdigest()
-                if sure:
-                    out.append({**head, **raw, "_line_key": line_key, "ok": True, "reason_code": None,
-                                "reason_detail": None, "raw_masked": None})
-                    continue
-                result = validate_record(contract, raw)
-                out.append({**head, **raw, "_line_key": line_key, "ok": result.ok,
-                            "reason_code": result.reason_code, "reason_detail": result.reason_detail or None,
-                            "raw_masked": None if result.ok else masked_record(contract, raw)})
-            yield pd.DataFrame(out, columns=[*lineage, *names, "_line_key", "ok", "reason_code", "reason_detail",
-                                             "raw_masked"])
-
-    return run
-
-
-def validate_delivery(spark: SparkSession, contract: SourceContract, delivery: Delivery | CsvPlan) -> DataFrame:
-    """Validated rows (one per delivered row) with ok / reason_code / reason_detail / raw_masked.
-
-    A planned CSV delivery (citydata.ingest.csv_landing) is read and validated by Spark tasks; a delivery
-    its connector read on the driver is handed to Spark row by row. raw_masked is filled for rejected rows."""
-    names = [f.name for f in contract.fields]
-    if isinstance(delivery, CsvPlan):
-        read = read_planned(spark, contract, delivery, _validated_schema(contract, read_flag=True))
-        line_key = F.sha2(F.concat_ws("\x1f", *[F.col(n) for n in names]), 256)
-        validated = read.withColumn("_line_key", F.when(F.col("_read"), line_key)).drop("_read")
-    else:
-        # One task per ~50k rows: a small delivery starts one Python worker, not one per core.
-        slices = max(1, min(spark.sparkContext.defaultParallelism, len(delivery.rows) // ROWS_PER_TASK))
-        rdd = spark.sparkContext.parallelize(delivery.rows, slices)
-        rows = spark.createDataFrame(rdd, "_file string, _row_number int, _encoding string, _content_hash string, "
-                                          "cells array<string>, pre_reason string, pre_detail string, "
-                                          "pre_masked string")
-        validated = rows.mapInPandas(_validate_batches(contract), schema=_validated_schema(contract))
-    first = Window.partitionBy("_line_key").orderBy("_file", "_row_number")
-    repeat_of = F.first("_row_number").over(first)
-    duplicate = F.col("_line_key").isNotNull() & (F.row_number().over(first) > 1)
-    return validated.select(
-        "_file", "_row_number", "_encoding", "_content_hash", *names,
-        F.when(duplicate, F.lit(False)).otherwise(F.col("ok")).alias("ok"),
-        F.when(duplicate, F.lit("DUPLICATE_ROW")).otherwise(F.col("reason_code")).alias("reason_code"),
-        F.when(duplicate, F.concat(F.lit("_line: DUPLICATE_ROW (repeats row "), repeat_of.cast("string"),
-                                   F.lit(")"))).otherwise(F.col("reason_detail")).alias("reason_detail"),
-        "raw_masked",
-    )
-
-
-def _fill_masked(contract: SourceContract):  # noqa: ANN202 - a Spark mapInArrow function
-    """raw_masked for rejected rows that have none yet (a valid row rejected as a duplicate)."""
-    names = [f.name for f in contract.fields]
+    schema = read_schema(names)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            masked = batch.column("raw_masked").to_pylist()
-            values = {name: batch.column(name).to_pylist() for name in names}
-            for row, current in enumerate(masked):
-                if current is None:
-                    masked[row] = masked_record(contract, {name: values[name][row] for name in names})
-            columns = [pa.array(masked, pa.string()) if name == "raw_masked" else batch.column(name)
-                       for name in batch.schema.names]
-            yield pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+            records = batch.to_pylist()
+            raws = [None if r["pre_reason"] is not None else
+                    {n: ("" if v is None else str(v)) for n, v in zip(names, r["cells"])} for r in records]
+            accepted = certainly_valid(contract, pa.RecordBatch.from_pydict(
+                {n: pa.array([raw[n] if raw else "" for raw in raws], pa.string()) for n in names}), today)
+            out: dict[str, list] = {name: [] for name in schema.names}
+            for record, raw, sure in zip(records, raws, accepted):
+                for key in ("_file", "_row_number", "_encoding", "_content_hash"):
+                    out[key].append(record[key])
+                if raw is None:  # the connector could not read this row
+                    verdict = (False, record["pre_reason"], record["pre_detail"], record["pre_masked"])
+                elif sure:
+                    verdict = (True, None, None, None)
+                else:
+                    result = validate_record(contract, raw)
+                    verdict = (result.ok, result.reason_code, result.reason_detail or None,
+                               None if result.ok else masked_record(contract, raw))
+                for name in names:
+                    out[name].append(raw[name] if raw else None)
+                for key, value in zip(("ok", "reason_code", "reason_detail", "raw_masked"), verdict):
+                    out[key].append(value)
+            yield pa.RecordBatch.from_pydict(out, schema=schema)
 
     return run
+
+
+def _read_ranges(contract: SourceContract, plan: CsvPlan, today: date) -> Validate:
+    """A planned CSV's byte ranges (RANGES batches) read and validated (csv_landing.read_range)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for start, end, first in zip(*(batch.column(i).to_pylist() for i in range(3))):
+                yield from read_range(contract, plan, start, end, first, today)
+
+    return run
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a landing's tasks write, and where (pickled into them): both tables' folders, the job id in the
+    names of the files, the columns with statistics, the repeated rows, and the lineage every row gets."""
+
+    contract: SourceContract
+    bronze_path: str
+    rejects_path: str
+    bronze_stats: list[str]
+    rejects_stats: list[str]
+    job_id: str
+    batch_id: str
+    ingested_at: int  # microseconds since the epoch, as Spark takes the landing time
+    day: str | None
+    repeats: dict[str, dict[int, int]]  # _file -> row number -> the earlier row it repeats
+
+    def discard(self, *paths: str) -> None:
+        """Delete the files the job wrote into these tables' folders (never committed)."""
+        for path in paths:
+            delete_job_files(path, self.job_id)
+
+
+def _mark_repeats(contract: SourceContract, batch: pa.RecordBatch, repeats: dict[str, dict[int, int]]
+                  ) -> pa.RecordBatch:
+    """The rows of `batch` that repeat an earlier row rejected as DUPLICATE_ROW (the first of equal rows keeps its
+    own verdict), their values masked where no rejection masked them yet."""
+    if not repeats or not batch.num_rows:
+        return batch
+    numbers = batch.column("_row_number").to_numpy(zero_copy_only=False)
+    marked: list[tuple[int, int]] = []  # (row in the batch, the row number it repeats)
+    for label, rows in repeats.items():
+        here = pc.equal(batch.column("_file"), label).to_numpy(zero_copy_only=False) & np.isin(
+            numbers, np.fromiter(rows, np.int64, len(rows)))
+        marked += [(index, rows[int(numbers[index])]) for index in np.flatnonzero(here).tolist()]
+    if not marked:
+        return batch
+    marked.sort()
+    names = [f.name for f in contract.fields]
+    masked = batch.column("raw_masked")
+    masks = [masked[index].as_py() if masked[index].is_valid else
+             masked_record(contract, {name: batch.column(name)[index].as_py() for name in names})
+             for index, _ in marked]
+    where = np.zeros(batch.num_rows, dtype=bool)
+    where[[index for index, _ in marked]] = True
+    replaced = {"ok": pa.array([False] * len(marked)),
+                "reason_code": pa.array(["DUPLICATE_ROW"] * len(marked), pa.string()),
+                "reason_detail": pa.array([f"_line: DUPLICATE_ROW (repeats row {first})" for _, first in marked],
+                                          pa.string()),
+                "raw_masked": pa.array(masks, pa.string())}
+    return pa.RecordBatch.from_arrays(
+        [pc.replace_with_mask(batch.column(name), pa.array(where), replaced[name]) if name in replaced
+         else batch.column(name) for name in batch.schema.names], schema=batch.schema)
+
+
+def _with_lineage(rows: pa.RecordBatch, schema: pa.Schema, target: _Target) -> pa.RecordBatch:
+    """Validated rows in a table's columns (`schema`), the landing's lineage filled."""
+    constants = {"_source": pa.scalar(target.contract.source), "_batch_id": pa.scalar(target.batch_id),
+                 "_ingested_at": pa.scalar(target.ingested_at, pa.int64()).cast(schema.field("_ingested_at").type),
+                 DELIVERY_DAY: pa.scalar(target.day, pa.string())}
+    return pa.RecordBatch.from_arrays(
+        [pa.repeat(constants[name], rows.num_rows) if name in constants
+         else rows.column(name).cast(schema.field(name).type) for name in schema.names], schema=schema)
+
+
+def _write_landing(target: _Target, task: int, validated: Iterator[pa.RecordBatch]) -> dict:
+    """One task's share of a landing: its validated rows, repeats marked, written into the bronze and rejects
+    folders (not committed). What it wrote: {"bronze": adds, "rejects": adds, "reasons": {reason: rows},
+    "not_plain": None, or why a CSV range is not plain (nothing written then)}."""
+    bronze_schema, rejects_schema = _arrow_schemas(target.contract)
+    bronze = TableFileWriter(target.bronze_path, [], target.job_id, task, target.bronze_stats)
+    rejects = TableFileWriter(target.rejects_path, [], target.job_id, task, target.rejects_stats)
+    reasons: Counter[str] = Counter()
+    try:
+        for batch in validated:
+            if pc.any(pc.equal(batch.column("reason_code"), NOT_PLAIN)).as_py():
+                bronze.delete_written()
+                rejects.delete_written()
+                why = batch.column("reason_detail")[0].as_py()
+                return {"bronze": [], "rejects": [], "reasons": {}, "not_plain": why}
+            batch = _mark_repeats(target.contract, batch, target.repeats)
+            ok = batch.column("ok")
+            rejected = batch.filter(pc.invert(ok))
+            reasons.update(rejected.column("reason_code").to_pylist())
+            bronze.write(_with_lineage(batch.filter(ok), bronze_schema, target))
+            rejects.write(_with_lineage(rejected, rejects_schema, target))
+        return {"bronze": bronze.close(), "rejects": rejects.close(), "reasons": dict(reasons), "not_plain": None}
+    except BaseException:
+        bronze.delete_written()
+        rejects.delete_written()
+        raise
+
+
+def _land_rows(spark: SparkSession, contract: SourceContract, delivery: Delivery | CsvPlan, target: _Target, *,
+               on_driver: bool) -> list[dict]:
+    """Every task's `_write_landing` of a delivery: one Spark job (a task per planned CSV range, or per ~50k of a
+    connector's rows), or, `on_driver`, the same function over the whole delivery in this process (no job)."""
+    today = date.today()
+    if isinstance(delivery, CsvPlan):
+        validate = _read_ranges(contract, delivery, today)
+        ranges = list(delivery.ranges)
+        if on_driver:
+            return [_write_landing(target, 0, validate(iter([pa.RecordBatch.from_pylist(
+                [dict(zip(RANGES.names, r)) for r in ranges], schema=RANGES)])))]
+        inputs = spark.createDataFrame(spark.sparkContext.parallelize(ranges, len(ranges)), from_arrow_schema(RANGES))
+    else:
+        validate = _validate_rows(contract, today)
+        if on_driver:
+            return [_write_landing(target, 0, validate(iter([pa.RecordBatch.from_pylist(
+                [dict(zip(DELIVERY_ROWS.names, r)) for r in delivery.rows], schema=DELIVERY_ROWS)])))]
+        # One task per ~50k rows: a small delivery starts one Python worker, not one per core.
+        slices = max(1, min(spark.sparkContext.defaultParallelism, len(delivery.rows) // ROWS_PER_TASK))
+        inputs = spark.createDataFrame(spark.sparkContext.parallelize(delivery.rows, slices),
+                                       from_arrow_schema(DELIVERY_ROWS))
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        written = _write_landing(target, context.partitionId() if context else 0, validate(batches))
+        yield pa.RecordBatch.from_pydict({"written": [json.dumps(written)]})
+
+    return [json.loads(row.written) for row in inputs.mapInArrow(run, "written string").collect()]
+
+
+def _arrow_schemas(contract: SourceContract) -> tuple[pa.Schema, pa.Schema]:
+    """The bronze and rejects tables' columns as Arrow types."""
+    typed = {"_row_number": pa.int32(), "_ingested_at": pa.timestamp("us", tz="UTC")}
+    names = [f.name for f in contract.fields]
+    return (pa.schema([(c, typed.get(c, pa.string())) for c in (*names, *LINEAGE)]),
+            pa.schema([(c, typed.get(c, pa.string())) for c in REJECT_COLUMNS]))
 
 
 def _batch_count(lakehouse: Lakehouse, table: str, batch_id: str) -> int | None:
@@ -258,88 +362,6 @@ def _reasons(lakehouse: Lakehouse, table: str, batch_id: str) -> dict[str, int]:
     return dict(sorted(reasons.items()))
 
 
-def _landing_frames(spark: SparkSession, contract: SourceContract, delivery: Delivery | CsvPlan, batch_id: str,
-                    at: datetime, day: str | None) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(validated rows, their bronze rows, their rejects) of a delivery, lineage columns filled."""
-    validated = validate_delivery(spark, contract, delivery).withColumns({
-        "_source": F.lit(contract.source), "_batch_id": F.lit(batch_id),
-        "_ingested_at": F.lit(at).cast("timestamp"), DELIVERY_DAY: F.lit(day).cast("string"),
-    })
-    names = [f.name for f in contract.fields]
-    bronze_rows = validated.where("ok").select(*names, *LINEAGE)
-    rejected = validated.where("not ok").select(*REJECT_COLUMNS, *names)
-    rejects = rejected.mapInArrow(_fill_masked(contract), rejected.schema).select(*REJECT_COLUMNS)
-    return validated, bronze_rows, rejects
-
-
-def _arrow_schemas(contract: SourceContract) -> tuple[pa.Schema, pa.Schema]:
-    """The bronze and rejects tables' columns as Arrow types: those `_landing_frames` gives them."""
-    typed = {"_row_number": pa.int32(), "_ingested_at": pa.timestamp("us", tz="UTC")}
-    names = [f.name for f in contract.fields]
-    return (pa.schema([(c, typed.get(c, pa.string())) for c in (*names, *LINEAGE)]),
-            pa.schema([(c, typed.get(c, pa.string())) for c in REJECT_COLUMNS]))
-
-
-def _validated_on_driver(contract: SourceContract, delivery: Delivery | CsvPlan) -> pa.Table | None:
-    """What `validate_delivery`'s tasks compute before duplicates are marked (with `_line_key`), computed by the
-    same functions on the driver; None when a task's reading finds the planned CSV not plain."""
-    names = [f.name for f in contract.fields]
-    if isinstance(delivery, CsvPlan):
-        today = date.today()
-        read = pa.Table.from_batches(
-            [batch for start, end, first in delivery.ranges
-             for batch in read_range(contract, delivery, start, end, first, today)], read_schema(names))
-        if NOT_PLAIN in read.column("reason_code").to_pylist():
-            return None
-        values = [read.column(n).to_pylist() for n in names]
-        keys = [hashlib.sha256("\x1f".join(cells).encode("utf-8")).hexdigest() if whole else None
-                for whole, *cells in zip(read.column("_read").to_pylist(), *values)]
-        return read.drop_columns(["_read"]).append_column("_line_key", pa.array(keys, pa.string()))
-    rows = pd.DataFrame(delivery.rows, columns=["_file", "_row_number", "_encoding", "_content_hash", "cells",
-                                                "pre_reason", "pre_detail", "pre_masked"])
-    validated = pd.concat(list(_validate_batches(contract)(iter([rows]))), ignore_index=True)
-    schema = pa.schema([(f.name, pa.int32() if f.name == "_row_number" else pa.bool_() if f.name == "ok"
-                         else pa.string()) for f in _validated_schema(contract).fields])
-    return pa.Table.from_pandas(validated, schema=schema, preserve_index=False)
-
-
-def _landing_tables(contract: SourceContract, validated: pa.Table, batch_id: str, at: datetime,
-                    day: str | None) -> tuple[pa.Table, pa.Table]:
-    """`_landing_frames`' bronze rows and rejects, from `_validated_on_driver`'s rows: a repeat of an earlier row
-    (by file, then row number) rejected as DUPLICATE_ROW, masked values for rejects without, lineage filled."""
-    names = [f.name for f in contract.fields]
-    files, numbers = validated.column("_file").to_pylist(), validated.column("_row_number").to_pylist()
-    keys = validated.column("_line_key").to_pylist()
-    ok, reasons = validated.column("ok").to_pylist(), validated.column("reason_code").to_pylist()
-    details, masked = validated.column("reason_detail").to_pylist(), validated.column("raw_masked").to_pylist()
-    values = {n: validated.column(n).to_pylist() for n in names}
-    first: dict[str, int] = {}
-    for row in sorted((r for r, key in enumerate(keys) if key is not None), key=lambda r: (files[r], numbers[r])):
-        if keys[row] not in first:
-            first[keys[row]] = numbers[row]
-            continue
-        ok[row], reasons[row] = False, "DUPLICATE_ROW"
-        details[row] = f"_line: DUPLICATE_ROW (repeats row {first[keys[row]]})"
-    for row, good in enumerate(ok):
-        if not good and masked[row] is None:
-            masked[row] = masked_record(contract, {n: values[n][row] for n in names})
-    n = validated.num_rows
-    filled = {**values, "_file": files, "_row_number": numbers, "_encoding": validated.column("_encoding").to_pylist(),
-              "_content_hash": validated.column("_content_hash").to_pylist(), "reason_code": reasons,
-              "reason_detail": details, "raw_masked": masked, "_source": [contract.source] * n,
-              "_batch_id": [batch_id] * n, DELIVERY_DAY: [day] * n,
-              "_ingested_at": [TimestampType().toInternal(at)] * n}  # microseconds, as Spark takes the literal
-
-    def table(schema: pa.Schema, rows: pa.Array) -> pa.Table:
-        return pa.table({c: pa.array(filled[c], pa.int64()).cast(schema.field(c).type) if c == "_ingested_at"
-                         else pa.array(filled[c], schema.field(c).type) for c in schema.names},
-                        schema=schema).filter(rows)
-
-    good = pa.array(ok, pa.bool_())
-    bronze_schema, rejects_schema = _arrow_schemas(contract)
-    return table(bronze_schema, good), table(rejects_schema, pc.invert(good))
-
-
 def _create_empty_tables(lakehouse: Lakehouse, contract: SourceContract) -> list[str]:
     """A delivery without rows still leaves the source's bronze and rejects tables (empty, with the columns a
     landing writes) where none exist yet, so readers find them; returns the tables created."""
@@ -350,10 +372,10 @@ def _create_empty_tables(lakehouse: Lakehouse, contract: SourceContract) -> list
             and create_unless_exists(lakehouse, schema.empty_table(), BRONZE, table)]
 
 
-def _land_batch(lakehouse: Lakehouse, rows: DataFrame | pa.Table, table: str, batch_id: str, read_version: int) -> bool:
-    """Append a batch's rows to a bronze table unless another run lands them first (True when this run did)."""
+def _land_batch(lakehouse: Lakehouse, files: StagedFiles, table: str, batch_id: str, read_version: int) -> bool:
+    """Commit a batch's files to a bronze table unless another run lands the batch first (True when this run did)."""
     return append_claimed(
-        lakehouse, rows, BRONZE, table, [batch_id], read_version,
+        lakehouse, files, BRONZE, table, [batch_id], read_version,
         done=lambda: holds_claim(lakehouse, BRONZE, table, batch_id) or bool(_batch_count(lakehouse, table, batch_id)))
 
 
@@ -370,9 +392,10 @@ def land_delivery(
     """Land one delivery into bronze and its rejects table; a second landing of the same content is a no-op.
 
     `delivery_day` (default: the day folder the delivery lies in) is recorded as `_delivery_day`. A delivery of
-    at most `driver_rows` rows is validated and written by the driver (the functions the tasks run, written
-    through the same data source: the same rows in both tables), with no Spark job: below one task's worth of
-    rows, a Spark job only adds its fixed cost."""
+    at most `driver_rows` rows is validated and written by the driver (the function the tasks run, over the whole
+    delivery: the same rows in both tables), with no Spark job: below one task's worth of rows, a Spark job only
+    adds its fixed cost. Nothing is committed until the files written account for every delivered row; files not
+    committed are deleted."""
     path = Path(path) if "://" not in str(path) else path
     day = delivery_day or delivery_day_of(path)
     # a plain CSV file is read by Spark tasks; anything else by its connector on the driver
@@ -405,55 +428,52 @@ def land_delivery(
                              version(bronze_table), version(rejects_table), already_landed=True)
 
     at = (ingested_at or datetime.now(UTC)).replace(microsecond=0)
+    schemas = dict(zip((bronze_table, rejects_table), (from_arrow_schema(s) for s in _arrow_schemas(contract))))
+    paths = {table: lakehouse.path(BRONZE, table) for table in schemas}
+    stats = {table: lakehouse.stats_columns(BRONZE, table, schema) for table, schema in schemas.items()}
+    target = _Target(contract, paths[bronze_table], paths[rejects_table], stats[bronze_table], stats[rejects_table],
+                     uuid.uuid4().hex[:16], batch_id, TimestampType().toInternal(at), day,
+                     {delivery.label: delivery.repeats} if isinstance(delivery, CsvPlan) else delivery.repeats)
+    on_driver = delivered <= driver_rows
+    committed: set[str] = set()
 
-    def write(bronze_rows: DataFrame | pa.Table, rejects: DataFrame | pa.Table, landed: int, rejected: int) -> bool:
-        """Both tables' commits (after checking that every delivered row is in one of them): True if this run
-        wrote the batch. Each table is written by one Delta commit; a table that already holds the batch is
-        skipped, so a rerun after a failure between the two commits completes the landing without duplicates,
-        and of two runs landing the batch at once only one writes each table."""
-        if landed + rejected != delivered:
-            raise LandingLossError(
-                f"{name}: {delivered} rows delivered but {landed} valid + {rejected} rejected; nothing written")
-        wrote = False
-        if landed and not landed_before:
-            wrote |= _land_batch(lakehouse, bronze_rows, bronze_table, batch_id, bronze_read)
-        # The rejects table is created by the first landing even when it rejects nothing, so readers
-        # (release inputs, dbt sources, analysts) always find it.
-        if rejected and not rejected_before:
-            wrote |= _land_batch(lakehouse, rejects, rejects_table, batch_id, rejects_read)
-        elif not lakehouse.exists(BRONZE, rejects_table):
-            create_unless_exists(lakehouse, _arrow_schemas(contract)[1].empty_table(), BRONZE, rejects_table)
-        return wrote
+    def commit(table: str, files: StagedFiles, done_before: bool) -> bool:
+        """The table's commit of the files unless it holds the batch already (a rerun after a failure between
+        the two commits completes the landing without duplicates; of two runs landing the batch at once, one
+        commits each table): True if this run committed them."""
+        if not files.adds or done_before:
+            return False
+        read_version = bronze_read if table == bronze_table else rejects_read
+        if _land_batch(lakehouse, files, table, batch_id, read_version):
+            committed.add(table)
+        return table in committed
 
-    if delivered <= driver_rows:
-        validated_here = _validated_on_driver(contract, delivery)
-        if validated_here is None:
-            log.info("%s: not plain enough to read in tasks (found reading it): read by its connector", name)
+    try:
+        written = _land_rows(spark, contract, delivery, target, on_driver=on_driver)
+        not_plain = next((w["not_plain"] for w in written if w["not_plain"]), None)
+        if not_plain:
+            target.discard(*paths.values())
+            log.info("%s: not plain enough to read in tasks (%s): read by its connector", name, not_plain)
             delivery = read_delivery(contract, path)
             delivered = len(delivery.rows)  # the connector's rows (a GB18030 file reads differently from GBK)
-            validated_here = _validated_on_driver(contract, delivery)
-        bronze_table_rows, rejects_rows = _landing_tables(contract, validated_here, batch_id, at, day)
-        by_reason = dict(sorted(Counter(rejects_rows.column("reason_code").to_pylist()).items()))
-        wrote = write(bronze_table_rows, rejects_rows, bronze_table_rows.num_rows, rejects_rows.num_rows)
-    else:
-        validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
-        validated.cache()
-        try:
-            # one job counts both tables and the rejects by reason (each Spark job costs latency on a small day)
-            counts = validated.groupBy("ok", "reason_code").count().collect()
-            if any(r["reason_code"] == NOT_PLAIN for r in counts):
-                validated.unpersist()
-                log.info("%s: not plain enough to read in tasks (found by a task): read by its connector", name)
-                delivery = read_delivery(contract, path)
-                delivered = len(delivery.rows)  # the connector's rows (a GB18030 file reads differently from GBK)
-                validated, bronze_rows, rejects = _landing_frames(spark, contract, delivery, batch_id, at, day)
-                validated.cache()
-                counts = validated.groupBy("ok", "reason_code").count().collect()
-            by_reason = dict(sorted((r["reason_code"], r["count"]) for r in counts if r["ok"] is False))
-            wrote = write(bronze_rows, rejects, sum(r["count"] for r in counts if r["ok"]), sum(by_reason.values()))
-        finally:
-            validated.unpersist()
-    landed, rejected = delivered - sum(by_reason.values()), sum(by_reason.values())
+            target = replace(target, repeats=delivery.repeats)
+            written = _land_rows(spark, contract, delivery, target, on_driver=on_driver)
+        # the counts are the files': numRecords of each, as the Delta log records them (no counting job)
+        files = {table: StagedFiles(schemas[table], [add for w in written for add in w[key]], target.job_id)
+                 for table, key in ((bronze_table, "bronze"), (rejects_table, "rejects"))}
+        by_reason = dict(sorted(sum((Counter(w["reasons"]) for w in written), Counter()).items()))
+        landed, rejected = files[bronze_table].rows, files[rejects_table].rows
+        if landed + rejected != delivered or rejected != sum(by_reason.values()):
+            raise LandingLossError(
+                f"{name}: {delivered} rows delivered but {landed} valid + {rejected} rejected; nothing written")
+        wrote = commit(bronze_table, files[bronze_table], bool(landed_before))
+        wrote |= commit(rejects_table, files[rejects_table], bool(rejected_before))
+        # The rejects table is created by the first landing even when it rejects nothing, so readers
+        # (release inputs, dbt sources, analysts) always find it.
+        if not rejected and not lakehouse.exists(BRONZE, rejects_table):
+            create_unless_exists(lakehouse, _arrow_schemas(contract)[1].empty_table(), BRONZE, rejects_table)
+    finally:
+        target.discard(*(paths[table] for table in paths if table not in committed))
     if not wrote:
         log.info("%s: batch %s was landed by another run at the same time: nothing written here", name, batch_id)
     else:

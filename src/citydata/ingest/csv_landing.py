@@ -4,8 +4,9 @@ The CSV connector (citydata.sources.connectors.csv_file) reads a file whole on t
 row to Spark; at a city's register (a million rows and more) that is the platform's bottleneck. Most
 deliveries are plain: one encoding, a header that matches the contract, no quotes, no blank lines,
 every line ended. For those, `plan_csv` scans the file once on the driver in blocks (SHA-256, line
-ends, nothing held) and cuts it into byte ranges at line ends; `read_planned` gives each range to a
-Spark task, which decodes it, splits lines and cells column-wise (pyarrow), and validates the rows
+ends, a 64-bit hash per line: the rows that repeat an earlier row, whose lines are then compared exactly)
+and cuts it into byte ranges at line ends; `read_range`, run by a Spark task per range (citydata.ingest.bronze),
+decodes a range, splits lines and cells column-wise (pyarrow), and validates the rows
 (citydata.ingest.columnar for the rows that certainly pass, validate_record for the rest) — the same
 rows, row numbers, verdicts and reason codes the connector path gives. Anything not plain (a quote, a
 blank line, a cut last line, an encoding other than the declared one, a header problem, an undecodable
@@ -26,8 +27,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
 
 from citydata.catalog.contracts import SourceContract
 from citydata.ingest.columnar import certainly_valid
@@ -63,6 +62,7 @@ class CsvPlan:
     wanted: tuple[tuple[int, str], ...]  # (header position, field name) of every contract field
     ranges: tuple[tuple[int, int, int], ...]  # (start byte, end byte, first row number)
     rows: int
+    repeats: dict[int, int]  # row number -> the earlier row it repeats (the same contract cells), for each repeat
 
 
 def _header_encoding(header: bytes) -> tuple[str, str] | None:
@@ -85,7 +85,10 @@ def _header_encoding(header: bytes) -> tuple[str, str] | None:
 def plan_csv(contract: SourceContract, path: Path, parallelism: int, min_range_bytes: int = CHUNK) -> CsvPlan | None:
     """A plan for reading a CSV delivery in tasks (ranges of at least `min_range_bytes`, up to two per core), or
     None when it is not plain (the connector's path)."""
-    if contract.delivery.format != "csv" or not contract.delivery.header or len(contract.delivery.delimiter) != 1:
+    delimiter = contract.delivery.delimiter
+    # an ASCII delimiter: its byte never occurs inside a GBK or UTF-8 character, so the scan may split bytes on it
+    if contract.delivery.format != "csv" or not contract.delivery.header or len(delimiter) != 1 \
+            or not delimiter.isascii():
         return None
     size = path.stat().st_size
     with path.open("rb") as handle:
@@ -110,10 +113,13 @@ def plan_csv(contract: SourceContract, path: Path, parallelism: int, min_range_b
         if header_problem(contract, header):
             return None
         starts = _range_starts(handle, header_end + 1, size, parallelism, min_range_bytes)
-        scan = _scan(handle, size, starts)
-    if scan is None:
-        return None
-    digest, lines = scan
+        wanted = tuple((header.index(spec.column), spec.name) for spec in contract.fields)
+        repeats = _Repeats(delimiter.encode(), len(header), [index for index, _ in wanted])
+        scan = _scan(handle, size, starts, repeats)
+        if scan is None:
+            return None
+        digest, lines = scan
+        repeated = repeats.found(handle, starts[0])
     rows = sum(lines)
     if rows == 0:
         return None
@@ -121,9 +127,8 @@ def plan_csv(contract: SourceContract, path: Path, parallelism: int, min_range_b
     firsts = np.cumsum([1, *lines[:-1]]).tolist()
     bounds = [*starts, size]
     ranges = tuple((bounds[i], bounds[i + 1], int(firsts[i])) for i in range(len(starts)) if lines[i])
-    wanted = tuple((header.index(spec.column), spec.name) for spec in contract.fields)
     return CsvPlan(str(path), path.name, codec, encoding, digest, contract.delivery.delimiter, len(header), wanted,
-                   ranges, rows)
+                   ranges, rows, repeated)
 
 
 def _range_starts(handle, first: int, size: int, parallelism: int, min_bytes: int) -> list[int]:  # noqa: ANN001
@@ -140,9 +145,64 @@ def _range_starts(handle, first: int, size: int, parallelism: int, min_bytes: in
     return starts
 
 
-def _scan(handle, size: int, starts: list[int]) -> tuple[str, list[int]] | None:  # noqa: ANN001 - a binary file
-    """(SHA-256 of the file, data lines per range) in one pass of fixed-size blocks; None when the file is not
-    plain: a quote character, a blank line, a carriage return not before a line feed, no final line feed."""
+class _Repeats:
+    """The rows of a file that repeat an earlier row (the same cells in every contract column; the landing rejects
+    them as DUPLICATE_ROW), found from the driver's scan: each line's key (the line itself when every column is a
+    contract column, else its contract cells) is hashed to 64 bits as the blocks go by, and the lines of the hashes
+    seen more than once are then read again and compared exactly. A line of the wrong width repeats nothing (the
+    landing rejects it as COLUMN_COUNT)."""
+
+    def __init__(self, delimiter: bytes, width: int, wanted: list[int]) -> None:
+        self.delimiter, self.width, self.wanted = delimiter, width, wanted
+        self.whole_line = sorted(wanted) == list(range(width))
+        self.hashes: list[np.ndarray] = []
+        self.ends: list[np.ndarray] = []  # the file offset of each line's line feed
+        self.tail = b""  # the start of a line a block cut
+
+    def key(self, line: bytes) -> bytes | None:
+        """What two lines share when they hold the same row (a line without its line end)."""
+        cells = line.split(self.delimiter)
+        if len(cells) != self.width:
+            return None
+        return line if self.whole_line else self.delimiter.join(cells[index] for index in self.wanted)
+
+    def add(self, block: bytes, position: int) -> None:
+        """The next block of data lines, starting at file offset `position`."""
+        self.ends.append(np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + position)
+        joined = self.tail + block
+        lines = (joined.replace(b"\r\n", b"\n") if b"\r" in joined else joined).split(b"\n")
+        self.tail = lines.pop()
+        keys = lines if self.whole_line else map(self.key, lines)
+        self.hashes.append(np.fromiter(map(hash, keys), np.int64, count=len(lines)))
+
+    def found(self, handle, first: int) -> dict[int, int]:  # noqa: ANN001 - the binary file, `first`: row 1's offset
+        """Row number -> the earlier row it repeats, for every repeat (rows numbered from 1)."""
+        hashes = np.concatenate(self.hashes) if self.hashes else np.zeros(0, np.int64)
+        order = np.argsort(hashes, kind="stable")
+        same = hashes[order][1:] == hashes[order][:-1]
+        candidates = np.union1d(order[1:][same], order[:-1][same])
+        if not candidates.size:
+            return {}
+        ends = np.concatenate(self.ends)
+        starts = np.concatenate([[first], ends[:-1] + 1])
+        seen: dict[bytes, int] = {}
+        repeats: dict[int, int] = {}
+        for index in candidates.tolist():  # in file order: the first of equal lines is seen first
+            handle.seek(int(starts[index]))
+            key = self.key(handle.read(int(ends[index] - starts[index])).removesuffix(b"\r"))
+            if key is None:
+                continue
+            if key in seen:
+                repeats[index + 1] = seen[key]
+            else:
+                seen[key] = index + 1
+        return repeats
+
+
+def _scan(handle, size: int, starts: list[int], repeats: _Repeats) -> tuple[str, list[int]] | None:  # noqa: ANN001
+    """(SHA-256 of the file, data lines per range) in one pass of fixed-size blocks, each handed to `repeats`; None
+    when the file is not plain: a quote character, a blank line, a carriage return not before a line feed, no final
+    line feed."""
     digest = hashlib.sha256()
     handle.seek(0)
     bounds = [*starts, size]
@@ -164,6 +224,7 @@ def _scan(handle, size: int, starts: list[int]) -> tuple[str, list[int]] | None:
                     b"\r\n") + (1 if joined.endswith(b"\r") else 0):
                 return None
             lines[index] += block.count(b"\n")
+            repeats.add(block, position)
             position += len(block)
             previous = block[-1:]
     if previous != b"\n":
@@ -176,16 +237,17 @@ def _scan(handle, size: int, starts: list[int]) -> tuple[str, list[int]] | None:
 def _not_plain(plan: CsvPlan, names: list[str], why: str) -> pa.RecordBatch:
     row = {"_file": [plan.label], "_row_number": [0], "_encoding": [plan.encoding],
            "_content_hash": [plan.content_hash],
-           **{name: [None] for name in names}, "_read": [False], "ok": [False], "reason_code": [NOT_PLAIN],
+           **{name: [None] for name in names}, "ok": [False], "reason_code": [NOT_PLAIN],
            "reason_detail": [why], "raw_masked": [None]}
     return pa.RecordBatch.from_pydict(row, schema=read_schema(names))
 
 
 def read_schema(names: list[str]) -> pa.Schema:
-    """The Arrow schema of what the tasks hand back (the landing's validated rows, before duplicates)."""
+    """The Arrow schema of a range's rows as `read_range` gives them (the landing's validated rows, before
+    repeats are marked): the contract's cells null in a row of the wrong width."""
     return pa.schema([("_file", pa.string()), ("_row_number", pa.int32()), ("_encoding", pa.string()),
                       ("_content_hash", pa.string()), *[(name, pa.string()) for name in names],
-                      ("_read", pa.bool_()), ("ok", pa.bool_()), ("reason_code", pa.string()),
+                      ("ok", pa.bool_()), ("reason_code", pa.string()),
                       ("reason_detail", pa.string()), ("raw_masked", pa.string())])
 
 
@@ -264,20 +326,7 @@ def _validated(contract: SourceContract, plan: CsvPlan, names: list[str], cells:
         "_content_hash": pa.array([plan.content_hash] * n, pa.string()),
         **{name: table.column(name) if whole.all() else
            pc.if_else(pa.array(whole), table.column(name), pa.nulls(n, pa.string())) for name in names},
-        "_read": pa.array(whole), "ok": pa.array(ok), "reason_code": pa.array(reason, pa.string()),
+        "ok": pa.array(ok), "reason_code": pa.array(reason, pa.string()),
         "reason_detail": pa.array(detail, pa.string()), "raw_masked": pa.array(masked, pa.string()),
     }
     return pa.RecordBatch.from_pydict(batch, schema=read_schema(names))
-
-
-def read_planned(spark: SparkSession, contract: SourceContract, plan: CsvPlan, schema: StructType) -> DataFrame:
-    """The delivery's validated rows, read and validated by one Spark task per planned byte range."""
-    today = date.today()
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for start, end, first in zip(*(batch.column(i).to_pylist() for i in range(3))):
-                yield from read_range(contract, plan, start, end, first, today)
-
-    ranges = spark.sparkContext.parallelize(list(plan.ranges), len(plan.ranges))
-    return spark.createDataFrame(ranges, "start long, end long, first_row int").mapInArrow(run, schema)

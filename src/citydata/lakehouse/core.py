@@ -51,10 +51,13 @@ from pyspark_delta.log import (
     ActiveFile,
     active_files,
     check_partition_columns,
+    commit,
     normalize_path,
     schema_problems,
     spark_schema,
 )
+from pyspark_delta.source import DeltaCommitMessage, DeltaDataSource
+from pyspark_delta.staged import StagedFiles
 
 log = logging.getLogger(__name__)
 
@@ -397,9 +400,14 @@ class Lakehouse:
         if problems:
             raise SchemaMismatchError(path, problems)
 
-    def _save(self, df: DataFrame | pa.Table, path: str, mode: str, options: dict[str, str]) -> None:
+    def _save(self, df: DataFrame | pa.Table | StagedFiles, path: str, mode: str, options: dict[str, str]) -> None:
         if isinstance(df, pa.Table):
             self._save_on_driver(df, path, mode, options)
+            return
+        if isinstance(df, StagedFiles):
+            # the files are the caller's: a refused commit leaves them for a retry (no abort)
+            writer = DeltaDataSource({**options, "path": path}).writer(df.schema, mode == "overwrite")
+            commit(writer.request([DeltaCommitMessage(adds=df.adds)]))
             return
         self._check_spark_reaches_root()
         writer = df.write.format("delta").mode(mode)
@@ -420,15 +428,13 @@ class Lakehouse:
         """What `_save` has Spark do, done by the driver: the `delta` data source's own writer writes the rows
         as one task would and commits them (same files, statistics, claims and conflict checks), without a
         Spark job — a job's fixed cost is most of a small write."""
-        from pyspark_delta.source import DeltaDataSource
-
         writer = DeltaDataSource({**options, "path": path}).writer(from_arrow_schema(data.schema),
                                                                    mode == "overwrite")
         writer.commit([writer.write(iter(data.to_batches()))])
 
     def write(
         self,
-        df: DataFrame | pa.Table,
+        df: DataFrame | pa.Table | StagedFiles,
         layer: str,
         table: str,
         mode: str = "append",
@@ -442,7 +448,8 @@ class Lakehouse:
         """Append to or overwrite the table (created on first write); returns the new version.
 
         `df` is a DataFrame (written by Spark tasks) or, for rows already on the driver, an Arrow table: the
-        driver then writes it through the same data source without a Spark job (no `cluster_by`).
+        driver then writes it through the same data source without a Spark job (no `cluster_by`); or files a job
+        already wrote into the table's folder (`StagedFiles`, written with `stats_columns`' columns), committed.
 
         Overwrite replaces content, schema and (when `partition_by` is given) partitioning in one
         commit; append requires the table's exact columns and types. `claims` are recorded with the
@@ -457,11 +464,11 @@ class Lakehouse:
         path = self.path(layer, table)
         if mode not in ("append", "overwrite"):
             raise InvalidWriteModeError(mode, path)
-        on_driver = isinstance(df, pa.Table)
+        on_driver = isinstance(df, (pa.Table, StagedFiles))
         if on_driver and cluster_by is not None:
             raise LakehouseError(f"write to {path!r}: cluster_by needs a DataFrame (Spark sorts the rows), "
                                  "not an Arrow table")
-        schema = from_arrow_schema(df.schema) if on_driver else df.schema
+        schema = from_arrow_schema(df.schema) if isinstance(df, pa.Table) else df.schema
         exists = self._exists(path)
         options: dict[str, str] = {"operation": "WRITE" if mode == "append" else "OVERWRITE"}
         if exists and mode == "append":
@@ -484,8 +491,8 @@ class Lakehouse:
         options.update(self._stats_option(layer, table, schema, new_partitioning, personal_columns))
         self._save(df if on_driver else _clustered(df, cluster_by), path, mode, options)
         version = self.version(layer, table)
-        log.info("wrote %s.%s (%s%s): version %d", layer, table, mode, ", on the driver" if on_driver else "",
-                 version)
+        how = ", staged files" if isinstance(df, StagedFiles) else ", on the driver" if on_driver else ""
+        log.info("wrote %s.%s (%s%s): version %d", layer, table, mode, how, version)
         if self._spark is not None:
             self._refresh_view(layer, table)
         return version

@@ -89,7 +89,7 @@ def test_odd_rows_of_a_plain_file_land_alike(tmp_path, register_file):
     cells[5][1] = f" {cells[5][1]} "
     cells[6][0] = cells[6][0][:-1] + ("0" if cells[6][0][-1] != "0" else "1")
     cells[7][3] = cells[7][3].replace("-", "/")
-    cells[8] = list(cells[9])  # a repeated row: both rows read alike (the duplicate is Spark's to mark)
+    cells[8] = list(cells[9])  # a repeated row: both rows read alike (the plan's repeats, marked by bronze)
     path = tmp_path / "household_register.csv"
     path.write_bytes(("\r\n".join([header, *(",".join(c) for c in cells)]) + "\r\n").encode("gbk"))
     plan = csv_landing.plan_csv(REGISTER, path, parallelism=2)
@@ -97,6 +97,31 @@ def test_odd_rows_of_a_plain_file_land_alike(tmp_path, register_file):
     tasks = _tasks(plan)
     _same(tasks, _connector(path))
     assert tasks[2]["reason_code"] == tasks[3]["reason_code"] == "COLUMN_COUNT"
+    assert plan.repeats == {10: 9}
+
+
+def test_the_scan_finds_the_repeats_the_connector_finds(register_file):
+    plan = csv_landing.plan_csv(REGISTER, register_file, parallelism=2, min_range_bytes=100_000)
+    assert plan.repeats  # the simulator repeats rows
+    assert plan.repeats == read_delivery(REGISTER, register_file).repeats[register_file.name]
+
+
+def test_a_repeat_is_the_same_contract_cells_whatever_the_line_end_or_an_extra_column(tmp_path, register_file):
+    """Rows 1-11 differ (and so does the extra column); row 12 repeats row 1's contract cells with another extra
+    cell, row 13 repeats row 2 ending in a bare line feed, rows 14 and 15 are one line of the wrong width twice:
+    COLUMN_COUNT both, not a repeat."""
+    header, *lines = register_file.read_bytes().decode("gbk").split("\r\n")[:12]
+    rows = [f"{line},备注{n}" for n, line in enumerate(lines, 1)]
+    rows += [f"{lines[0]},另一备注", rows[1], f"{rows[2]},多余", f"{rows[2]},多余"]
+    ends = ["\r\n"] * len(rows)
+    ends[12] = "\n"
+    path = tmp_path / "household_register.csv"
+    path.write_bytes((f"{header},备注\r\n" + "".join(row + end for row, end in zip(rows, ends))).encode("gbk"))
+    plan = csv_landing.plan_csv(REGISTER, path, parallelism=2)
+    assert plan is not None and plan.width == len(REGISTER.fields) + 1
+    assert plan.repeats == {12: 1, 13: 2}
+    assert plan.repeats == read_delivery(REGISTER, path).repeats[path.name]
+    assert [_tasks(plan)[n]["reason_code"] for n in (14, 15)] == ["COLUMN_COUNT", "COLUMN_COUNT"]
 
 
 @pytest.mark.parametrize("change, why", [
