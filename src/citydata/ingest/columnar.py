@@ -19,18 +19,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citydata.catalog.contracts import FieldSpec, SourceContract
-from citydata.standards import columnar
+from citydata.standards import columnar, text
 
 
 @dataclass(frozen=True)
 class FieldVerdict:
     """One field over a batch: `passed` rows pass its check; of those, `present` hold a value (the others are
-    empty and optional); `days` (dates) / `birth_days`, `male` (ID numbers, genders) where the check reads them."""
+    empty and optional); `days` (dates) / `birth_days`, `male` (ID numbers, genders) where the check reads them;
+    `value`: the values the check accepted, where they differ from the delivered ones (full-width ID numbers)."""
 
     passed: np.ndarray
     present: np.ndarray
     days: np.ndarray | None = None
     male: np.ndarray | None = None
+    value: pa.Array | None = None
+
+
+def _half_width(values: pa.Array) -> pa.Array | None:
+    """The values with full-width forms made half-width (text.normalize_fullwidth, the scalar checks' own first
+    step), computed for the values that hold a non-ASCII character; None when none does."""
+    wide = pc.invert(pc.string_is_ascii(values)).fill_null(False)
+    if not pc.any(wide).as_py():
+        return None
+    narrowed = [text.normalize_fullwidth(value) for value in values.filter(wide).to_pylist()]
+    return pc.replace_with_mask(values, wide, pa.array(narrowed, pa.string()))
 
 
 def _field_accepts(spec: FieldSpec, values: pa.Array, verdicts: Mapping[str, FieldVerdict],
@@ -38,8 +50,11 @@ def _field_accepts(spec: FieldSpec, values: pa.Array, verdicts: Mapping[str, Fie
     """The check of one field, column-wise; None when the check has no column-wise form."""
     check = spec.check
     if check == "id_number":
-        ids = columnar.id_numbers(values, today)
-        return FieldVerdict(ids.accepted, ids.accepted, ids.birth_days, ids.male)
+        # full-width digits (a few percent of a register's rows) are the only unusual shape accepted here: the
+        # number idcard.validate accepts is then the half-width one (no space, no lowercase x: those go scalar)
+        narrowed = _half_width(values)
+        ids = columnar.id_numbers(values if narrowed is None else narrowed, today)
+        return FieldVerdict(ids.accepted, ids.accepted, ids.birth_days, ids.male, narrowed)
     if check == "date":
         parsed = columnar.dates(values)
         return FieldVerdict(parsed.accepted, parsed.accepted, parsed.days)
@@ -140,7 +155,7 @@ def _verdicts(contract: SourceContract, batch: pa.Table | pa.RecordBatch, today:
             passed = passed & _listed(spec, values)
         if not spec.required:
             passed = passed | empty
-        verdicts[spec.name] = FieldVerdict(passed, verdict.present & ~empty, verdict.days, verdict.male)
+        verdicts[spec.name] = FieldVerdict(passed, verdict.present & ~empty, verdict.days, verdict.male, verdict.value)
         accepted &= passed
     for check in contract.row_checks:
         if check == "street_in_district":
@@ -182,6 +197,6 @@ def standardized(contract: SourceContract, batch: pa.RecordBatch, today: date | 
             if spec.check == "text":
                 accepted &= ~present | ~pc.match_substring_regex(raw, _NOT_NORMAL_TEXT).fill_null(True).to_numpy(
                     zero_copy_only=False)
-            column = raw
+            column = verdict.value if verdict is not None and verdict.value is not None else raw
         values[spec.name] = pc.if_else(pa.array(present), column, pa.nulls(batch.num_rows, column.type))
     return accepted, values

@@ -13,13 +13,15 @@ import logging
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from pyspark.sql import functions as F
 
 from citydata.catalog.contracts import load_contract
-from citydata.ingest.bronze import DeliveryRejectedError, land_delivery
+from citydata.ingest.bronze import DRIVER_ROWS, DeliveryRejectedError, land_delivery
+from citydata.ingest.delivery_day import DELIVERY_DAY
 from citydata.ingest.silver import SilverStandardizationError, build_silver
-from citydata.lakehouse import Lakehouse
+from citydata.lakehouse import Lakehouse, SchemaMismatchError
 from citydata.sources.samples import sample_delivery
 from citydata.standards import idcard
 
@@ -176,6 +178,25 @@ def test_undecodable_or_misshapen_delivery_leaves_every_table_unchanged(spark, t
     with pytest.raises(DeliveryRejectedError, match="HEADER_MISMATCH"):
         land_delivery(spark, lakehouse, CONTRACT, renamed_header)
     assert {t: lakehouse.version(*t) for t in tables} == before
+
+
+@pytest.mark.parametrize("driver_rows", [0, DRIVER_ROWS])
+def test_a_refused_commit_leaves_both_tables_unchanged_and_no_file_of_the_landing(
+        spark, tmp_path: Path, driver_rows: int) -> None:
+    """bronze.household_register exists with other columns: the landing's tasks write both tables' files, the
+    bronze commit is refused; nothing is committed and every file they wrote is deleted (in Spark tasks and on the
+    driver alike)."""
+    lakehouse = Lakehouse(spark, tmp_path / "lakehouse")
+    other = pa.schema([("_batch_id", pa.string()), (DELIVERY_DAY, pa.string()), ("other", pa.string())])
+    lakehouse.write_arrow(pa.table({"_batch_id": ["x"], DELIVERY_DAY: [None], "other": ["y"]}, schema=other),
+                          "bronze", "household_register")
+    bronze, rejects = (Path(lakehouse.path("bronze", t)) for t in ("household_register", "household_register_rejects"))
+    files = set(bronze.rglob("*.parquet"))
+    with pytest.raises(SchemaMismatchError, match="household_register"):
+        land_delivery(spark, lakehouse, CONTRACT, SAMPLE, driver_rows=driver_rows)
+    assert lakehouse.version("bronze", "household_register") == 0
+    assert set(bronze.rglob("*.parquet")) == files
+    assert not lakehouse.exists("bronze", "household_register_rejects") and not list(rejects.rglob("*.parquet"))
 
 
 def test_silver_fails_whole_and_keeps_its_version_on_a_bronze_row_that_no_longer_validates(

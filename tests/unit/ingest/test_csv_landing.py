@@ -149,6 +149,11 @@ def test_ranges_start_at_line_ends_and_number_rows_on(register_file):
     assert plan.ranges[-1][1] == len(data)
 
 
+def _wide(value: str) -> str:
+    """Full-width digits and letters, as some departments' systems deliver them."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)
+
+
 def test_rows_certainly_valid_column_wise_are_valid_by_the_scalar_rule(register_file):
     """100,000 register rows, each from the simulated file with one field changed the way deliveries vary."""
     rng = random.Random(21)
@@ -157,7 +162,9 @@ def test_rows_certainly_valid_column_wise_are_valid_by_the_scalar_rule(register_
     rows = [row for row in csv.reader(io.StringIO(text, newline=""))][1:]
     variants = {
         "id_number": lambda v: rng.choice([v.lower(), v[:-1] + rng.choice("0123456789X"), v[:6] + "2099" + v[10:],
-                                           v[:6] + "1850" + v[10:], "990101" + v[6:], v[:15], v]),
+                                           v[:6] + "1850" + v[10:], "990101" + v[6:], v[:15], v, _wide(v),
+                                           _wide(v[:9]) + v[9:], _wide(v.lower()), f"{_wide(v)}\u3000",
+                                           _wide(v[:-1] + rng.choice("0123456789X"))]),
         "birth_date": lambda v: rng.choice([v.replace("-", "/"), v.replace("-", ""), v[:8] + "31", "2019-02-29", v]),
         "gender": lambda v: rng.choice(["男", "女", "1", "2", "M", "F", "m", "未知", ""]),
         "district_code": lambda v: rng.choice([v, "339999", "339900", v[:5], "339901"]),
@@ -177,6 +184,7 @@ def test_rows_certainly_valid_column_wise_are_valid_by_the_scalar_rule(register_
     assert accepted.sum() > 30_000
     unsound = [i for i in range(len(sample)) if accepted[i] and not validate_record(REGISTER, sample[i]).ok]
     assert unsound == []
+    assert accepted[[not row["id_number"].isascii() for row in sample]].sum() > 1_000  # full-width ID numbers
     # silver's values: where the column-wise path standardizes a row, validate_record gives the same values
     standard_rows, values = standardized(REGISTER, batch, TODAY)
     assert standard_rows.sum() > 30_000 and not (standard_rows & ~accepted).any()
