@@ -334,12 +334,28 @@ def _validate_all(spark: SparkSession, datasets: list[_Dataset], items: dict[str
             validate(one)
 
     threads = max(1, int(os.environ.get("CITYDATA_GATE_THREADS", "2")))
+    if threads > 1:
+        warm_parameter_parser()
     lanes: list[list[_Dataset]] = [[d for d in datasets if d.runs_queries]] + [[] for _ in range(threads - 1)]
     for one in (d for d in datasets if not d.runs_queries):
         min(lanes[1:] or lanes, key=len).append(one)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="citydata-gate") as pool:
         for done in [pool.submit(lane, queue) for queue in lanes if queue]:
             done.result()
+
+
+def warm_parameter_parser() -> None:
+    """Have GX parse one `$PARAMETER` in this thread before validations run in several.
+
+    GX evaluates every `$PARAMETER` with ONE module-level pyparsing grammar (great_expectations.core.
+    suite_parameters.EXPR). pyparsing learns how many arguments each parse action takes by trial calls the first
+    time it runs them (`_trim_arity`), which is not thread-safe: two lanes validating their first parameters at
+    once failed a day-2 gate with `TypeError: SuiteParameterParser.push_first() missing 1 required positional
+    argument: 'toks'` (2,000 residents, load ~10). Once learned, the arity holds for the process, and a lone name
+    (all the suites use) is answered from its own parse result, not the grammar's shared stack."""
+    from great_expectations.core.suite_parameters import parse_suite_parameter
+
+    parse_suite_parameter("gate_warm_up", {"gate_warm_up": 0})
 
 
 def _failures(spark: SparkSession, one: _Dataset, item: CatalogItem | None) -> list[dict[str, Any]]:

@@ -53,3 +53,32 @@ def test_listing_the_released_datasets_imports_neither_spark_nor_gx() -> None:
             "print(bool(names), heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True []"
+
+
+def test_gx_parameters_parse_in_several_threads_once_the_gate_warmed_the_parser() -> None:
+    """GX's one pyparsing grammar learns its parse actions' arity on first use, racily: eight threads parsing their
+    first `$PARAMETER`s at once in a fresh interpreter failed with TypeError (push_first) in 3 of 5 tries. After
+    the gate's warm-up in one thread, every thread gets its own value."""
+    import subprocess
+    import sys
+
+    script = """
+import threading
+from great_expectations.core.suite_parameters import parse_suite_parameter
+from citydata.release.gate import warm_parameter_parser
+warm_parameter_parser()
+start, errors = threading.Barrier(8), []
+def parse(i):
+    start.wait()
+    for _ in range(50):
+        value = parse_suite_parameter(f"codes_{i}", {f"codes_{i}": [i]})
+        if value != [i]:
+            errors.append(value)
+threads = [threading.Thread(target=parse, args=(i,)) for i in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(errors))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "0"
