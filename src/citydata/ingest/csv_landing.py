@@ -168,9 +168,16 @@ class _Repeats:
 
     def add(self, block: bytes, position: int) -> None:
         """The next block of data lines, starting at file offset `position`."""
-        self.ends.append(np.flatnonzero(np.frombuffer(block, np.uint8) == 10) + position)
+        ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+        self.ends.append(ends + position)
         joined = self.tail + block
-        lines = (joined.replace(b"\r\n", b"\n") if b"\r" in joined else joined).split(b"\n")
+        returns = joined.count(b"\r")  # a plain file has one only before a line feed (or at the block's end)
+        if not returns:
+            lines = joined.split(b"\n")
+        elif returns == len(ends) + joined.endswith(b"\r"):  # every line ends in CR LF: split without copying
+            lines = joined.split(b"\r\n")
+        else:
+            lines = joined.replace(b"\r\n", b"\n").split(b"\n")
         self.tail = lines.pop()
         keys = lines if self.whole_line else map(self.key, lines)
         self.hashes.append(np.fromiter(map(hash, keys), np.int64, count=len(lines)))
