@@ -4,7 +4,7 @@
 contract's terms (required, length limit, listed values, the date a division must be valid at) and then
 the contract's row checks. A row it accepts is one citydata.ingest.validate.validate_record accepts; every
 other row — a reject, or a valid value in an unusual shape — goes to validate_record itself, which gives
-the verdict and the reason codes. A check without a column-wise form here (uscc, money, geometry, ...)
+the verdict and the reason codes. A check without a column-wise form here (lonlat, geometry)
 accepts nothing, so its rows take the scalar path: slower, never different.
 """
 
@@ -45,6 +45,14 @@ def _half_width(values: pa.Array) -> pa.Array | None:
     return pc.replace_with_mask(values, wide, pa.array(narrowed, pa.string()))
 
 
+# checks whose column-wise form says only which values pass (the value kept is the delivered one)
+_ACCEPTS_ONLY: dict[str, Callable[[pa.Array], np.ndarray]] = {
+    "mobile": columnar.mobiles, "text": columnar.non_blank, "uscc": columnar.credit_codes,
+    "taxpayer_id": columnar.taxpayer_numbers, "industry": columnar.industry_codes,
+    "money": columnar.money_amounts, "decimal": columnar.plain_amounts,
+}
+
+
 def _field_accepts(spec: FieldSpec, values: pa.Array, verdicts: Mapping[str, FieldVerdict],
                    today: date) -> FieldVerdict | None:
     """The check of one field, column-wise; None when the check has no column-wise form."""
@@ -61,17 +69,8 @@ def _field_accepts(spec: FieldSpec, values: pa.Array, verdicts: Mapping[str, Fie
     if check == "gender":
         words = columnar.genders(values)
         return FieldVerdict(words.accepted, words.accepted, male=words.male)
-    if check == "mobile":
-        accepted = columnar.mobiles(values)
-        return FieldVerdict(accepted, accepted)
-    if check == "text":
-        accepted = columnar.non_blank(values)
-        return FieldVerdict(accepted, accepted)
-    if check == "uscc":
-        accepted = columnar.credit_codes(values)
-        return FieldVerdict(accepted, accepted)
-    if check in ("money", "decimal"):
-        accepted = columnar.plain_amounts(values)
+    if check in _ACCEPTS_ONLY:
+        accepted = _ACCEPTS_ONLY[check](values)
         return FieldVerdict(accepted, accepted)
     if check in ("district_code", "street_code"):
         at_days = None
@@ -118,8 +117,7 @@ ROW_ACCEPTS: dict[str, Callable[[Mapping[str, FieldVerdict]], np.ndarray | None]
 }
 
 
-COLUMNAR_CHECKS = frozenset({"id_number", "date", "gender", "mobile", "text", "district_code", "street_code", "uscc",
-                             "money", "decimal"})
+COLUMNAR_CHECKS = frozenset({"id_number", "date", "gender", "district_code", "street_code", *_ACCEPTS_ONLY})
 
 
 def fully_columnar(contract: SourceContract) -> bool:

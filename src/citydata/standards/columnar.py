@@ -1,7 +1,8 @@
 """Column-wise forms of the standards' checks over Arrow arrays: which values certainly pass.
 
 The scalar validators (idcard.validate, text.parse_date, phone.validate_mobile, DivisionTable.validate,
-idcard.normalize_gender) are the rule. A column-wise form answers one narrower question for a whole
+idcard.normalize_gender, uscc.validate and validate_taxpayer_number, industry.validate, money.parse_money)
+are the rule. A column-wise form answers one narrower question for a whole
 column at once: does this value certainly pass, and what does it mean (a date's day number, an ID
 number's birth day and sex)? It accepts only the plain shapes almost every delivered value has — 18
 ASCII characters with the right check character, the four date forms in ASCII digits, a known gender
@@ -29,6 +30,7 @@ import pyarrow.compute as pc
 
 from citydata.standards import idcard, uscc
 from citydata.standards.divisions import DivisionTable, load_divisions
+from citydata.standards.industry import load_industries
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -234,12 +236,38 @@ def credit_codes(values: pa.Array) -> np.ndarray:
     return accepted
 
 
+def taxpayer_numbers(values: pa.Array) -> np.ndarray:
+    """The taxpayer numbers uscc.validate_taxpayer_number certainly accepts as they are: 18-character credit
+    codes `credit_codes` accepts (a legacy 15-character number takes the scalar rule)."""
+    return credit_codes(values)
+
+
+# --- industry codes (industry.validate) ------------------------------------------------------------
+
+def industry_codes(values: pa.Array) -> np.ndarray:
+    """The codes industry.validate certainly accepts as they are: 2 to 4 ASCII digits whose first two are a
+    GB/T 4754-2017 division of the shipped table (a section letter, full-width digits or spaces take the
+    scalar rule)."""
+    digits = pc.match_substring_regex(values, r"^[0-9]{2,4}$").fill_null(False).to_numpy(zero_copy_only=False)
+    divisions = pa.array(sorted(load_industries().divisions), pa.string())
+    known = pc.is_in(pc.utf8_slice_codeunits(values, 0, 2), value_set=divisions).fill_null(False).to_numpy(
+        zero_copy_only=False)
+    return digits & known
+
+
 # --- amounts (money.parse_money) -------------------------------------------------------------------
 
 def plain_amounts(values: pa.Array) -> np.ndarray:
     """Bare decimal numbers in ASCII (an optional minus, digits, an optional fraction), which
     money.parse_money and a decimal check both read."""
     return pc.match_substring_regex(values, r"^-?[0-9]+(\.[0-9]+)?$").fill_null(False).to_numpy(
+        zero_copy_only=False)
+
+
+def money_amounts(values: pa.Array) -> np.ndarray:
+    """Amounts money.parse_money certainly reads: a bare decimal number in ASCII, or one with its unit written
+    right after it (元, 万元, 亿元), as registries write capital (50万元, 500000元)."""
+    return pc.match_substring_regex(values, r"^-?[0-9]+(\.[0-9]+)?(元|万元|亿元)?$").fill_null(False).to_numpy(
         zero_copy_only=False)
 
 

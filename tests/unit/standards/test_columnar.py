@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from citydata.standards import columnar, idcard, money, phone, text, uscc
+from citydata.standards import columnar, idcard, industry, money, phone, text, uscc
 from citydata.standards.divisions import load_divisions
 
 SAMPLE = 100_000
@@ -169,6 +169,57 @@ def test_credit_codes_accepted_only_where_uscc_validate_accepts_them_unchanged()
     for value, ok in zip(values, accepted):
         scalar = uscc.validate(value)
         assert ok == (scalar.ok and scalar.value == value), value
+
+
+def test_taxpayer_numbers_accepted_only_where_validate_taxpayer_number_accepts_them_unchanged():
+    rng = random.Random(17)
+    values = []
+    for _ in range(SAMPLE // 10):
+        base = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(8))
+        code = uscc.make(rng.choice("159"), "2", "339902", base)
+        number = code if rng.random() < 0.8 else code[2:8] + code[8:17]  # a legacy 15-character number
+        values.append(_mutate(number, rng) if rng.random() < 0.5 else number)
+    values += ["339901" + "MA2XYZ12" + "3", "91339901MA2XYZ123", ""]
+    accepted = columnar.taxpayer_numbers(pa.array(values))
+    assert accepted.sum() > len(values) // 4
+    for value, ok in zip(values, accepted):
+        scalar = uscc.validate_taxpayer_number(value)
+        assert ok == (scalar.ok and scalar.value == value and len(value) == 18), value
+
+
+def test_industry_codes_accepted_only_where_industry_validate_accepts_them_unchanged():
+    rng = random.Random(18)
+    table = industry.load_industries()
+    divisions = sorted(table.divisions)
+    values = []
+    for _ in range(SAMPLE // 10):
+        code = rng.choice(divisions + ["00", "99", "5"]) + "".join(rng.choice("0123456789") for _ in range(
+            rng.randrange(3)))
+        letter = rng.random() < 0.2
+        if letter and code[:2] in table.divisions:
+            code = rng.choice([table.divisions[code[:2]][1], "A", "z"]) + code
+        values.append(_mutate(code, rng))
+    values += ["13", "C13", "c13", "１３", " 13", "13 ", "12345", "1", ""]
+    accepted = columnar.industry_codes(pa.array(values))
+    assert accepted.sum() > len(values) // 3
+    for value, ok in zip(values, accepted):
+        scalar = industry.validate(value)
+        assert not ok or (scalar.ok and scalar.value == value), value
+    plain = [v for v in values if v.isascii() and v.isdigit() and 2 <= len(v) <= 4 and v[:2] in table.divisions]
+    assert columnar.industry_codes(pa.array(plain)).all()
+
+
+def test_money_amounts_are_read_by_parse_money_with_their_unit():
+    rng = random.Random(19)
+    values = [_mutate(f"{rng.choice(['', '-'])}{rng.randrange(10**7)}{rng.choice(['', '.5', '.25', '.125'])}"
+                      f"{rng.choice(['', '元', '万元', '亿元', '万', '圆'])}", rng) for _ in range(SAMPLE // 10)]
+    values += ["50万元", "500000元", "1.5亿元", "12万", "万元", "元", "1,234元", "¥12元", "12 万元", ""]
+    accepted = columnar.money_amounts(pa.array(values))
+    assert accepted.sum() > len(values) // 4
+    for value, ok in zip(values, accepted):
+        assert not ok or money.parse_money(value).ok, value
+    assert list(columnar.money_amounts(pa.array(["50万元", "500000元", "1.5亿元", "万元", "12 万元"]))) == [
+        True, True, True, False, False]
 
 
 def test_plain_amounts_are_read_by_parse_money():
