@@ -397,20 +397,16 @@ def _touched(spark: SparkSession, lakehouse: Lakehouse, inputs: _Inputs,
     return _union(parts).distinct()
 
 
-def _child_matches(births: DataFrame, register: DataFrame, children: DataFrame | None = None) -> DataFrame:
+def _child_matches(births: DataFrame, register: DataFrame) -> DataFrame:
     """Birth certificates matched to the child's register row: same household as the mother, same name,
-    birth date and gender (the certificate names no ID number for the child). `children`: the register rows
-    a child may be (default: all of `register`, where the mothers are looked up)."""
+    birth date and gender (the certificate names no ID number for the child)."""
     mothers = register.select(F.col("id_number").alias("mother_id_number"),
                               F.col("household_id").alias("_mother_household"))
-    candidates = (register if children is None else children).select(
-        "id_number", F.col("name").alias("child_name"), "birth_date", "gender",
-        F.col("household_id").alias("_mother_household"))
-    born = (births.select("certificate_no", "child_name", "birth_date", "gender", "mother_id_number")
-            .join(mothers, "mother_id_number"))
-    # shipped to every task: a city's birth certificates are a small fraction of its register, which is then
-    # scanned once instead of shuffled by four columns
-    return (F.broadcast(born).join(candidates, ["_mother_household", "child_name", "birth_date", "gender"])
+    children = register.select("id_number", F.col("name").alias("child_name"), "birth_date", "gender",
+                               F.col("household_id").alias("_mother_household"))
+    return (births.select("certificate_no", "child_name", "birth_date", "gender", "mother_id_number")
+            .join(mothers, "mother_id_number")
+            .join(children, ["_mother_household", "child_name", "birth_date", "gender"])
             .select("id_number", "certificate_no"))
 
 
@@ -536,8 +532,8 @@ def _facts(inputs: _Inputs, mine: Mine, insurance: DataFrame | None) -> list[Dat
         facts.append(deaths)
         health.append(deaths.select("id_number"))
     if inputs.has("births"):
-        births, register = inputs.table("births"), inputs.table("household_register")
-        children = (mine(_child_matches(births, register, mine(register)))
+        births = inputs.table("births")
+        children = (mine(_child_matches(births, inputs.table("household_register")))
                     .groupBy("id_number").agg(F.min("certificate_no").alias("birth_certificate_no")))
         facts.append(children)
         health += [children.select("id_number"), mine(_ids(births, "mother_id_number"))]
