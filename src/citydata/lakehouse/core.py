@@ -66,9 +66,6 @@ DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
 # A merge whose new files hold at most this many rows writes them from the driver (`Lakehouse.merge`): at that size
 # a Spark write is mostly fixed cost (its job, the data source's writer and commit in Python processes of Spark's).
 DRIVER_WRITE_ROWS = 50_000
-# A MERGE of up to this many source rows first cuts the target to the source's keys, the keys shipped to every task
-# (a few MB): the rows it compares are then the matched few, not the whole table shuffled by key.
-MERGE_BROADCAST_KEYS = 200_000
 _FILE_COL = "__citydata_file"
 _PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COMMIT_ERROR = re.compile(r"DeltaCommitError: ([^\n]+)")
@@ -653,8 +650,6 @@ class Lakehouse:
             target = self._scan(path, schema, files).withColumn(
                 _FILE_COL, F.col("_metadata.file_path")
             )
-            if summary is not None and (summary["rows"] or 0) <= MERGE_BROADCAST_KEYS:
-                target = target.join(F.broadcast(df.select(*keys)), on=keys, how="left_semi")
             t = target.select(
                 *keys, *[F.col(f"`{c}`").alias(f"__t_{c}") for c in value_cols], _FILE_COL
             )
